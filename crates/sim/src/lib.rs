@@ -1,1 +1,4 @@
 //! placeholder
+
+pub mod schedule;
+pub use schedule::{FaultSchedule, IncidentId, InstanceRef, RootTarget, ScheduledIncident};
