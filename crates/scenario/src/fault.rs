@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ActionKind, SimDuration};
+use crate::{ActionKind, ServiceKind, SimDuration};
 
 /// What a team declares: the class of a fault, without its parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -116,6 +116,28 @@ impl FaultClass {
             self,
             FaultClass::NetworkPartition | FaultClass::ZoneOutage | FaultClass::NoisyNeighbor
         )
+    }
+
+    /// Whether a fault of this class may be aimed at a zone. Zone-class faults must be;
+    /// packet loss may strike a zone or a service.
+    pub fn may_target_zone(self) -> bool {
+        self.targets_zone() || self == FaultClass::PacketLoss
+    }
+
+    /// Whether a fault of this class may be aimed at a service or its instances.
+    pub fn may_target_service(self) -> bool {
+        !self.targets_zone()
+    }
+
+    /// The only service kind a fault of this class makes sense on, if it has one.
+    pub fn required_service_kind(self) -> Option<ServiceKind> {
+        match self {
+            FaultClass::DnsFailure => Some(ServiceKind::Dns),
+            FaultClass::CacheCold => Some(ServiceKind::Cache),
+            FaultClass::ReplicaLag => Some(ServiceKind::Database),
+            FaultClass::QuotaExceeded => Some(ServiceKind::ExternalApi),
+            _ => None,
+        }
     }
 
     /// The catalog's default remedies for this class.

@@ -2,16 +2,26 @@
 //! team-action vocabulary, and loading with diagnostics that point at file, line and column.
 //!
 //! Layout: [`duration`] (human durations), [`model`] (the scenario types), [`fault`] (fault
-//! kinds, classes and default remedies), [`action`] (the action vocabulary).
+//! kinds, classes and default remedies), [`action`] (the action vocabulary), [`load`] (the
+//! validating loader: [`load_file`], [`load`], [`check`]), [`validate`] (the semantic checks),
+//! [`diagnostic`] (diagnostics and their rendering), [`span_index`] (where values sit in the
+//! source).
 
 pub mod action;
+pub mod diagnostic;
 pub mod duration;
 pub mod fault;
+pub mod load;
+mod lookup;
 pub mod model;
+pub mod span_index;
+pub mod validate;
 
 pub use action::ActionKind;
+pub use diagnostic::{Diagnostic, DiagnosticKind, DiagnosticRecord, Report, Severity};
 pub use duration::{ParseDurationError, SimDuration};
 pub use fault::{FaultClass, FaultKind, Remedies};
+pub use load::{Loaded, ScenarioError, check, load, load_file};
 pub use model::*;
 
 /// Parses scenario text without semantic validation.
