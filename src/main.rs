@@ -1,1 +1,42 @@
-fn main() {}
+//! `breakathon`: the game-day simulator's command line.
+//!
+//! One module per subcommand lives in `src/cli/`; to add a subcommand, add a variant to
+//! [`Command`] with its `Args` struct, a module with a `run` function, and a match arm.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Game-day simulator and referee: break it, fix it, score it.
+#[derive(Debug, Parser)]
+#[command(name = "breakathon", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate scenario files; exits 1 if any has errors.
+    Check(cli::check::CheckArgs),
+    /// Write a commented starter scenario that passes `check`.
+    New(cli::new::NewArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => cli::check::run(&args),
+        Command::New(args) => cli::new::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

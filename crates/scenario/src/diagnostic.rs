@@ -38,6 +38,8 @@ impl fmt::Display for Severity {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DiagnosticKind {
+    /// The file could not be read.
+    Unreadable,
     /// The text is not valid RON, or does not fit the schema.
     Syntax,
     /// A name (service, zone, fault, flag, config key, dependency) that nothing defines.
@@ -73,6 +75,7 @@ impl DiagnosticKind {
     /// The kebab-case name used in diagnostic codes.
     pub fn name(self) -> &'static str {
         match self {
+            DiagnosticKind::Unreadable => "unreadable",
             DiagnosticKind::Syntax => "syntax",
             DiagnosticKind::UnknownReference => "unknown-reference",
             DiagnosticKind::DuplicateName => "duplicate-name",
@@ -307,6 +310,15 @@ impl Report {
             diagnostics,
             scenario,
         }
+    }
+
+    /// A report on a file that could not be read.
+    pub fn unreadable(name: &str, reason: &str) -> Report {
+        let diagnostic = Diagnostic::error(
+            DiagnosticKind::Unreadable,
+            format!("cannot read {name}: {reason}"),
+        );
+        Report::new(name, "", vec![diagnostic], None)
     }
 
     /// The file's name as given.

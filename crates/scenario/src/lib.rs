@@ -15,6 +15,7 @@ pub mod load;
 mod lookup;
 pub mod model;
 pub mod span_index;
+mod starter;
 pub mod validate;
 
 pub use action::ActionKind;
@@ -23,6 +24,7 @@ pub use duration::{ParseDurationError, SimDuration};
 pub use fault::{FaultClass, FaultKind, Remedies};
 pub use load::{Loaded, ScenarioError, check, load, load_file};
 pub use model::*;
+pub use starter::STARTER_SCENARIO;
 
 /// Parses scenario text without semantic validation.
 ///

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, DiagnosticKind, Report, byte_offset, suggestion};
+use crate::diagnostic::{Diagnostic, DiagnosticKind, Report, byte_offset, closest_match};
 use crate::span_index::SpanIndex;
 use crate::{Scenario, parse_unchecked, validate};
 
@@ -81,13 +81,24 @@ fn syntax_diagnostic(source: &str, error: &ron::error::SpannedError) -> Diagnost
     let start = byte_offset(source, error.span.start.line, error.span.start.col);
     let end = byte_offset(source, error.span.end.line, error.span.end.col).max(start);
     let span = widen_to_token(source, start, end);
+    let mut message = sentence(&error.code.to_string());
     let help = match &error.code {
         ron::Error::NoSuchStructField {
-            expected, found, ..
-        } => Some(suggestion(found, "fields", expected.iter().copied())),
+            expected,
+            found,
+            outer,
+        } => {
+            message = format!("unknown field `{found}`{}", inside(outer.as_deref()));
+            Some(expected_names(found, expected))
+        }
         ron::Error::NoSuchEnumVariant {
-            expected, found, ..
-        } => Some(suggestion(found, "variants", expected.iter().copied())),
+            expected,
+            found,
+            outer,
+        } => {
+            message = format!("unknown variant `{found}`{}", inside(outer.as_deref()));
+            Some(expected_names(found, expected))
+        }
         ron::Error::MissingStructField { field, .. } => {
             Some(format!("add `{field}: ...` to this struct"))
         }
@@ -95,10 +106,26 @@ fn syntax_diagnostic(source: &str, error: &ron::error::SpannedError) -> Diagnost
         ron::Error::Eof => Some("a bracket or quote is probably not closed".to_owned()),
         _ => None,
     };
-    let message = sentence(&error.code.to_string());
     Diagnostic::error(DiagnosticKind::Syntax, message)
         .with_label(Some(span), "here")
         .with_optional_help(help)
+}
+
+/// ` in `Outer`` or nothing.
+fn inside(outer: Option<&str>) -> String {
+    outer.map_or_else(String::new, |outer| format!(" in `{outer}`"))
+}
+
+/// "did you mean `x`?", or every name that would have been accepted.
+fn expected_names(found: &str, expected: &[&str]) -> String {
+    match closest_match(found, expected.iter().copied()) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None if expected.is_empty() => "nothing is expected here".to_owned(),
+        None => {
+            let names: Vec<String> = expected.iter().map(|n| format!("`{n}`")).collect();
+            format!("expected one of {}", names.join(", "))
+        }
+    }
 }
 
 /// ron reports some errors as an empty span at the start of a token: widen it to the

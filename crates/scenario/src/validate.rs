@@ -42,7 +42,14 @@ pub(crate) fn validate(scenario: &Scenario, index: &SpanIndex) -> Vec<Diagnostic
     checker.hints();
     checker.scoring_and_customers();
     checker.announcements();
-    checker.reachability();
+    // An unknown name already explains why something looks unreachable.
+    if !checker
+        .out
+        .iter()
+        .any(|d| d.kind == K::UnknownReference && d.is_error())
+    {
+        checker.reachability();
+    }
     checker.out
 }
 
@@ -769,9 +776,10 @@ impl<'a> Checker<'a> {
                         p,
                         format!("a `{class}` fault strikes a service, not a zone"),
                         "a zone",
-                        Some(format!(
-                            "aim it at a service: `Service(\"name\")` or `Select(service: \"name\", pick: One)` (zone `{zone}`)"
-                        )),
+                        Some(
+                            "aim it at a service: `Service(\"name\")` or `Select(service: \"name\", pick: One)`"
+                                .to_owned(),
+                        ),
                     );
                 }
                 if self.zone_ref(&zone_path, zone) {
