@@ -448,6 +448,64 @@ const BK = (() => {
     return el('table', { class: opts.class || null, id: opts.id || null }, opts.caption ? el('caption', { class: 'muted' }, opts.caption) : null, el('thead', null, head), el('tbody', null, body));
   }
 
+
+  // ---------- incidents: one row per incident, one column per team ----------
+
+  /** Per-team outcomes of an incident row, as [team label, outcome] pairs. */
+  function teamCells(row) {
+    const teams = pick(row, 'teams', 'outcomes', 'results', 'by_team');
+    if (Array.isArray(teams)) return teams.map((t) => [String(pick(t, 'team_name', 'name') ?? pick(t, 'team', 'team_id', 'id') ?? '?'), t]);
+    if (teams && typeof teams === 'object') return Object.entries(teams);
+    return [];
+  }
+
+  /** "detected in 0:40, fixed in 2:10" for one team's outcome of an incident. */
+  function outcomeText(o) {
+    if (!o || typeof o !== 'object') return text(o);
+    const parts = [];
+    const d = timeOf(o, 'ttd');
+    const f = timeOf(o, 'ttf');
+    const m = timeOf(o, 'ttm');
+    if (d !== null) parts.push('detected in ' + fmtDuration(d));
+    else { const at = timeOf(o, 'detected') ?? timeOf(o, 'detected_at'); if (at !== null) parts.push('detected ' + fmtGameTime(at)); }
+    if (m !== null && f === null) parts.push('mitigated in ' + fmtDuration(m));
+    if (f !== null) parts.push('fixed in ' + fmtDuration(f));
+    else { const at = timeOf(o, 'fixed') ?? timeOf(o, 'fixed_at'); if (at !== null) parts.push('fixed ' + fmtGameTime(at)); }
+    const status = pick(o, 'status', 'outcome', 'state');
+    if (status && (parts.length === 0 || /expired|open|undetected/.test(String(status)))) parts.unshift(humanize(status));
+    if (parts.length === 0) parts.push('—');
+    return parts.join(', ');
+  }
+
+  /** "shop-api-instance-crash · crash · on shop-api". */
+  function incidentLabel(row) {
+    const name = pick(row, 'fault_name', 'name', 'fault');
+    const cls = pick(row, 'class', 'fault_class');
+    const root = pick(row, 'root', 'target');
+    return [name ? String(name) : null, cls ? humanize(cls) : null, root ? 'on ' + text(root) : null].filter(Boolean).join(' · ');
+  }
+
+  /** A table of incidents with their injection time and each team's outcome. */
+  function incidentGrid(incidents, options) {
+    const opts = options || {};
+    const teamNames = [];
+    for (const row of incidents) for (const [name] of teamCells(row)) if (!teamNames.includes(name)) teamNames.push(name);
+    if (!incidents.length) return el('p', { class: 'empty' }, opts.empty || 'No incidents.');
+    if (!teamNames.length) return table(incidents.map((r) => ({ incident: incidentLabel(r), struck: fmtGameTime(timeOf(r, 'inject') ?? timeOf(r, 'injected')) })), null, opts);
+    const head = el('tr', null, el('th', { scope: 'col' }, 'Incident'), el('th', { scope: 'col' }, 'Struck'), el('th', { scope: 'col' }, 'Ended'),
+      teamNames.map((n) => el('th', { scope: 'col' }, n)));
+    const rows = incidents.map((row) => {
+      const cells = new Map(teamCells(row));
+      const end = timeOf(row, 'end') ?? timeOf(row, 'ended');
+      return el('tr', { dataset: { incident: String(pick(row, 'id', 'incident') ?? '') } },
+        el('td', null, incidentLabel(row)),
+        el('td', null, fmtGameTime(timeOf(row, 'inject') ?? timeOf(row, 'injected'))),
+        el('td', null, end === null ? '–' : fmtGameTime(end)),
+        teamNames.map((n) => el('td', { dataset: { team: n } }, cells.has(n) ? outcomeText(cells.get(n)) : '—')));
+    });
+    return el('table', { id: opts.id || null }, el('thead', null, head), el('tbody', null, rows));
+  }
+
   // ---------- images from authenticated endpoints ----------
 
   const blobUrls = new WeakMap();
@@ -564,7 +622,7 @@ const BK = (() => {
 
   return {
     API, el, svg, fill, $, append, fmtDuration, fmtGameTime, fmtPoints, fmtField, humanize, text, pick, timeOf,
-    setTickSeconds, ticksToSeconds, healthInfo, healthBadge, stateBadge, toast, showError, ApiError, api, list,
+    setTickSeconds, ticksToSeconds, healthInfo, incidentGrid, incidentLabel, outcomeText, healthBadge, stateBadge, toast, showError, ApiError, api, list,
     getToken, setToken, clearToken, signIn, publicStream, authStream, throttle, table, loadImage, download,
     gameClock, FAULT_CLASSES, ZONE_CLASSES, ACTIONS, ALL_KINDS, METRICS,
   };

@@ -3,7 +3,7 @@
 'use strict';
 
 (() => {
-  const { el, fill, $, api, list, fmtDuration, fmtGameTime, humanize, pick, timeOf, text } = BK;
+  const { el, fill, $, api, list, fmtDuration, fmtGameTime, pick, timeOf, text } = BK;
   /** Speed of the big-screen auto-scroll, in pixels per step. */
   const SCROLL_STEP_PX = 1;
   /** Time between auto-scroll steps, in milliseconds. */
@@ -98,58 +98,14 @@
 
   // ---------- after Finish: the per-incident grid and the true timeline ----------
 
-  function teamCells(row) {
-    // Per-team outcomes may come as an array of objects or as a map keyed by team.
-    const teams = pick(row, 'teams', 'outcomes', 'results', 'by_team');
-    if (Array.isArray(teams)) return teams.map((t) => [String(pick(t, 'team_name', 'name', 'team') ?? pick(t, 'team_id', 'id') ?? '?'), t]);
-    if (teams && typeof teams === 'object') return Object.entries(teams);
-    return [];
-  }
-
-  function outcomeText(o) {
-    if (!o || typeof o !== 'object') return text(o);
-    const parts = [];
-    const d = timeOf(o, 'ttd') ?? null;
-    const f = timeOf(o, 'ttf') ?? null;
-    const detected = timeOf(o, 'detected') ?? timeOf(o, 'detected_at');
-    const fixed = timeOf(o, 'fixed') ?? timeOf(o, 'fixed_at');
-    if (d !== null) parts.push('detected in ' + fmtDuration(d));
-    else if (detected !== null) parts.push('detected ' + fmtGameTime(detected));
-    if (f !== null) parts.push('fixed in ' + fmtDuration(f));
-    else if (fixed !== null) parts.push('fixed ' + fmtGameTime(fixed));
-    const status = pick(o, 'status', 'outcome');
-    if (status && parts.length === 0) parts.push(humanize(status));
-    if (parts.length === 0) parts.push('—');
-    return parts.join(', ');
-  }
-
-  function incidentLabel(row) {
-    const name = pick(row, 'fault_name', 'name', 'fault');
-    const cls = pick(row, 'class', 'fault_class');
-    const root = pick(row, 'root', 'target');
-    return [name ? String(name) : null, cls ? humanize(cls) : null, root ? 'on ' + text(root) : null].filter(Boolean).join(' · ');
-  }
-
   function renderResults(data) {
     const incidents = list(data, 'incidents', 'grid', 'rows');
-    const teamNames = [];
-    for (const row of incidents) for (const [name] of teamCells(row)) if (!teamNames.includes(name)) teamNames.push(name);
-    if (teamNames.length > 0) {
-      const head = el('tr', null, el('th', { scope: 'col' }, 'Incident'), el('th', { scope: 'col' }, 'Struck'), teamNames.map((n) => el('th', { scope: 'col' }, n)));
-      const rows = incidents.map((row) => {
-        const cells = new Map(teamCells(row));
-        return el('tr', null, el('td', null, incidentLabel(row)), el('td', null, fmtGameTime(timeOf(row, 'inject') ?? timeOf(row, 'injected'))),
-          teamNames.map((n) => el('td', null, cells.has(n) ? outcomeText(cells.get(n)) : '—')));
-      });
-      fill('grid', el('table', { id: 'incident-grid' }, el('thead', null, head), el('tbody', null, rows)));
-    } else {
-      fill('grid', BK.table(incidents, null, { id: 'incident-grid', empty: 'No incidents happened.' }));
-    }
+    fill('grid', BK.incidentGrid(incidents, { id: 'incident-grid', empty: 'No incidents happened.' }));
     const timeline = list(pick(data, 'timeline', 'true_timeline', 'faults') || [], 'events', 'entries');
     const source = timeline.length ? timeline : incidents;
     fill('timeline', BK.table(source, [
       { label: 'Struck', fmt: (r) => fmtGameTime(timeOf(r, 'inject') ?? timeOf(r, 'injected') ?? timeOf(r, 'at')) },
-      { label: 'Fault', fmt: (r) => incidentLabel(r) || text(r) },
+      { label: 'Fault', fmt: (r) => BK.incidentLabel(r) || text(r) },
       { label: 'Ended', fmt: (r) => { const e = timeOf(r, 'end') ?? timeOf(r, 'ended'); return e === null ? 'until fixed' : fmtGameTime(e); } },
     ], { id: 'true-timeline', empty: 'No faults.' }));
   }

@@ -1,0 +1,117 @@
+// The judge's desk: the live standings, the true fault timeline beside every team's detections
+// and fixes, each team's own timeline, and forms for point adjustments and verdict rulings.
+'use strict';
+
+(() => {
+  const { el, fill, $, api, list, pick, humanize, text, timeOf, fmtDuration, fmtGameTime } = BK;
+  let token = null;
+  let teams = [];
+  let incidents = [];
+  const clock = BK.gameClock($('clock'));
+  const call = (path, options) => api(path, Object.assign({ token }, options || {}));
+
+  function renderBoard(data) {
+    teams = list(data, 'teams').slice().sort((a, b) => (a.rank || 0) - (b.rank || 0));
+    fill('board', BK.table(teams, [
+      { label: '#', fmt: (r) => String(r.rank ?? '') },
+      { label: 'Team', fmt: (r) => String(r.name ?? '') },
+      { label: 'Score', num: true, fmt: (r) => Number(r.score ?? 0).toLocaleString('en') },
+      { label: 'Detected', num: true, fmt: (r) => String(r.incidents_detected ?? 0) },
+      { label: 'Fixed', num: true, fmt: (r) => String(r.incidents_fixed ?? 0) },
+      { label: 'Median TTD', num: true, fmt: (r) => fmtDuration(r.median_ttd_s) },
+      { label: 'Median TTF', num: true, fmt: (r) => fmtDuration(r.median_ttf_s) },
+    ], { id: 'board-table', class: 'board', empty: 'No teams yet.' }));
+    for (const id of ['tl-team', 'adj-team', 'rule-team']) {
+      const sel = $(id);
+      const old = sel.value;
+      fill(sel, id === 'tl-team' ? el('option', { value: '' }, '— choose —') : null, teams.map((t) => el('option', { value: String(t.id) }, String(t.name))));
+      if ([...sel.options].some((o) => o.value === old)) sel.value = old;
+    }
+  }
+
+  async function refreshBoard() {
+    try { renderBoard(await call('/scoreboard')); } catch (err) { BK.showError(err); }
+  }
+
+  async function refreshTruth() {
+    try {
+      incidents = list(await call('/judge/incidents'), 'incidents');
+      fill('truth', BK.incidentGrid(incidents, { id: 'truth-table', empty: 'No fault has struck yet.' }));
+      const sel = $('rule-incident');
+      const old = sel.value;
+      fill(sel, incidents.map((r) => el('option', { value: String(pick(r, 'id', 'incident')) }, `#${pick(r, 'id', 'incident')} ${BK.incidentLabel(r)}`)));
+      if ([...sel.options].some((o) => o.value === old)) sel.value = old;
+    } catch (err) { fill('truth', el('p', { class: 'empty' }, err.message)); }
+  }
+
+  async function refreshTimeline() {
+    const id = $('tl-team').value;
+    if (!id) { fill('team-timeline', el('p', { class: 'empty' }, 'Choose a team.')); return; }
+    try {
+      const entries = list(await call(`/judge/teams/${encodeURIComponent(id)}/timeline`), 'entries', 'timeline', 'events');
+      fill('team-timeline', BK.table(entries, [
+        { label: 'When', fmt: (r) => fmtGameTime(timeOf(r, 'at') ?? timeOf(r, 'elapsed') ?? BK.ticksToSeconds(pick(r, 'tick'))) },
+        { label: 'What', fmt: (r) => humanize(pick(r, 'kind', 'type', 'event') ?? '') },
+        { label: 'Detail', fmt: (r) => String(pick(r, 'detail', 'description', 'message', 'summary') ?? text(Object.fromEntries(Object.entries(r).filter(([k]) => !/^(at|tick|kind|type|event)(_s|_tick)?$/.test(k))))) },
+      ], { id: 'timeline-table', empty: 'Nothing yet.' }));
+    } catch (err) { fill('team-timeline', el('p', { class: 'empty' }, err.message)); }
+  }
+
+  async function refreshGame() {
+    try {
+      const g = await api('/game');
+      if (g.tick_ms) BK.setTickSeconds(g.tick_ms / 1000);
+      fill('state-slot', BK.stateBadge(g.state));
+      clock.update(g);
+      $('frozen-badge').hidden = !g.frozen;
+    } catch (err) { BK.showError(err); }
+  }
+
+  const refreshAll = BK.throttle(() => { refreshGame(); refreshBoard(); refreshTruth(); refreshTimeline(); }, 700);
+
+  async function submitAdjustment(ev) {
+    ev.preventDefault();
+    const body = { team: Number($('adj-team').value), points: Number($('adj-points').value), reason: $('adj-reason').value.trim() };
+    if (!body.reason) { BK.toast('A reason is required.', 'error'); return; }
+    try {
+      await call('/judge/adjustments', { method: 'POST', body });
+      BK.toast(`Adjustment recorded: ${BK.fmtPoints(body.points)} points.`, 'ok');
+      $('adj-points').value = '';
+      $('adj-reason').value = '';
+      refreshAll();
+    } catch (err) { BK.showError(err); }
+  }
+
+  async function submitRuling(ev) {
+    ev.preventDefault();
+    const body = { team: Number($('rule-team').value), incident: Number($('rule-incident').value), ruling: $('rule-ruling').value, reason: $('rule-reason').value.trim() };
+    if (!body.reason) { BK.toast('A reason is required.', 'error'); return; }
+    try {
+      await call('/judge/verdicts', { method: 'POST', body });
+      BK.toast('Ruling recorded.', 'ok');
+      $('rule-reason').value = '';
+      refreshAll();
+    } catch (err) { BK.showError(err); }
+  }
+
+  function start(tok) {
+    token = tok;
+    $('judge').hidden = false;
+    $('sign-out').hidden = false;
+    $('live').hidden = false;
+    $('tl-team').addEventListener('change', refreshTimeline);
+    $('adjust-form').addEventListener('submit', submitAdjustment);
+    $('rule-form').addEventListener('submit', submitRuling);
+    refreshGame();
+    refreshBoard().then(refreshTruth);
+    BK.publicStream('/scoreboard/stream', ['game', 'announcement'], () => refreshAll(), (on) => {
+      const n = $('live'); n.className = 'live ' + (on ? 'on' : 'off'); n.textContent = on ? 'live' : 'reconnecting…';
+      if (on) refreshAll();
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    $('sign-out').addEventListener('click', () => { BK.clearToken('judge'); location.reload(); });
+    BK.signIn('judge', $('signin'), (tok) => api('/judge/incidents', { token: tok }), start);
+  });
+})();
