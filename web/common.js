@@ -102,6 +102,12 @@ const BK = (() => {
   /** Seconds per simulation tick (set by pages from /game when the server reports it). */
   let tickSeconds = 1;
   function setTickSeconds(s) { if (Number(s) > 0) tickSeconds = Number(s); }
+  /** Learns the tick length from a game status ({tick, elapsed_s} or tick_ms). */
+  function tickSecondsFrom(g) {
+    if (!g || typeof g !== 'object') return;
+    if (Number(g.tick_ms) > 0) setTickSeconds(Number(g.tick_ms) / 1000);
+    else if (Number(g.tick) > 0 && Number(g.elapsed_s) > 0) setTickSeconds(Math.round((Number(g.elapsed_s) / Number(g.tick)) * 1000) / 1000);
+  }
   function ticksToSeconds(ticks) { return ticks === null || ticks === undefined ? null : Number(ticks) * tickSeconds; }
 
   /** Picks the first defined field among `names`. */
@@ -172,6 +178,8 @@ const BK = (() => {
     drained: ['idle', '⇢', 'drained'],
     stopped: ['idle', '■', 'stopped'],
     unknown: ['idle', '?', 'unknown'],
+    failing: ['bad', '✕', 'failing probe'],
+    removed: ['idle', '■', 'removed'],
     dark: ['idle', '?', 'no telemetry'],
     no_data: ['idle', '?', 'no data'],
   };
@@ -471,8 +479,10 @@ const BK = (() => {
     if (m !== null && f === null) parts.push('mitigated in ' + fmtDuration(m));
     if (f !== null) parts.push('fixed in ' + fmtDuration(f));
     else { const at = timeOf(o, 'fixed') ?? timeOf(o, 'fixed_at'); if (at !== null) parts.push('fixed ' + fmtGameTime(at)); }
-    const status = pick(o, 'status', 'outcome', 'state');
-    if (status && (parts.length === 0 || /expired|open|undetected/.test(String(status)))) parts.unshift(humanize(status));
+    const status = pick(o, 'phase', 'status', 'outcome', 'state');
+    if (status && (parts.length === 0 || /expired|open|mitigated|verifying/.test(String(status)))) parts.unshift(humanize(status));
+    const complaint = timeOf(o, 'first_complaint');
+    if (complaint !== null) parts.push('first complaint ' + fmtGameTime(complaint));
     if (parts.length === 0) parts.push('—');
     return parts.join(', ');
   }
@@ -496,8 +506,8 @@ const BK = (() => {
       teamNames.map((n) => el('th', { scope: 'col' }, n)));
     const rows = incidents.map((row) => {
       const cells = new Map(teamCells(row));
-      const end = timeOf(row, 'end') ?? timeOf(row, 'ended');
-      return el('tr', { dataset: { incident: String(pick(row, 'id', 'incident') ?? '') } },
+      const end = timeOf(row, 'ends') ?? timeOf(row, 'end') ?? timeOf(row, 'ended');
+      return el('tr', { dataset: { incident: String(pick(row, 'incident', 'id') ?? '') } },
         el('td', null, incidentLabel(row)),
         el('td', null, fmtGameTime(timeOf(row, 'inject') ?? timeOf(row, 'injected'))),
         el('td', null, end === null ? '–' : fmtGameTime(end)),
@@ -622,7 +632,7 @@ const BK = (() => {
 
   return {
     API, el, svg, fill, $, append, fmtDuration, fmtGameTime, fmtPoints, fmtField, humanize, text, pick, timeOf,
-    setTickSeconds, ticksToSeconds, healthInfo, incidentGrid, incidentLabel, outcomeText, healthBadge, stateBadge, toast, showError, ApiError, api, list,
+    setTickSeconds, tickSecondsFrom, ticksToSeconds, healthInfo, incidentGrid, incidentLabel, outcomeText, healthBadge, stateBadge, toast, showError, ApiError, api, list,
     getToken, setToken, clearToken, signIn, publicStream, authStream, throttle, table, loadImage, download,
     gameClock, FAULT_CLASSES, ZONE_CLASSES, ACTIONS, ALL_KINDS, METRICS,
   };

@@ -52,7 +52,8 @@
       fill('team-timeline', BK.table(entries, [
         { label: 'When', fmt: (r) => fmtGameTime(timeOf(r, 'at') ?? timeOf(r, 'elapsed') ?? BK.ticksToSeconds(pick(r, 'tick'))) },
         { label: 'What', fmt: (r) => humanize(pick(r, 'kind', 'type', 'event') ?? '') },
-        { label: 'Detail', fmt: (r) => String(pick(r, 'detail', 'description', 'message', 'summary') ?? text(Object.fromEntries(Object.entries(r).filter(([k]) => !/^(at|tick|kind|type|event)(_s|_tick)?$/.test(k))))) },
+        { label: 'Incident', fmt: (r) => (pick(r, 'incident') !== undefined ? '#' + pick(r, 'incident') : '') },
+        { label: 'Detail', fmt: (r) => String(pick(r, 'text', 'detail', 'description', 'message', 'summary') ?? text(Object.fromEntries(Object.entries(r).filter(([k]) => !/^(at|tick|kind|type|event)(_s|_tick)?$/.test(k))))) },
       ], { id: 'timeline-table', empty: 'Nothing yet.' }));
     } catch (err) { fill('team-timeline', el('p', { class: 'empty' }, err.message)); }
   }
@@ -60,7 +61,7 @@
   async function refreshGame() {
     try {
       const g = await api('/game');
-      if (g.tick_ms) BK.setTickSeconds(g.tick_ms / 1000);
+      BK.tickSecondsFrom(g);
       fill('state-slot', BK.stateBadge(g.state));
       clock.update(g);
       $('frozen-badge').hidden = !g.frozen;
@@ -85,6 +86,11 @@
   async function submitRuling(ev) {
     ev.preventDefault();
     const body = { team: Number($('rule-team').value), incident: Number($('rule-incident').value), ruling: $('rule-ruling').value, reason: $('rule-reason').value.trim() };
+    if (body.ruling.startsWith('declaration_')) {
+      const n = $('rule-declaration').value;
+      if (n === '') { BK.toast('Give the declaration number (see the team timeline).', 'error'); return; }
+      body.declaration = Number(n);
+    }
     if (!body.reason) { BK.toast('A reason is required.', 'error'); return; }
     try {
       await call('/judge/verdicts', { method: 'POST', body });
@@ -102,9 +108,12 @@
     $('tl-team').addEventListener('change', refreshTimeline);
     $('adjust-form').addEventListener('submit', submitAdjustment);
     $('rule-form').addEventListener('submit', submitRuling);
+    const syncRuling = () => { $('rule-declaration-field').hidden = !$('rule-ruling').value.startsWith('declaration_'); };
+    $('rule-ruling').addEventListener('change', syncRuling);
+    syncRuling();
     refreshGame();
     refreshBoard().then(refreshTruth);
-    BK.publicStream('/scoreboard/stream', ['game', 'announcement'], () => refreshAll(), (on) => {
+    BK.publicStream('/scoreboard/stream', ['scoreboard', 'game', 'announcement'], () => refreshAll(), (on) => {
       const n = $('live'); n.className = 'live ' + (on ? 'on' : 'off'); n.textContent = on ? 'live' : 'reconnecting…';
       if (on) refreshAll();
     });

@@ -13,7 +13,7 @@
 
   function renderGame(g) {
     game = g;
-    if (g.tick_ms) BK.setTickSeconds(g.tick_ms / 1000);
+    BK.tickSecondsFrom(g);
     fill('state-slot', BK.stateBadge(g.state));
     clock.update(g);
     $('frozen-badge').hidden = !g.frozen;
@@ -231,7 +231,7 @@
     refreshBoard();
     refreshAnnouncements();
     loadScenario();
-    BK.publicStream('/scoreboard/stream', ['game', 'announcement'], () => refreshAll(), (on) => {
+    BK.publicStream('/scoreboard/stream', ['scoreboard', 'game', 'announcement'], () => refreshAll(), (on) => {
       const n = $('live'); n.className = 'live ' + (on ? 'on' : 'off'); n.textContent = on ? 'live' : 'reconnecting…';
       if (on) refreshAll();
     });

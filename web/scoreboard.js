@@ -60,7 +60,7 @@
   function renderGame(g) {
     if (!g || typeof g !== 'object') return;
     game = g;
-    if (g.tick_ms) BK.setTickSeconds(g.tick_ms / 1000);
+    BK.tickSecondsFrom(g);
     fill('state-slot', BK.stateBadge(g.state));
     clock.update(g);
     if (g.title) $('game-title').textContent = g.title;
@@ -99,14 +99,19 @@
   // ---------- after Finish: the per-incident grid and the true timeline ----------
 
   function renderResults(data) {
-    const incidents = list(data, 'incidents', 'grid', 'rows');
+    // The grid comes as the true incidents plus every team's results: put each incident's
+    // results beside it.
+    const results = list(pick(data, 'results') || []);
+    const incidents = list(data, 'incidents', 'grid', 'rows').map((i) => (i.teams ? i : Object.assign({}, i, {
+      teams: results.filter((r) => String(pick(r, 'incident')) === String(pick(i, 'incident', 'id'))),
+    })));
     fill('grid', BK.incidentGrid(incidents, { id: 'incident-grid', empty: 'No incidents happened.' }));
     const timeline = list(pick(data, 'timeline', 'true_timeline', 'faults') || [], 'events', 'entries');
     const source = timeline.length ? timeline : incidents;
     fill('timeline', BK.table(source, [
       { label: 'Struck', fmt: (r) => fmtGameTime(timeOf(r, 'inject') ?? timeOf(r, 'injected') ?? timeOf(r, 'at')) },
       { label: 'Fault', fmt: (r) => BK.incidentLabel(r) || text(r) },
-      { label: 'Ended', fmt: (r) => { const e = timeOf(r, 'end') ?? timeOf(r, 'ended'); return e === null ? 'until fixed' : fmtGameTime(e); } },
+      { label: 'Ended', fmt: (r) => { const e = timeOf(r, 'ends') ?? timeOf(r, 'end') ?? timeOf(r, 'ended'); return e === null ? 'until fixed' : fmtGameTime(e); } },
     ], { id: 'true-timeline', empty: 'No faults.' }));
   }
 

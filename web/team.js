@@ -45,13 +45,21 @@
     for (const s of services()) for (const i of instancesOf(s)) if (i.zone) found.add(String(i.zone));
     return [...found];
   }
-  function instancesOf(s) { return list(pick(s, 'instances') || [], 'instances'); }
+  function instancesOf(s) { return list(pick(s, 'instances') || [], 'instances').filter((i) => pick(i, 'phase') !== 'removed'); }
   function depsOf(s) {
     return list(pick(s, 'dependencies', 'deps', 'calls') || [], 'dependencies')
       .map((d) => (typeof d === 'string' ? d : pick(d, 'service', 'name', 'callee'))).filter(Boolean).map(String);
   }
   function instanceIndex(inst, i) { const v = pick(inst, 'index', 'id', 'instance'); return v === undefined ? i : v; }
   function instanceHealth(inst) {
+    const phase = pick(inst, 'phase');
+    if (phase !== undefined) {
+      if (phase === 'running') {
+        if (inst.drained) return 'drained';
+        return inst.probe_healthy === false ? 'failing' : 'healthy';
+      }
+      return phase;
+    }
     const state = pick(inst, 'health', 'state', 'status');
     if (state !== undefined) return state;
     if (inst.healthy !== undefined) return inst.healthy;
@@ -199,7 +207,7 @@
     $('svc-title').textContent = 'Service: ' + s.name;
     const metrics = pick(s, 'metrics', 'current');
     const metricPairs = metrics && typeof metrics === 'object'
-      ? Object.entries(metrics).filter(([, v]) => typeof v === 'number').map(([k, v]) => [humanize(k), BK.fmtField(k, v)]) : [];
+      ? Object.entries(metrics).filter(([k, v]) => typeof v === 'number' && k !== 'tick').map(([k, v]) => [humanize(k), BK.fmtField(k, v)]) : [];
     const flags = pick(s, 'flags');
     const config = pick(s, 'config');
     const insts = instancesOf(s);
@@ -211,6 +219,9 @@
         ['can roll back to', list(pick(s, 'rollback_versions') || []).join(', ')],
         ['calls', depsOf(s).join(', ') || 'nothing'],
         ['zones', [...new Set(insts.map((i) => i.zone).filter(Boolean))].join(', ')],
+        ['shedding', Number(pick(s, 'shed_percent')) > 0 ? pick(s, 'shed_percent') + ' % of load' : null],
+        ['rate limit', pick(s, 'rate_limit_rps') !== undefined ? pick(s, 'rate_limit_rps') + ' requests/s' : null],
+        ['telemetry', s.metrics === null ? '? dark — no metrics or logs are arriving' : null],
         ...metricPairs,
       ]),
       insts.length ? BK.table(insts, [
@@ -218,8 +229,10 @@
         { label: 'Zone', fmt: (r) => String(r.zone ?? '–') },
         { label: 'Health', fmt: (r) => BK.healthBadge(instanceHealth(r)) },
         { label: 'Version', fmt: (r) => String(pick(r, 'version') ?? pick(s, 'version') ?? '–') },
-        { label: 'CPU', num: true, fmt: (r) => BK.fmtField('cpu_percent', pick(r, 'cpu_percent')) },
-        { label: 'Memory', num: true, fmt: (r) => BK.fmtField('memory_percent', pick(r, 'memory_percent')) },
+        { label: 'CPU', num: true, fmt: (r) => BK.fmtField('cpu_percent', pick(r.metrics || r, 'cpu_percent')) },
+        { label: 'Memory', num: true, fmt: (r) => BK.fmtField('memory_percent', pick(r.metrics || r, 'memory_percent')) },
+        { label: 'Errors', num: true, fmt: (r) => BK.fmtField('error_percent', pick(r.metrics || r, 'error_percent')) },
+        { label: 'p99', num: true, fmt: (r) => BK.fmtField('latency_p99_ms', pick(r.metrics || r, 'latency_p99_ms')) },
       ], { id: 'instances-table' }) : null,
       config && typeof config === 'object' && Object.keys(config).length
         ? el('div', { class: 'mt' }, el('h3', null, 'Config'), kv(Object.entries(config).map(([k, v]) => [k, text(v)]))) : null,
@@ -248,7 +261,6 @@
     const params = new URLSearchParams();
     if (service) params.set('service', service);
     if (q) params.set('q', q);
-    params.set('limit', String(LOG_LIMIT));
     try {
       const lines = list(await call('/team/logs?' + params.toString()), 'logs', 'lines').slice(-LOG_LIMIT);
       const box = $('logs');
@@ -542,7 +554,7 @@
       if (!hints.length) { fill('hints', el('p', { class: 'empty' }, 'No hints are available yet. Hints unlock a while after something breaks.')); return; }
       fill('hints', hints.map((h, i) => {
         const id = pick(h, 'id', 'index') ?? i;
-        const taken = Boolean(pick(h, 'taken', 'bought'));
+        const taken = Boolean(pick(h, 'taken', 'bought', 'taken_at_s'));
         const available = pick(h, 'available', 'unlocked');
         const unlock = timeOf(h, 'unlock') ?? timeOf(h, 'unlocks') ?? timeOf(h, 'available_at');
         const cost = pick(h, 'cost', 'cost_points', 'points') ?? '?';
@@ -565,17 +577,19 @@
     try {
       const items = list(await call('/team/incidents'), 'incidents');
       fill('incidents', BK.table(items, [
-        { label: 'Incident', fmt: (r) => String(pick(r, 'id', 'incident') ?? '') },
+        { label: 'Incident', fmt: (r) => '#' + String(pick(r, 'incident', 'id') ?? '') },
+        { label: 'Struck', fmt: (r) => fmtGameTime(timeOf(r, 'injected')) },
         { label: 'Target', fmt: (r) => text(pick(r, 'root', 'target', 'service', 'zone')) },
         { label: 'Fault', fmt: (r) => humanize(pick(r, 'class', 'fault') ?? '') },
         { label: 'Status', fmt: (r) => incidentStatus(r) },
         { label: 'TTD', num: true, fmt: (r) => fmtDuration(timeOf(r, 'ttd')) },
         { label: 'TTF', num: true, fmt: (r) => fmtDuration(timeOf(r, 'ttf')) },
-      ], { id: 'incidents-table', empty: 'None declared yet.', rowAttrs: (r) => ({ dataset: { status: String(pick(r, 'status', 'state') ?? '') } }) }));
+        { label: 'Points', num: true, fmt: (r) => fmtPoints(pick(r, 'points')) },
+      ], { id: 'incidents-table', empty: 'None declared yet.', rowAttrs: (r) => ({ dataset: { status: String(pick(r, 'phase', 'status', 'state') ?? ''), incident: String(pick(r, 'incident', 'id') ?? '') } }) }));
     } catch (err) { fill('incidents', el('p', { class: 'empty' }, err.message)); }
   }
   function incidentStatus(r) {
-    const status = String(pick(r, 'status', 'state') ?? (timeOf(r, 'ttf') !== null ? 'fixed' : 'open')).toLowerCase();
+    const status = String(pick(r, 'phase', 'status', 'state') ?? (timeOf(r, 'ttf') !== null ? 'fixed' : 'open')).toLowerCase();
     const map = { fixed: ['ok', '✓'], resolved: ['ok', '✓'], open: ['bad', '●'], detected: ['warn', '●'], mitigated: ['warn', '▲'], fixing: ['warn', '↻'], verifying: ['warn', '↻'], expired: ['', '⌛'] };
     const [cls, icon] = map[status] || ['', '•'];
     return el('span', { class: 'badge ' + cls }, `${icon} ${humanize(status)}`);
@@ -587,16 +601,16 @@
       const entries = list(data, 'entries', 'ledger');
       let total = 0;
       const rows = entries.map((e) => { total += Number(pick(e, 'points', 'delta') ?? 0); return Object.assign({}, e, { __total: total }); });
-      const score = pick(data, 'total', 'score') ?? total;
+      const score = pick(data, 'total', 'score') ?? (rows.length && pick(rows[rows.length - 1], 'score_after') !== undefined ? rows[rows.length - 1].score_after : total);
       const badge = $('team-score');
       badge.hidden = false;
       badge.textContent = `Score ${Number(score).toLocaleString('en')}`;
       fill('ledger', el('p', null, el('strong', null, 'Score: ' + Number(score).toLocaleString('en'))),
         BK.table(rows.slice().reverse(), [
-          { label: 'When', fmt: (r) => fmtGameTime(timeOf(r, 'at') ?? BK.ticksToSeconds(pick(r, 'tick'))) },
+          { label: 'When', fmt: (r) => fmtGameTime(timeOf(r, 'elapsed') ?? timeOf(r, 'at') ?? BK.ticksToSeconds(pick(r, 'tick'))) },
           { label: 'Points', num: true, fmt: (r) => fmtPoints(pick(r, 'points', 'delta')), cls: (r) => 'num ' + (Number(pick(r, 'points', 'delta')) >= 0 ? 'pos' : 'neg') },
           { label: 'Reason', fmt: (r) => text(pick(r, 'reason', 'kind', 'description')) },
-          { label: 'Total', num: true, fmt: (r) => Number(r.__total).toLocaleString('en') },
+          { label: 'Score', num: true, fmt: (r) => Number(pick(r, 'score_after') ?? r.__total).toLocaleString('en') },
         ], { class: 'ledger', id: 'ledger-table', empty: 'No points yet.' }));
     } catch (err) { fill('ledger', el('p', { class: 'empty' }, err.message)); }
   }
@@ -661,23 +675,36 @@
 
   async function loadDebrief() {
     try {
-      const data = await call('/team/debrief');
-      const parts = [];
-      if (data && typeof data === 'object' && !Array.isArray(data)) {
-        const scalars = Object.entries(data).filter(([, v]) => v === null || typeof v !== 'object');
-        if (scalars.length) parts.push(kv(scalars.map(([k, v]) => [humanize(k), BK.fmtField(k, v)])));
-        for (const [k, v] of Object.entries(data)) {
-          if (Array.isArray(v)) {
-            const rows = v.map((r) => (r && typeof r === 'object' ? Object.fromEntries(Object.entries(r).map(([a, b]) => [a, b !== null && typeof b === 'object' ? text(b) : b])) : { value: r }));
-            parts.push(el('h3', { class: 'mt' }, humanize(k)), BK.table(rows, null, { empty: 'None.' }));
-          } else if (v && typeof v === 'object') {
-            parts.push(el('h3', { class: 'mt' }, humanize(k)), kv(Object.entries(v).map(([a, b]) => [humanize(a), BK.fmtField(a, b)])));
-          }
-        }
-      } else {
-        parts.push(BK.table(list(data), null));
-      }
-      fill('debrief', parts);
+      const d = await call('/team/debrief');
+      const incidents = list(pick(d, 'incidents') || []);
+      const timeline = list(pick(d, 'timeline') || []);
+      const ledger = list(pick(d, 'ledger') || []);
+      fill('debrief',
+        el('p', null, el('strong', null, `Final rank ${pick(d, 'rank') ?? '–'} · score ${Number(pick(d, 'score') ?? 0).toLocaleString('en')}`)),
+        kv([
+          ['revenue', pick(d, 'revenue_points') !== undefined ? fmtPoints(pick(d, 'revenue_points')) + ' points' : null],
+          ['SLA penalties', pick(d, 'sla_penalty_points') !== undefined ? fmtPoints(-Math.abs(Number(pick(d, 'sla_penalty_points')))) + ' points' : null],
+        ]),
+        el('h3', { class: 'mt' }, 'What broke, and how it went'),
+        BK.table(incidents, [
+          { label: 'Struck', fmt: (r) => fmtGameTime(timeOf(r, 'injected') ?? timeOf(r.result || {}, 'injected')) },
+          { label: 'Fault', fmt: (r) => BK.incidentLabel(r) },
+          { label: 'You', fmt: (r) => BK.outcomeText(r.result || r) },
+          { label: 'Points', num: true, fmt: (r) => fmtPoints(pick(r.result || r, 'points')) },
+        ], { id: 'debrief-incidents', empty: 'Nothing broke.' }),
+        el('h3', { class: 'mt' }, 'What you did'),
+        BK.table(timeline, [
+          { label: 'When', fmt: (r) => fmtGameTime(timeOf(r, 'elapsed') ?? BK.ticksToSeconds(pick(r, 'tick'))) },
+          { label: 'What', fmt: (r) => humanize(pick(r, 'kind') ?? '') },
+          { label: 'Detail', fmt: (r) => String(pick(r, 'text') ?? '') },
+        ], { empty: 'Nothing recorded.' }),
+        el('h3', { class: 'mt' }, 'Every change of your score'),
+        BK.table(ledger, [
+          { label: 'When', fmt: (r) => fmtGameTime(timeOf(r, 'elapsed') ?? BK.ticksToSeconds(pick(r, 'tick'))) },
+          { label: 'Points', num: true, fmt: (r) => fmtPoints(pick(r, 'points')) },
+          { label: 'Reason', fmt: (r) => String(pick(r, 'reason') ?? '') },
+          { label: 'Score', num: true, fmt: (r) => String(pick(r, 'score_after') ?? '') },
+        ], { class: 'ledger', empty: 'No points.' }));
     } catch (err) { fill('debrief', el('p', { class: 'empty' }, err.message)); }
   }
 
@@ -688,7 +715,7 @@
       const g = await api('/game');
       const wasFinished = game && game.state === 'finished';
       game = g;
-      if (g.tick_ms) BK.setTickSeconds(g.tick_ms / 1000);
+      BK.tickSecondsFrom(g);
       fill('state-slot', BK.stateBadge(g.state));
       clock.update(g);
       const banner = $('state-banner');
@@ -723,8 +750,9 @@
   const refreshHeavy = BK.throttle(() => { refreshCharts(); refreshLogs(); }, HEAVY_REFRESH_MIN_INTERVAL_MS);
   const refreshSoon = BK.throttle(() => { refreshLight(); refreshHeavy(); }, REFRESH_MIN_INTERVAL_MS);
 
-  function onTeamEvent(name) {
-    if (name === 'announcement' || name === 'announcements') { refreshAnnouncements(); return; }
+  function onTeamEvent(name, data) {
+    const type = data && typeof data === 'object' && data.type ? data.type : name;
+    if (type === 'announcement' || type === 'announcements') { refreshAnnouncements(); return; }
     refreshSoon();
   }
 
@@ -795,7 +823,7 @@
     const setLive = (on) => { const n = $('live'); n.className = 'live ' + (on ? 'on' : 'off'); n.textContent = on ? 'live' : 'reconnecting…'; if (on) refreshSoon(); };
     BK.authStream('/team/stream', token, onTeamEvent, setLive);
     // The public stream also announces every visible change of the game (state, clock, scores).
-    BK.publicStream('/scoreboard/stream', ['game', 'announcement'], onTeamEvent, null);
+    BK.publicStream('/scoreboard/stream', ['scoreboard', 'game', 'announcement'], onTeamEvent, null);
   }
 
   async function verify(tok) {
