@@ -72,6 +72,25 @@ pub enum DiagnosticKind {
 }
 
 impl DiagnosticKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [DiagnosticKind; 15] = [
+        DiagnosticKind::Unreadable,
+        DiagnosticKind::Syntax,
+        DiagnosticKind::UnknownReference,
+        DiagnosticKind::DuplicateName,
+        DiagnosticKind::DependencyCycle,
+        DiagnosticKind::TriggerCycle,
+        DiagnosticKind::OutsideGame,
+        DiagnosticKind::NeverMatches,
+        DiagnosticKind::OutOfRange,
+        DiagnosticKind::InvalidAction,
+        DiagnosticKind::WrongTarget,
+        DiagnosticKind::NoResolvingAction,
+        DiagnosticKind::Unreachable,
+        DiagnosticKind::FreezeAfterEnd,
+        DiagnosticKind::NoFaults,
+    ];
+
     /// The kebab-case name used in diagnostic codes.
     pub fn name(self) -> &'static str {
         match self {

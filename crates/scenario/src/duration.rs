@@ -90,7 +90,7 @@ impl FromStr for SimDuration {
             let number: f64 = rest[..number_len]
                 .parse()
                 .map_err(|_| fail("malformed number"))?;
-            rest = &rest[number_len..];
+            rest = rest[number_len..].trim_start();
             let unit_len = rest
                 .find(|c: char| !c.is_ascii_alphabetic())
                 .unwrap_or(rest.len());

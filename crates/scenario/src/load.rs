@@ -99,8 +99,9 @@ fn syntax_diagnostic(source: &str, error: &ron::error::SpannedError) -> Diagnost
             message = format!("unknown variant `{found}`{}", inside(outer.as_deref()));
             Some(expected_names(found, expected))
         }
-        ron::Error::MissingStructField { field, .. } => {
-            Some(format!("add `{field}: ...` to this struct"))
+        ron::Error::MissingStructField { field, outer } => {
+            message = format!("missing field `{field}`{}", inside(outer.as_deref()));
+            Some(format!("add `{field}: ...` here"))
         }
         ron::Error::ExpectedComma => Some("separate items with commas".to_owned()),
         ron::Error::Eof => Some("a bracket or quote is probably not closed".to_owned()),

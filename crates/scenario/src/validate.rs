@@ -227,11 +227,34 @@ impl<'a> Checker<'a> {
     }
 
     fn unknown(&mut self, path: &str, name: &str, what: &str, plural: &str, candidates: &[&str]) {
+        self.unknown_in(path, name, what, plural, candidates, None);
+    }
+
+    /// An unknown name, optionally of something that belongs to service `owner`.
+    fn unknown_in(
+        &mut self,
+        path: &str,
+        name: &str,
+        what: &str,
+        plural: &str,
+        candidates: &[&str],
+        owner: Option<&str>,
+    ) {
+        let (message, label) = match owner {
+            Some(owner) => (
+                format!("unknown {what} `{name}` on service `{owner}`"),
+                format!("`{owner}` has no {what} with this name"),
+            ),
+            None => (
+                format!("unknown {what} `{name}`"),
+                format!("no {what} has this name"),
+            ),
+        };
         self.error(
             K::UnknownReference,
             path,
-            format!("unknown {what} `{name}`"),
-            &format!("no {what} has this name"),
+            message,
+            &label,
             Some(suggestion(name, plural, candidates.iter().copied())),
         );
     }
@@ -945,7 +968,7 @@ impl<'a> Checker<'a> {
                 K::WrongTarget,
                 service_path,
                 format!(
-                    "a `{class}` fault needs a `{required}` service, but `{name}` is a `{}`",
+                    "a `{class}` fault needs a service of kind `{required}`, but `{name}` is of kind `{}`",
                     service.kind
                 ),
                 "wrong kind of service",
@@ -972,12 +995,13 @@ impl<'a> Checker<'a> {
                     .map(|d| d.service.as_str())
                     .collect();
                 match dependency {
-                    Some(dep) if !deps.contains(&dep.as_str()) => self.unknown(
+                    Some(dep) if !deps.contains(&dep.as_str()) => self.unknown_in(
                         &format!("{kind_path}.dependency"),
                         dep,
-                        &format!("dependency of `{name}`"),
+                        "dependency",
                         &format!("dependencies of `{name}`"),
                         &deps,
+                        Some(name),
                     ),
                     None if deps.is_empty() => self.error(
                         K::WrongTarget,
@@ -1019,18 +1043,19 @@ impl<'a> Checker<'a> {
         known: &[&str],
     ) {
         match named {
-            Some(name) if !known.contains(&name) => self.unknown(
+            Some(name) if !known.contains(&name) => self.unknown_in(
                 &format!("{kind_path}.{field}"),
                 name,
-                &format!("{what} of `{service}`"),
+                what,
                 &format!("{what}s of `{service}`"),
                 known,
+                Some(service),
             ),
             None if known.is_empty() => self.error(
                 K::UnknownReference,
                 kind_path,
                 format!("`{service}` has no {what} for this fault to break"),
-                &format!("no {what} named"),
+                &format!("names no {what}"),
                 Some(format!(
                     "define one on service `{service}`, or name it here with `{field}:`"
                 )),
@@ -1133,10 +1158,10 @@ impl<'a> Checker<'a> {
                             K::InvalidAction,
                             &format!("{p}.{field}[{k}]"),
                             format!(
-                                "`{action}` cannot be taken on `{}`, which is a `{}`",
+                                "`{action}` cannot be taken on `{}`, which is of kind `{}`",
                                 service.name, service.kind
                             ),
-                            &format!("not valid for a {}", service.kind),
+                            &format!("not valid for kind `{}`", service.kind),
                             Some(format!("`{action}` is valid for: {}", kinds.join(", "))),
                         );
                     }
@@ -1157,13 +1182,19 @@ impl<'a> Checker<'a> {
             );
         } else if let Some(service) = service
             && !resolves.iter().any(|a| a.valid_for(service.kind))
+            // A fault on the wrong kind of service is already an error.
+            && fault
+                .kind
+                .class()
+                .required_service_kind()
+                .is_none_or(|kind| kind == service.kind)
         {
             let names: Vec<&str> = resolves.iter().map(|a| a.name()).collect();
             self.warning(
                 K::NoResolvingAction,
                 &format!("{p}.target"),
                 format!(
-                    "none of the actions that resolve fault `{}` ({}) can be taken on `{}`, a `{}`",
+                    "none of the actions that resolve fault `{}` ({}) can be taken on `{}`, which is of kind `{}`",
                     fault.name,
                     names.join(", "),
                     service.name,
