@@ -114,6 +114,37 @@ impl ActionKind {
         }
     }
 
+    /// One line saying what the action does, for documentation and consoles.
+    pub fn description(self) -> &'static str {
+        match self {
+            ActionKind::RestartInstance => "restart one instance (it boots and warms up again)",
+            ActionKind::RestartService => "restart every instance of a service, one zone at a time",
+            ActionKind::Rollback => "deploy an earlier version (named, or the previous one)",
+            ActionKind::RollForward => "deploy a newer version (a patch)",
+            ActionKind::ScaleOut => "add instances",
+            ActionKind::ScaleIn => "remove instances",
+            ActionKind::FailoverZone => "move a zone's traffic and primaries to the other zones",
+            ActionKind::DrainZone => "stop sending traffic to a zone (or one instance)",
+            ActionKind::UndrainZone => "send traffic to a drained zone again",
+            ActionKind::SetConfig => {
+                "set a config value by key (timeout, retries, pool size, rate limit...)"
+            }
+            ActionKind::RevertConfig => "put the config back to the last known good values",
+            ActionKind::ToggleFlag => "turn a feature flag on or off",
+            ActionKind::WarmCache => "pre-load a cache so it serves hits again",
+            ActionKind::FlushCache => "empty a cache",
+            ActionKind::RenewCertificate => "install a fresh TLS certificate",
+            ActionKind::FreeDisk => "free disk space / rotate logs",
+            ActionKind::ShedLoad => "shed non-critical load or enable a rate limit",
+            ActionKind::PromoteReplica => "promote or rebuild a database replica",
+            ActionKind::RouteReadsToPrimary => "route reads to the primary database",
+            ActionKind::FailoverDns => "switch to the secondary DNS resolver",
+            ActionKind::RaiseQuota => "raise the quota of an external API",
+            ActionKind::RestoreTelemetry => "restore the telemetry pipeline of a service",
+            ActionKind::KillJob => "kill a runaway job on a service",
+        }
+    }
+
     /// Whether this action targets a zone rather than a service.
     pub fn targets_zone(self) -> bool {
         matches!(

@@ -110,6 +110,64 @@ impl FaultClass {
         }
     }
 
+    /// What a team can see when a fault of this class strikes (from the fault catalog).
+    pub fn symptoms(self) -> &'static str {
+        match self {
+            FaultClass::Crash => {
+                "one instance down, its probe fails, capacity drops, neighbours get busier"
+            }
+            FaultClass::BadDeploy => {
+                "the new version restarts every few seconds; errors start right after the deploy"
+            }
+            FaultClass::MemoryLeak => {
+                "memory climbs steadily, GC pauses push latency up, then an OOM kill"
+            }
+            FaultClass::CpuSaturation => {
+                "CPU pinned on some instances, latency up, throughput flat"
+            }
+            FaultClass::ConnectionPoolExhausted => {
+                "callers time out waiting for connections while the callee itself is calm"
+            }
+            FaultClass::DependencyLatency => {
+                "its latency rises; callers' latency and timeouts rise; errors propagate upward"
+            }
+            FaultClass::PacketLoss => "sporadic timeouts and retries; p99 up while p50 is fine",
+            FaultClass::NetworkPartition => {
+                "cross-zone calls fail; zones cannot reach each other; replicas diverge"
+            }
+            FaultClass::ZoneOutage => {
+                "every instance in one zone gone at once; the survivors overloaded"
+            }
+            FaultClass::DnsFailure => {
+                "new connections fail to resolve; pooled connections keep working"
+            }
+            FaultClass::DiskFull => {
+                "writes fail and logs stop (the team goes partly blind); the probe may still pass"
+            }
+            FaultClass::CertificateExpired => {
+                "every TLS call to one service fails at one precise moment"
+            }
+            FaultClass::BadConfig => "errors start at a config change; one route or feature fails",
+            FaultClass::BadFeatureFlag => "a slice of requests fails or slows after a flag flip",
+            FaultClass::CacheCold => {
+                "hit rate collapses, load on what is behind the cache multiplies, latency up"
+            }
+            FaultClass::RetryStorm => "load stays high after the trigger is gone; retries dominate",
+            FaultClass::TrafficSpike => {
+                "requests multiply, latency rises, queues grow; nothing is broken"
+            }
+            FaultClass::ReplicaLag => "stale reads and rising replica lag; writes are fine",
+            FaultClass::ClockSkew => "token and TTL errors on one instance only",
+            FaultClass::NoisyNeighbor => "latency and CPU steal on the instances of one zone only",
+            FaultClass::QuotaExceeded => {
+                "calls to an external API return 429 above a rate; a feature partly fails"
+            }
+            FaultClass::TelemetryOutage => {
+                "metrics and logs of a service stop while the service itself is healthy"
+            }
+        }
+    }
+
     /// Whether the root-cause target of this class is a zone (otherwise a service).
     pub fn targets_zone(self) -> bool {
         matches!(
