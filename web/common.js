@@ -199,10 +199,10 @@ const BK = (() => {
   }
 
   const GAME_STATES = {
-    lobby: ['idle', '⏳', 'lobby — not started'],
+    lobby: ['idle', '…', 'lobby — not started'],
     running: ['ok', '▶', 'running'],
-    paused: ['warn', '⏸', 'paused'],
-    finished: ['accent', '⏹', 'finished'],
+    paused: ['warn', '‖', 'paused'],
+    finished: ['accent', '■', 'finished'],
   };
 
   function stateBadge(state) {

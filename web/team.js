@@ -295,7 +295,7 @@
         const on = isFiring(a);
         const since = timeOf(a, 'since') ?? timeOf(a, 'fired') ?? timeOf(a, 'started') ?? timeOf(a, 'at');
         return el('div', { class: 'alert-item', dataset: { service: String(pick(a, 'service') ?? '') } },
-          el('span', { class: 'badge ' + (on ? 'bad' : 'ok') }, on ? '🔔 firing' : '✓ resolved'), ' ',
+          el('span', { class: 'badge ' + (on ? 'bad' : 'ok') }, on ? '● firing' : '✓ resolved'), ' ',
           el('strong', null, String(pick(a, 'name', 'rule', 'title') ?? 'alert')),
           pick(a, 'service') ? el('span', { class: 'muted' }, ' on ' + pick(a, 'service')) : null,
           since !== null ? el('span', { class: 'muted' }, ' · since ' + fmtGameTime(since)) : null,
@@ -620,7 +620,7 @@
       const items = list(await api('/announcements'), 'announcements');
       if (lastAnnouncementCount !== null && items.length > lastAnnouncementCount) {
         const latest = items[items.length - 1];
-        BK.toast('📣 ' + String(pick(latest, 'message', 'text') ?? ''), '');
+        BK.toast('Announcement: ' + String(pick(latest, 'message', 'text') ?? ''), '');
         const badge = $('news-count');
         badge.hidden = false;
         badge.textContent = 'new';
@@ -721,8 +721,8 @@
       const banner = $('state-banner');
       const messages = {
         lobby: 'The game has not started yet. Look around: the fleet is healthy for now.',
-        paused: '⏸ The game is paused: the simulation and every timer are stopped, actions wait until it resumes.',
-        finished: '⏹ The game is over. Your debrief is open below.',
+        paused: '‖ The game is paused: the simulation and every timer are stopped, actions wait until it resumes.',
+        finished: '■ The game is over. Your debrief is open below.',
       };
       banner.hidden = !messages[g.state];
       banner.textContent = messages[g.state] || '';
