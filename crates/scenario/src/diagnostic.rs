@@ -58,6 +58,8 @@ pub enum DiagnosticKind {
     OutOfRange,
     /// A remedy action that makes no sense on the target service's kind.
     InvalidAction,
+    /// An action listed as two of resolving, mitigating and worsening one fault.
+    ConflictingRemedies,
     /// A zone fault aimed at a service, a service fault aimed at a zone, or a fault aimed at
     /// the wrong kind of service.
     WrongTarget,
@@ -73,7 +75,7 @@ pub enum DiagnosticKind {
 
 impl DiagnosticKind {
     /// Every kind, in a stable order.
-    pub const ALL: [DiagnosticKind; 15] = [
+    pub const ALL: [DiagnosticKind; 16] = [
         DiagnosticKind::Unreadable,
         DiagnosticKind::Syntax,
         DiagnosticKind::UnknownReference,
@@ -84,6 +86,7 @@ impl DiagnosticKind {
         DiagnosticKind::NeverMatches,
         DiagnosticKind::OutOfRange,
         DiagnosticKind::InvalidAction,
+        DiagnosticKind::ConflictingRemedies,
         DiagnosticKind::WrongTarget,
         DiagnosticKind::NoResolvingAction,
         DiagnosticKind::Unreachable,
@@ -104,6 +107,7 @@ impl DiagnosticKind {
             DiagnosticKind::NeverMatches => "never-matches",
             DiagnosticKind::OutOfRange => "out-of-range",
             DiagnosticKind::InvalidAction => "invalid-action",
+            DiagnosticKind::ConflictingRemedies => "conflicting-remedies",
             DiagnosticKind::WrongTarget => "wrong-target",
             DiagnosticKind::NoResolvingAction => "no-resolving-action",
             DiagnosticKind::Unreachable => "unreachable",

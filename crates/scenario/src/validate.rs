@@ -1147,6 +1147,10 @@ impl<'a> Checker<'a> {
             ("mitigates", &fault.mitigates),
             ("worsens", &fault.worsens),
         ];
+        self.conflicting_remedies(p, fault);
+        if let Target::Zone(zone) = &fault.target {
+            self.zone_remedies(p, zone, lists);
+        }
         if let Some(service) = service {
             for (field, list) in lists {
                 let Some(list) = list else { continue };
@@ -1203,6 +1207,88 @@ impl<'a> Checker<'a> {
                 "nothing resolves it here",
                 Some("override `resolves` with actions valid for this kind of service".to_owned()),
             );
+        }
+    }
+
+    /// Remedies of a zone fault: zone actions, or actions valid for a service in the zone.
+    fn zone_remedies(
+        &mut self,
+        p: &str,
+        zone: &str,
+        lists: [(&str, &Option<Vec<crate::ActionKind>>); 3],
+    ) {
+        let s = self.s;
+        let kinds: Vec<crate::ServiceKind> = s
+            .services
+            .iter()
+            .filter(|v| s.service_zones(v).contains(&zone))
+            .map(|v| v.kind)
+            .collect();
+        for (field, list) in lists {
+            let Some(list) = list else { continue };
+            for (k, action) in list.iter().enumerate() {
+                if !action.targets_zone() && !kinds.iter().any(|kind| action.valid_for(*kind)) {
+                    let valid: Vec<&str> = action.valid_kinds().iter().map(|k| k.name()).collect();
+                    self.error(
+                        K::InvalidAction,
+                        &format!("{p}.{field}[{k}]"),
+                        format!("`{action}` cannot be taken on any service in zone `{zone}`"),
+                        "no service here it is valid for",
+                        Some(format!("`{action}` is valid for: {}", valid.join(", "))),
+                    );
+                }
+            }
+        }
+    }
+
+    /// An action in two of a fault's remedy lists (after overrides) contradicts itself.
+    fn conflicting_remedies(&mut self, p: &str, fault: &crate::Fault) {
+        let remedies = fault.remedies();
+        let effective = [
+            ("resolves", &remedies.resolves, fault.resolves.is_some()),
+            ("mitigates", &remedies.mitigates, fault.mitigates.is_some()),
+            ("worsens", &remedies.worsens, fault.worsens.is_some()),
+        ];
+        for (i, (first, first_list, first_written)) in effective.iter().enumerate() {
+            for (second, second_list, second_written) in &effective[i + 1..] {
+                for action in first_list.iter() {
+                    let Some(k) = second_list.iter().position(|a| a == action) else {
+                        continue;
+                    };
+                    // Point at a list the author wrote (the other may be a default).
+                    let (path, other) = if *second_written {
+                        (format!("{p}.{second}[{k}]"), first)
+                    } else if *first_written {
+                        let j = first_list.iter().position(|a| a == action).unwrap_or(0);
+                        (format!("{p}.{first}[{j}]"), second)
+                    } else {
+                        (format!("{p}.kind"), second)
+                    };
+                    let defaulted = [(first, first_written), (second, second_written)]
+                        .iter()
+                        .filter(|(_, written)| !**written)
+                        .map(|(name, _)| format!("`{name}`"))
+                        .collect::<Vec<_>>();
+                    let help = if defaulted.is_empty() {
+                        "remove it from one of the lists".to_owned()
+                    } else {
+                        format!(
+                            "{} still has the catalog's default; override it too, without `{action}`",
+                            defaulted.join(" and ")
+                        )
+                    };
+                    self.error(
+                        K::ConflictingRemedies,
+                        &path,
+                        format!(
+                            "`{action}` both {first} and {second} fault `{}`",
+                            fault.name
+                        ),
+                        &format!("also in `{other}`"),
+                        Some(help),
+                    );
+                }
+            }
         }
     }
 

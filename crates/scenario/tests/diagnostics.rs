@@ -173,7 +173,17 @@ fn numbers_out_of_range_all_in_one_run() {
 #[test]
 fn actions_invalid_for_the_service_kind() {
     let report = snapshot("invalid-action", &[DiagnosticKind::InvalidAction]);
-    assert_eq!(report.error_count(), 4);
+    // Three on services, one on a zone where no DNS resolver runs.
+    assert_eq!(report.error_count(), 5);
+}
+
+#[test]
+fn an_action_cannot_both_fix_and_worsen() {
+    let report = snapshot(
+        "conflicting-remedies",
+        &[DiagnosticKind::ConflictingRemedies],
+    );
+    assert_eq!(report.error_count(), 2);
 }
 
 #[test]
