@@ -568,7 +568,7 @@ const BK = (() => {
       }
       fill(node,
         el('span', { class: 'elapsed', title: 'elapsed (simulated time)' }, fmtGameTime(elapsed)),
-        remaining === null ? null : el('span', { class: 'muted' }, ' · ', el('span', { class: 'remaining', title: 'remaining' }, fmtDuration(remaining) + ' left')));
+        remaining === null || base.state === 'finished' ? null : el('span', { class: 'muted' }, ' · ', el('span', { class: 'remaining', title: 'remaining' }, fmtDuration(remaining) + ' left')));
     };
     return {
       update(game) {

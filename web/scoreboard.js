@@ -132,6 +132,7 @@
   let scrollTimer = null;
   function setBig(on) {
     document.body.classList.toggle('big', on);
+    document.documentElement.classList.toggle('big', on);
     $('big-toggle').setAttribute('aria-pressed', String(on));
     const url = new URL(location.href);
     if (on) url.searchParams.set('big', '1'); else url.searchParams.delete('big');
