@@ -13,6 +13,12 @@
   const HEAVY_REFRESH_MIN_INTERVAL_MS = 2500;
   /** Simulated seconds of metric history charted. */
   const CHART_WINDOW_S = 900;
+  /**
+   * While the game runs, how often the console re-reads the fleet, alerts and complaints, in
+   * milliseconds: the simulation changes every tick, but only score and state changes are
+   * pushed on the streams.
+   */
+  const RUNNING_REFRESH_MS = 2000;
   /** Most entries kept in the session's action and declaration logs. */
   const SESSION_LOG_LIMIT = 50;
   /** Fleet map geometry, in SVG user units. */
@@ -820,6 +826,9 @@
     refreshHeavy();
     refreshAnnouncements();
     loadRules();
+    setInterval(() => {
+      if (game && game.state === 'running' && document.visibilityState === 'visible') { refreshFleet(); refreshAlerts(); refreshComplaints(); refreshHeavy(); }
+    }, RUNNING_REFRESH_MS);
     const setLive = (on) => { const n = $('live'); n.className = 'live ' + (on ? 'on' : 'off'); n.textContent = on ? 'live' : 'reconnecting…'; if (on) refreshSoon(); };
     BK.authStream('/team/stream', token, onTeamEvent, setLive);
     // The public stream also announces every visible change of the game (state, clock, scores).
