@@ -1,0 +1,165 @@
+//! The game clock: `Lobby → Running ⇄ Paused → Finished`, driven by wall time times a speed
+//! factor, or by hand (manual mode). The caller passes wall time in (`now_ms`); the game never
+//! reads a clock itself.
+
+use serde::{Deserialize, Serialize};
+
+/// Most ticks one `pump` simulates, so that a slow or "as fast as possible" game never holds
+/// the game for long; the next pump catches up.
+pub const MAX_TICKS_PER_PUMP: u64 = 600;
+
+/// How simulated time advances.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockMode {
+    /// Simulated seconds per wall second (1 for a live event; `f64::INFINITY` or a large
+    /// number for "as fast as possible").
+    Speed(f64),
+    /// Time moves only when the organizer advances it.
+    Manual,
+}
+
+impl ClockMode {
+    /// "speed" or "manual".
+    pub fn name(self) -> &'static str {
+        match self {
+            ClockMode::Speed(_) => "speed",
+            ClockMode::Manual => "manual",
+        }
+    }
+}
+
+/// Where the game is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GameState {
+    /// Teams are being set up; time has not started.
+    Lobby,
+    /// Time runs.
+    Running,
+    /// Time is stopped; team commands are refused.
+    Paused,
+    /// The game is over.
+    Finished,
+}
+
+impl GameState {
+    /// snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            GameState::Lobby => "lobby",
+            GameState::Running => "running",
+            GameState::Paused => "paused",
+            GameState::Finished => "finished",
+        }
+    }
+}
+
+/// The wall-time side of the clock: speed or manual, and the anchor of a running speed-mode
+/// clock. The lifecycle state and the end tick are part of the game's deterministic state;
+/// the anchor is not (it only decides how far `pump` steps).
+#[derive(Clone, Debug)]
+pub struct Clock {
+    /// Speed or manual.
+    pub mode: ClockMode,
+    /// Length of one tick, ms.
+    pub tick_ms: u64,
+    /// Wall time of the last start/resume, ms (speed mode).
+    anchor_ms: u64,
+    /// Tick reached at that moment.
+    anchor_tick: u64,
+}
+
+impl Clock {
+    /// A clock that has not started.
+    pub fn new(mode: ClockMode, tick_ms: u64) -> Clock {
+        Clock {
+            mode,
+            tick_ms: tick_ms.max(1),
+            anchor_ms: 0,
+            anchor_tick: 0,
+        }
+    }
+
+    /// Sets the wall-time anchor: from `now_ms` on, time runs from `tick`.
+    pub fn anchor(&mut self, now_ms: u64, tick: u64) {
+        self.anchor_ms = now_ms;
+        self.anchor_tick = tick;
+    }
+
+    /// The tick the clock says it is at `now_ms`, capped at `end_tick` and at
+    /// `MAX_TICKS_PER_PUMP` past `current`. Equal to `current` unless `state` is running in
+    /// speed mode.
+    pub fn target_tick(&self, now_ms: u64, current: u64, state: GameState, end_tick: u64) -> u64 {
+        let ClockMode::Speed(speed) = self.mode else {
+            return current;
+        };
+        if state != GameState::Running {
+            return current;
+        }
+        let wall_ms = now_ms.saturating_sub(self.anchor_ms) as f64;
+        let sim_ticks = (wall_ms * speed / self.tick_ms as f64).floor();
+        let wanted = if sim_ticks.is_finite() && sim_ticks < (u64::MAX / 2) as f64 {
+            self.anchor_tick.saturating_add(sim_ticks as u64)
+        } else {
+            u64::MAX
+        };
+        wanted
+            .min(end_tick)
+            .min(current.saturating_add(MAX_TICKS_PER_PUMP))
+            .max(current)
+    }
+
+    /// Ticks in `seconds` simulated seconds (rounded up).
+    pub fn ticks_in_secs(&self, seconds: u64) -> u64 {
+        seconds.saturating_mul(1000).div_ceil(self.tick_ms)
+    }
+
+    /// Simulated seconds at `tick`.
+    pub fn secs_at(&self, tick: u64) -> f64 {
+        (tick.saturating_mul(self.tick_ms)) as f64 / 1000.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speed_mode_follows_wall_time_and_stops_at_the_end() {
+        let mut clock = Clock::new(ClockMode::Speed(2.0), 1000);
+        assert_eq!(
+            clock.target_tick(5_000, 0, GameState::Lobby, 100),
+            0,
+            "lobby: no time"
+        );
+        clock.anchor(1_000, 0);
+        let run = GameState::Running;
+        assert_eq!(clock.target_tick(1_000, 0, run, 100), 0);
+        assert_eq!(clock.target_tick(3_499, 0, run, 100), 4);
+        assert_eq!(clock.target_tick(3_500, 0, run, 100), 5);
+        assert_eq!(clock.target_tick(1_000_000, 0, run, 100), 100);
+        assert_eq!(
+            clock.target_tick(9_000, 7, GameState::Paused, 100),
+            7,
+            "paused: no time"
+        );
+    }
+
+    #[test]
+    fn manual_mode_never_moves_by_itself() {
+        let clock = Clock::new(ClockMode::Manual, 1000);
+        assert_eq!(clock.target_tick(50_000, 3, GameState::Running, 100), 3);
+        assert_eq!(clock.ticks_in_secs(90), 90);
+    }
+
+    #[test]
+    fn as_fast_as_possible_is_bounded_per_pump() {
+        let mut clock = Clock::new(ClockMode::Speed(f64::INFINITY), 1000);
+        clock.anchor(0, 0);
+        assert_eq!(
+            clock.target_tick(1, 10, GameState::Running, 100_000),
+            10 + MAX_TICKS_PER_PUMP
+        );
+    }
+}

@@ -1,0 +1,1371 @@
+//! The referee: one simulated world per team in lockstep, the commands of every role, and the
+//! rules applied after each tick. Every accepted command is journaled before it is applied
+//! and acknowledged; the state is a pure function of the journal.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use breakathon_scenario::Scenario;
+use breakathon_sim::{Action, FaultSchedule, IncidentId, RootTarget, Simulation};
+
+use crate::clock::Clock;
+use crate::command::MAX_MESSAGE_CHARS;
+use crate::journal::{Journal, StoredCheckpoint};
+use crate::record::{
+    ActionRecord, Core, DeclarationRecord, FrozenBoard, JudgeNote, MAX_RECORDS_PER_TEAM,
+    NotificationRecord, TeamRecord,
+};
+use crate::rules::Weights;
+use crate::rules::tick::{self, TickContext, secs};
+use crate::team::{self, MAX_TEAMS, TEAM_TOKEN_PREFIX};
+use crate::views::{ActionAccepted, DeclarationOutcome, Event, HintView, TeamInfo, Verdict};
+use crate::{
+    Announcement, ClockMode, Declaration, DeclaredTarget, GameError, GameMeta, GameState,
+    JournalEntry, LedgerEntry, LedgerKind, Notification, Ruling, TeamId, TokenHash,
+};
+
+/// Most events kept for live streams (older ones are dropped; clients resync).
+pub const MAX_EVENTS: usize = 20_000;
+/// Largest extension or manual advance at once, simulated seconds (one day).
+pub const MAX_CLOCK_STEP_SECS: u64 = 86_400;
+/// Largest judge adjustment at once, points.
+pub const MAX_ADJUST_POINTS: i64 = 1_000_000;
+/// Simulated milliseconds between the clock's progress records in the journal.
+pub const TICK_RECORD_INTERVAL_MS: u64 = 1_000;
+/// Simulated ticks between checkpoints (at most; fewer with many teams is not needed for
+/// correctness, only for recovery time).
+pub const CHECKPOINT_INTERVAL_TICKS: u64 = 300;
+
+/// The referee of one game. Single-threaded: the server wraps it in a mutex.
+pub struct Game {
+    pub(crate) scenario: Arc<Scenario>,
+    pub(crate) meta: GameMeta,
+    pub(crate) schedule: Arc<FaultSchedule>,
+    pub(crate) weights: Weights,
+    pub(crate) clock: Clock,
+    pub(crate) sustain_ticks: u64,
+    pub(crate) core: Core,
+    pub(crate) worlds: BTreeMap<TeamId, Simulation>,
+    pub(crate) journal: Option<Box<dyn Journal>>,
+    pub(crate) last_seq: u64,
+    pub(crate) last_checkpoint_tick: u64,
+    pub(crate) organizer_token: Option<TokenHash>,
+    pub(crate) judge_token: Option<TokenHash>,
+    pub(crate) change_seq: u64,
+    pub(crate) events: VecDeque<(u64, Option<TeamId>, Event)>,
+    pub(crate) emitted_ledger: BTreeMap<TeamId, usize>,
+    pub(crate) poisoned: Option<String>,
+}
+
+/// What applying an entry produced, for the command that caused it.
+pub(crate) enum Applied {
+    Nothing,
+    Declared(DeclarationOutcome),
+    Hint(HintView),
+    Ledger(Option<LedgerEntry>),
+    Announced(Announcement),
+}
+
+impl Game {
+    /// A game in the lobby for `meta`, with no teams, writing to `journal` if given.
+    pub(crate) fn from_meta(
+        meta: GameMeta,
+        journal: Option<Box<dyn Journal>>,
+    ) -> Result<Game, GameError> {
+        let scenario = breakathon_scenario::parse_unchecked(&meta.scenario_source)
+            .map_err(|e| GameError::Scenario(format!("scenario {}: {e}", meta.scenario_name)))?;
+        let scenario = Arc::new(scenario);
+        let schedule = Arc::new(FaultSchedule::compute(&scenario, scenario.seed));
+        let tick_ms = scenario.tick.as_millis().max(1);
+        let end_tick = scenario.duration.to_ticks(scenario.tick);
+        let sustain_ticks = scenario.sustain.to_ticks(scenario.tick).max(1);
+        Ok(Game {
+            weights: Weights::from_scoring(&scenario.scoring),
+            clock: Clock::new(meta.clock, tick_ms),
+            sustain_ticks,
+            core: Core {
+                tick: 0,
+                state: GameState::Lobby,
+                end_tick,
+                next_team: 0,
+                teams: BTreeMap::new(),
+                announcements: Vec::new(),
+                frozen: None,
+                auto_freeze_done: false,
+                first_fix: BTreeMap::new(),
+            },
+            scenario,
+            schedule,
+            meta,
+            worlds: BTreeMap::new(),
+            journal,
+            last_seq: 0,
+            last_checkpoint_tick: 0,
+            organizer_token: None,
+            judge_token: None,
+            change_seq: 0,
+            events: VecDeque::new(),
+            emitted_ledger: BTreeMap::new(),
+            poisoned: None,
+        })
+    }
+
+    // ------------------------------------------------------------------ journal plumbing
+
+    fn append(&mut self, entries: &[(u64, JournalEntry)]) -> Result<(), GameError> {
+        if let Some(reason) = &self.poisoned {
+            return Err(GameError::WrongState(format!(
+                "the game stopped accepting commands after a storage failure ({reason}); \
+                 restart the server to recover from the journal"
+            )));
+        }
+        match self.journal.as_mut() {
+            Some(journal) => self.last_seq = journal.append(entries)?,
+            None => self.last_seq += entries.len() as u64,
+        }
+        Ok(())
+    }
+
+    /// Journals `entry` at the current tick, then applies it.
+    fn commit(&mut self, entry: JournalEntry, now_ms: u64) -> Result<Applied, GameError> {
+        let tick = self.core.tick;
+        self.append(&[(tick, entry.clone())])?;
+        let applied = self.apply(tick, &entry, now_ms);
+        if let Err(e) = &applied {
+            // Validated before journaling, so this is a bug; refuse to go on diverging.
+            self.poisoned = Some(e.to_string());
+        }
+        self.flush_ledger_events();
+        applied
+    }
+
+    /// Applies one journal entry at `tick` (stepping the worlds there first).
+    pub(crate) fn apply(
+        &mut self,
+        tick: u64,
+        entry: &JournalEntry,
+        now_ms: u64,
+    ) -> Result<Applied, GameError> {
+        if tick > self.core.tick {
+            self.step_to(tick);
+        }
+        if tick != self.core.tick && !matches!(entry, JournalEntry::Tick) {
+            return Err(GameError::Incompatible(format!(
+                "journal entry at tick {tick} cannot apply at tick {} (the journal and this \
+                 program disagree)",
+                self.core.tick
+            )));
+        }
+        let applied = match entry {
+            JournalEntry::CreateTeam { team, name, token } => {
+                self.apply_create_team(*team, name, token)?;
+                Applied::Nothing
+            }
+            JournalEntry::RotateToken { team, token } => {
+                self.team_mut(*team)?.token = token.clone();
+                Applied::Nothing
+            }
+            JournalEntry::RemoveTeam { team } => {
+                self.team_mut(*team)?.removed = true;
+                self.worlds.remove(team);
+                self.bump();
+                Applied::Nothing
+            }
+            JournalEntry::Start => {
+                self.core.state = GameState::Running;
+                self.clock.anchor(now_ms, self.core.tick);
+                self.state_event();
+                Applied::Nothing
+            }
+            JournalEntry::Pause { .. } => {
+                self.core.state = GameState::Paused;
+                self.state_event();
+                Applied::Nothing
+            }
+            JournalEntry::Resume => {
+                self.core.state = GameState::Running;
+                self.clock.anchor(now_ms, self.core.tick);
+                self.state_event();
+                Applied::Nothing
+            }
+            JournalEntry::Finish => {
+                self.finish_now();
+                Applied::Nothing
+            }
+            JournalEntry::Extend { seconds } => {
+                let ticks = self.clock.ticks_in_secs(*seconds);
+                self.core.end_tick = self.core.end_tick.saturating_add(ticks);
+                self.bump();
+                Applied::Nothing
+            }
+            JournalEntry::Advance { seconds } => {
+                let target = self
+                    .core
+                    .tick
+                    .saturating_add(self.clock.ticks_in_secs(*seconds))
+                    .min(self.core.end_tick);
+                self.step_to(target);
+                Applied::Nothing
+            }
+            JournalEntry::Tick => Applied::Nothing,
+            JournalEntry::Freeze => {
+                self.freeze_now();
+                Applied::Nothing
+            }
+            JournalEntry::Unfreeze => {
+                self.core.frozen = None;
+                self.bump();
+                Applied::Nothing
+            }
+            JournalEntry::Announce { message } => {
+                let announcement = Announcement {
+                    at_s: self.elapsed_s(),
+                    message: message.clone(),
+                    scheduled: false,
+                };
+                self.core.announcements.push(announcement.clone());
+                self.push_event(None, Event::Announcement(announcement.clone()));
+                Applied::Announced(announcement)
+            }
+            JournalEntry::Declare { team, declaration } => {
+                Applied::Declared(self.apply_declare(*team, declaration)?)
+            }
+            JournalEntry::Act { team, action } => {
+                self.apply_act(*team, action)?;
+                Applied::Nothing
+            }
+            JournalEntry::Notify { team, notification } => {
+                self.apply_notify(*team, notification)?;
+                Applied::Nothing
+            }
+            JournalEntry::TakeHint { team, hint } => Applied::Hint(self.apply_hint(*team, *hint)?),
+            JournalEntry::Adjust {
+                team,
+                points,
+                reason,
+            } => {
+                let tick_ms = self.clock.tick_ms;
+                let tick = self.core.tick;
+                let record = self.team_mut(*team)?;
+                record.judge_notes.push(JudgeNote {
+                    tick,
+                    text: format!("adjusted {points:+} points: {reason}"),
+                    incident: None,
+                });
+                let entry = record.book(
+                    tick,
+                    tick_ms,
+                    *points,
+                    LedgerKind::JudgeAdjustment,
+                    format!("judge: {reason}"),
+                    None,
+                );
+                self.bump();
+                Applied::Ledger(entry)
+            }
+            JournalEntry::Rule {
+                team,
+                incident,
+                ruling,
+                reason,
+            } => {
+                self.apply_rule(*team, *incident, *ruling, reason)?;
+                Applied::Nothing
+            }
+        };
+        Ok(applied)
+    }
+
+    // ------------------------------------------------------------------ time
+
+    /// Advances every world to the tick the clock says at `now_ms` (speed mode, running);
+    /// journals the clock's progress first. Does nothing when paused, manual or finished.
+    pub fn pump(&mut self, now_ms: u64) -> Result<(), GameError> {
+        let current = self.core.tick;
+        let target = self
+            .clock
+            .target_tick(now_ms, current, self.core.state, self.core.end_tick);
+        if target <= current {
+            return Ok(());
+        }
+        let every = TICK_RECORD_INTERVAL_MS.div_ceil(self.clock.tick_ms).max(1);
+        let mut records: Vec<(u64, JournalEntry)> = ((current + 1)..target)
+            .filter(|t| t % every == 0)
+            .map(|t| (t, JournalEntry::Tick))
+            .collect();
+        records.push((target, JournalEntry::Tick));
+        self.append(&records)?;
+        self.step_to(target);
+        self.flush_ledger_events();
+        self.maybe_checkpoint()?;
+        Ok(())
+    }
+
+    /// Steps every world to `target` (capped at the end), applying the rules after each tick.
+    pub(crate) fn step_to(&mut self, target: u64) {
+        let target = target.min(self.core.end_tick);
+        while self.core.tick < target && self.core.state != GameState::Finished {
+            let next = self.core.tick + 1;
+            let ctx = TickContext {
+                scenario: &self.scenario,
+                weights: &self.weights,
+                tick: next,
+                tick_ms: self.clock.tick_ms,
+                sustain_ticks: self.sustain_ticks,
+            };
+            let mut changes = Vec::new();
+            let mut incident_events = Vec::new();
+            for (id, world) in self.worlds.iter_mut() {
+                world.step();
+                let Some(team) = self.core.teams.get_mut(id) else {
+                    continue;
+                };
+                changes.clear();
+                tick::after_tick(team, world, &ctx, &mut self.core.first_fix, &mut changes);
+                incident_events.extend(changes.iter().map(|incident| (*id, *incident)));
+            }
+            self.core.tick = next;
+            for (team, incident) in incident_events {
+                if let Some(view) = self.team_incident_view_if_visible(team, incident) {
+                    self.push_event(Some(team), Event::Incident(view));
+                }
+            }
+            self.after_tick_global();
+        }
+        self.bump();
+    }
+
+    fn after_tick_global(&mut self) {
+        let tick = self.core.tick;
+        let tick_ms = self.clock.tick_ms;
+        let scheduled: Vec<Announcement> = self
+            .scenario
+            .announcements
+            .iter()
+            .filter(|a| {
+                let at = a.at.as_millis();
+                at > (tick - 1).saturating_mul(tick_ms) && at <= tick.saturating_mul(tick_ms)
+            })
+            .map(|a| Announcement {
+                at_s: a.at.as_secs_f64(),
+                message: a.message.clone(),
+                scheduled: true,
+            })
+            .collect();
+        for a in scheduled {
+            self.push_event(None, Event::Announcement(a));
+        }
+        if !self.core.auto_freeze_done
+            && let Some(freeze_at) = self.scenario.freeze_at
+            && tick >= freeze_at.to_ticks(self.scenario.tick)
+        {
+            self.core.auto_freeze_done = true;
+            if self.core.frozen.is_none() {
+                self.freeze_now();
+            }
+        }
+        if tick >= self.core.end_tick {
+            self.finish_now();
+        }
+    }
+
+    fn freeze_now(&mut self) {
+        let board = self.compute_scoreboard(true);
+        self.core.frozen = Some(FrozenBoard {
+            tick: self.core.tick,
+            board,
+        });
+        self.bump();
+    }
+
+    fn finish_now(&mut self) {
+        if self.core.state == GameState::Finished {
+            return;
+        }
+        let tick = self.core.tick;
+        let tick_ms = self.clock.tick_ms;
+        for team in self.core.teams.values_mut().filter(|t| !t.removed) {
+            tick::book_revenue(team, tick, tick_ms, &self.weights);
+        }
+        self.core.state = GameState::Finished;
+        self.state_event();
+        self.flush_ledger_events();
+    }
+
+    fn maybe_checkpoint(&mut self) -> Result<(), GameError> {
+        if self.journal.is_none()
+            || self.core.tick < self.last_checkpoint_tick + CHECKPOINT_INTERVAL_TICKS
+        {
+            return Ok(());
+        }
+        self.checkpoint()
+    }
+
+    /// Writes a checkpoint of the whole state now (after the last journaled record).
+    pub fn checkpoint(&mut self) -> Result<(), GameError> {
+        let core_json = serde_json::to_string(&self.core)
+            .map_err(|e| GameError::codec("encoding a checkpoint", e))?;
+        let worlds: Vec<(TeamId, breakathon_sim::WorldSnapshot)> = self
+            .worlds
+            .iter()
+            .map(|(id, w)| (*id, w.snapshot()))
+            .collect();
+        let worlds_json = serde_json::to_string(&worlds)
+            .map_err(|e| GameError::codec("encoding world snapshots", e))?;
+        let checkpoint = StoredCheckpoint {
+            seq: self.last_seq,
+            tick: self.core.tick,
+            core_json,
+            worlds_json,
+        };
+        if let Some(journal) = self.journal.as_mut() {
+            journal.save_checkpoint(&checkpoint)?;
+        }
+        self.last_checkpoint_tick = self.core.tick;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ events
+
+    pub(crate) fn bump(&mut self) {
+        self.change_seq += 1;
+    }
+
+    pub(crate) fn push_event(&mut self, team: Option<TeamId>, event: Event) {
+        self.change_seq += 1;
+        self.events.push_back((self.change_seq, team, event));
+        while self.events.len() > MAX_EVENTS {
+            self.events.pop_front();
+        }
+    }
+
+    fn state_event(&mut self) {
+        let state = self.core.state;
+        self.push_event(None, Event::State { state });
+    }
+
+    pub(crate) fn flush_ledger_events(&mut self) {
+        let mut fresh = Vec::new();
+        for (id, team) in &self.core.teams {
+            let emitted = self.emitted_ledger.entry(*id).or_insert(0);
+            if team.ledger.len() > *emitted {
+                fresh.extend(team.ledger[*emitted..].iter().map(|e| (*id, e.clone())));
+                *emitted = team.ledger.len();
+            }
+        }
+        for (id, entry) in fresh {
+            self.push_event(Some(id), Event::Ledger(entry));
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    pub(crate) fn elapsed_s(&self) -> f64 {
+        secs(self.core.tick, self.clock.tick_ms)
+    }
+
+    pub(crate) fn team(&self, id: TeamId) -> Result<&TeamRecord, GameError> {
+        self.core
+            .teams
+            .get(&id)
+            .filter(|t| !t.removed)
+            .ok_or_else(|| GameError::NotFound(format!("no team {id}")))
+    }
+
+    fn team_mut(&mut self, id: TeamId) -> Result<&mut TeamRecord, GameError> {
+        self.core
+            .teams
+            .get_mut(&id)
+            .filter(|t| !t.removed)
+            .ok_or_else(|| GameError::NotFound(format!("no team {id}")))
+    }
+
+    /// Team commands need a running game and an existing team.
+    fn check_team_command(&self, team: TeamId) -> Result<(), GameError> {
+        self.team(team)?;
+        match self.core.state {
+            GameState::Running => Ok(()),
+            GameState::Lobby => Err(GameError::WrongState("the game has not started yet".into())),
+            GameState::Paused => Err(GameError::WrongState(
+                "the game is paused: team commands are refused until it resumes".into(),
+            )),
+            GameState::Finished => Err(GameError::WrongState("the game is over".into())),
+        }
+    }
+
+    fn check_records(&self, team: TeamId, len: usize, what: &str) -> Result<(), GameError> {
+        if len >= MAX_RECORDS_PER_TEAM {
+            return Err(GameError::BadRequest(format!(
+                "team {team} has reached the limit of {MAX_RECORDS_PER_TEAM} {what}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_service(&self, name: &str) -> Result<(), GameError> {
+        if self.scenario.services.iter().any(|s| s.name == name) {
+            return Ok(());
+        }
+        let names: Vec<&str> = self
+            .scenario
+            .services
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        Err(GameError::BadRequest(format!(
+            "unknown service `{name}`{}",
+            suggestion(name, &names)
+        )))
+    }
+
+    fn check_zone(&self, name: &str) -> Result<(), GameError> {
+        if self.scenario.zones.iter().any(|z| z.name == name) {
+            return Ok(());
+        }
+        let names: Vec<&str> = self
+            .scenario
+            .zones
+            .iter()
+            .map(|z| z.name.as_str())
+            .collect();
+        Err(GameError::BadRequest(format!(
+            "unknown zone `{name}`{}",
+            suggestion(name, &names)
+        )))
+    }
+
+    fn new_world(&self) -> Result<Simulation, GameError> {
+        Simulation::new(self.scenario.clone(), self.schedule.clone())
+            .map_err(|e| GameError::Scenario(e.to_string()))
+    }
+
+    // ------------------------------------------------------------------ organizer
+
+    /// Creates a team; returns it and its token (shown once, stored only hashed). A team
+    /// created after the start joins with a world that ran to the current tick untouched.
+    pub fn create_team(&mut self, name: &str) -> Result<(TeamInfo, String), GameError> {
+        if self.core.state == GameState::Finished {
+            return Err(GameError::WrongState("the game is over".into()));
+        }
+        if self.core.teams.len() >= MAX_TEAMS {
+            return Err(GameError::BadRequest(format!(
+                "a game has at most {MAX_TEAMS} teams"
+            )));
+        }
+        let name = team::validate_team_name(name)?;
+        if self
+            .core
+            .teams
+            .values()
+            .any(|t| !t.removed && t.name.eq_ignore_ascii_case(&name))
+        {
+            return Err(GameError::BadRequest(format!(
+                "there is already a team named `{name}`"
+            )));
+        }
+        let id = TeamId(self.core.next_team);
+        let token = team::generate_token(&format!("{TEAM_TOKEN_PREFIX}{id}-"))?;
+        let hash = TokenHash::new(&token)?;
+        self.commit(
+            JournalEntry::CreateTeam {
+                team: id,
+                name: name.clone(),
+                token: hash,
+            },
+            0,
+        )?;
+        let record = self.team(id)?;
+        Ok((
+            TeamInfo {
+                id,
+                name,
+                created_tick: record.created_tick,
+            },
+            token,
+        ))
+    }
+
+    fn apply_create_team(
+        &mut self,
+        id: TeamId,
+        name: &str,
+        token: &TokenHash,
+    ) -> Result<(), GameError> {
+        if self.core.teams.contains_key(&id) {
+            return Err(GameError::Incompatible(format!("team {id} created twice")));
+        }
+        let mut world = self.new_world()?;
+        let mut record = TeamRecord::new(id, name.to_owned(), token.clone(), self.core.tick);
+        // A late team's world catches up with nobody acting.
+        let mut changes = Vec::new();
+        for t in 1..=self.core.tick {
+            world.step();
+            let ctx = TickContext {
+                scenario: &self.scenario,
+                weights: &self.weights,
+                tick: t,
+                tick_ms: self.clock.tick_ms,
+                sustain_ticks: self.sustain_ticks,
+            };
+            changes.clear();
+            tick::after_tick(
+                &mut record,
+                &world,
+                &ctx,
+                &mut self.core.first_fix,
+                &mut changes,
+            );
+        }
+        self.core.next_team = self.core.next_team.max(id.0 + 1);
+        self.core.teams.insert(id, record);
+        self.worlds.insert(id, world);
+        self.bump();
+        Ok(())
+    }
+
+    /// The teams in the game (not removed ones).
+    pub fn teams(&self) -> Vec<TeamInfo> {
+        self.core
+            .teams
+            .values()
+            .filter(|t| !t.removed)
+            .map(|t| TeamInfo {
+                id: t.id,
+                name: t.name.clone(),
+                created_tick: t.created_tick,
+            })
+            .collect()
+    }
+
+    /// Gives a team a new token (the old one stops working); returns it, shown once.
+    pub fn rotate_token(&mut self, team: TeamId) -> Result<String, GameError> {
+        self.team(team)?;
+        let token = team::generate_token(&format!("{TEAM_TOKEN_PREFIX}{team}-"))?;
+        let hash = TokenHash::new(&token)?;
+        self.commit(JournalEntry::RotateToken { team, token: hash }, 0)?;
+        Ok(token)
+    }
+
+    /// Removes a team: its token stops working, its world stops, it leaves the board.
+    pub fn remove_team(&mut self, team: TeamId) -> Result<(), GameError> {
+        self.team(team)?;
+        self.commit(JournalEntry::RemoveTeam { team }, 0)?;
+        Ok(())
+    }
+
+    /// Starts the game (from the lobby).
+    pub fn start(&mut self, now_ms: u64) -> Result<(), GameError> {
+        if self.core.state != GameState::Lobby {
+            return Err(GameError::WrongState(format!(
+                "the game can only start from the lobby; it is {}",
+                self.core.state.name()
+            )));
+        }
+        self.commit(JournalEntry::Start, now_ms)?;
+        Ok(())
+    }
+
+    /// Pauses the game at the tick reached at `now_ms`.
+    pub fn pause(&mut self, now_ms: u64) -> Result<(), GameError> {
+        if self.core.state != GameState::Running {
+            return Err(GameError::WrongState(format!(
+                "only a running game can pause; it is {}",
+                self.core.state.name()
+            )));
+        }
+        self.pump(now_ms)?;
+        if self.core.state != GameState::Running {
+            return Err(GameError::WrongState("the game has just ended".into()));
+        }
+        self.commit(JournalEntry::Pause { recovered: false }, now_ms)?;
+        Ok(())
+    }
+
+    /// Resumes a paused game; time runs again from `now_ms`.
+    pub fn resume(&mut self, now_ms: u64) -> Result<(), GameError> {
+        if self.core.state != GameState::Paused {
+            return Err(GameError::WrongState(format!(
+                "only a paused game can resume; it is {}",
+                self.core.state.name()
+            )));
+        }
+        self.commit(JournalEntry::Resume, now_ms)?;
+        Ok(())
+    }
+
+    /// Ends the game now (before its planned end).
+    pub fn finish(&mut self, now_ms: u64) -> Result<(), GameError> {
+        match self.core.state {
+            GameState::Running => self.pump(now_ms)?,
+            GameState::Paused => {}
+            GameState::Lobby => {
+                return Err(GameError::WrongState("the game has not started yet".into()));
+            }
+            GameState::Finished => return Err(GameError::WrongState("the game is over".into())),
+        }
+        if self.core.state == GameState::Finished {
+            return Ok(());
+        }
+        self.commit(JournalEntry::Finish, now_ms)?;
+        Ok(())
+    }
+
+    /// Adds `seconds` of simulated time at the end (`At` times stay measured from the start).
+    pub fn extend(&mut self, seconds: u64) -> Result<(), GameError> {
+        if self.core.state == GameState::Finished {
+            return Err(GameError::WrongState("the game is over".into()));
+        }
+        if seconds == 0 || seconds > MAX_CLOCK_STEP_SECS {
+            return Err(GameError::BadRequest(format!(
+                "extend by 1 to {MAX_CLOCK_STEP_SECS} simulated seconds"
+            )));
+        }
+        self.commit(JournalEntry::Extend { seconds }, 0)?;
+        Ok(())
+    }
+
+    /// Advances a manual clock by `seconds` of simulated time (stops at the end).
+    pub fn advance(&mut self, seconds: u64) -> Result<(), GameError> {
+        if self.clock.mode != ClockMode::Manual {
+            return Err(GameError::WrongState(
+                "only a manual clock is advanced by hand; this game runs at a speed".into(),
+            ));
+        }
+        if self.core.state != GameState::Running {
+            return Err(GameError::WrongState(format!(
+                "time only advances while the game runs; it is {}",
+                self.core.state.name()
+            )));
+        }
+        if seconds == 0 || seconds > MAX_CLOCK_STEP_SECS {
+            return Err(GameError::BadRequest(format!(
+                "advance by 1 to {MAX_CLOCK_STEP_SECS} simulated seconds"
+            )));
+        }
+        self.commit(JournalEntry::Advance { seconds }, 0)?;
+        self.maybe_checkpoint()?;
+        Ok(())
+    }
+
+    /// Freezes the public scoreboard as it is now.
+    pub fn freeze(&mut self) -> Result<(), GameError> {
+        if self.core.frozen.is_some() {
+            return Err(GameError::WrongState(
+                "the scoreboard is already frozen".into(),
+            ));
+        }
+        self.commit(JournalEntry::Freeze, 0)?;
+        Ok(())
+    }
+
+    /// Unfreezes the public scoreboard (reveals the live standings).
+    pub fn unfreeze(&mut self) -> Result<(), GameError> {
+        if self.core.frozen.is_none() {
+            return Err(GameError::WrongState("the scoreboard is not frozen".into()));
+        }
+        self.commit(JournalEntry::Unfreeze, 0)?;
+        Ok(())
+    }
+
+    /// Sends a message to all teams now.
+    pub fn announce(&mut self, message: &str) -> Result<Announcement, GameError> {
+        let message = check_message(message, "an announcement")?;
+        match self.commit(JournalEntry::Announce { message }, 0)? {
+            Applied::Announced(a) => Ok(a),
+            _ => Err(GameError::Incompatible("announcement not recorded".into())),
+        }
+    }
+
+    // ------------------------------------------------------------------ team
+
+    /// Declares an incident: "target T has fault class F". Judged at once.
+    pub fn declare(
+        &mut self,
+        team: TeamId,
+        declaration: Declaration,
+    ) -> Result<DeclarationOutcome, GameError> {
+        self.check_team_command(team)?;
+        self.check_records(team, self.team(team)?.declarations.len(), "declarations")?;
+        match &declaration.target {
+            DeclaredTarget::Service(s) => self.check_service(s)?,
+            DeclaredTarget::Zone(z) => self.check_zone(z)?,
+        }
+        match self.commit(JournalEntry::Declare { team, declaration }, 0)? {
+            Applied::Declared(outcome) => Ok(outcome),
+            _ => Err(GameError::Incompatible("declaration not recorded".into())),
+        }
+    }
+
+    fn apply_declare(
+        &mut self,
+        team_id: TeamId,
+        declaration: &Declaration,
+    ) -> Result<DeclarationOutcome, GameError> {
+        let tick = self.core.tick;
+        let tick_ms = self.clock.tick_ms;
+        let weights = self.weights.clone();
+        let team = self.team_mut(team_id)?;
+        let number = u32::try_from(team.declarations.len()).unwrap_or(u32::MAX);
+        let matches = |root: &RootTarget| match (root, &declaration.target) {
+            (RootTarget::Service(a), DeclaredTarget::Service(b))
+            | (RootTarget::Zone(a), DeclaredTarget::Zone(b)) => a == b,
+            _ => false,
+        };
+        let mut candidates: Vec<_> = team
+            .incidents
+            .values()
+            .filter(|r| r.class == declaration.class && matches(&r.root) && r.inject_tick <= tick)
+            .map(|r| (r.inject_tick, r.id, r.is_open(), r.detected_tick.is_some()))
+            .collect();
+        candidates.sort();
+        let undetected = candidates.iter().find(|c| c.2 && !c.3).map(|c| c.1);
+        let open_detected = candidates.iter().find(|c| c.2 && c.3).map(|c| c.1);
+        let closed = candidates.iter().find(|c| !c.2).map(|c| c.1);
+        let (verdict, incident) = match (undetected, open_detected, closed) {
+            (Some(id), _, _) => (Verdict::Correct, Some(id)),
+            (None, Some(id), _) => (Verdict::Duplicate, Some(id)),
+            (None, None, Some(id)) => (Verdict::AlreadyClosed, Some(id)),
+            (None, None, None) => (Verdict::FalseAlarm, None),
+        };
+        let mut points = 0;
+        let what = format!("{} on {}", declaration.class, declaration.target);
+        match (verdict, incident) {
+            (Verdict::Correct, Some(id)) => {
+                let (inject, complaint) = team
+                    .incidents
+                    .get(&id)
+                    .map(|r| (r.inject_tick, r.first_complaint_tick))
+                    .unwrap_or((tick, None));
+                let ttd_ticks = tick.saturating_sub(inject);
+                let detection = weights.detection(ttd_ticks.saturating_mul(tick_ms));
+                if let Some(e) = team.book(
+                    tick,
+                    tick_ms,
+                    detection,
+                    LedgerKind::Detection,
+                    format!("detected {what}: TTD {}s", secs(ttd_ticks, tick_ms)),
+                    Some(id),
+                ) {
+                    points += e.points;
+                }
+                if complaint.is_none_or(|c| tick <= c)
+                    && let Some(e) = team.book(
+                        tick,
+                        tick_ms,
+                        weights.ahead_of_customer_points,
+                        LedgerKind::AheadOfCustomer,
+                        format!("detected {what} before any customer complained"),
+                        Some(id),
+                    )
+                {
+                    points += e.points;
+                }
+                if let Some(r) = team.incidents.get_mut(&id) {
+                    r.detected_tick = Some(tick);
+                    r.detected_by = Some(number);
+                    r.detection_credit += points;
+                }
+            }
+            (Verdict::FalseAlarm, _) => {
+                if let Some(e) = team.book(
+                    tick,
+                    tick_ms,
+                    -weights.false_alarm_points,
+                    LedgerKind::FalseAlarm,
+                    format!("false alarm: no open incident is {what}"),
+                    None,
+                ) {
+                    points += e.points;
+                }
+            }
+            _ => {}
+        }
+        team.declarations.push(DeclarationRecord {
+            tick,
+            declaration: declaration.clone(),
+            verdict,
+            incident,
+            overruled: false,
+            points,
+        });
+        let outcome = self.declaration_outcome(team_id, number)?;
+        self.push_event(Some(team_id), Event::Verdict(outcome.clone()));
+        if let Some(id) = incident
+            && verdict == Verdict::Correct
+            && let Some(view) = self.team_incident_view_if_visible(team_id, id)
+        {
+            self.push_event(Some(team_id), Event::Incident(view));
+        }
+        Ok(outcome)
+    }
+
+    /// Acts on the team's fleet; the action takes effect at the start of the next tick.
+    pub fn act(&mut self, team: TeamId, action: Action) -> Result<ActionAccepted, GameError> {
+        self.check_team_command(team)?;
+        self.check_records(team, self.team(team)?.actions.len(), "actions")?;
+        if let Some(reason) = &self.poisoned {
+            return Err(GameError::WrongState(format!(
+                "the game stopped accepting commands after a storage failure ({reason})"
+            )));
+        }
+        // The world validates and queues in one step; journal right after, and if that
+        // fails the world is ahead of the journal: stop accepting commands.
+        let accepted = self.apply_act(team, &action)?;
+        let tick = self.core.tick;
+        if let Err(e) = self.append(&[(tick, JournalEntry::Act { team, action })]) {
+            self.poisoned = Some(e.to_string());
+            return Err(e);
+        }
+        self.bump();
+        Ok(accepted)
+    }
+
+    fn apply_act(&mut self, team: TeamId, action: &Action) -> Result<ActionAccepted, GameError> {
+        self.team(team)?;
+        let world = self
+            .worlds
+            .get_mut(&team)
+            .ok_or_else(|| GameError::NotFound(format!("team {team} has no world")))?;
+        let apply_tick = world
+            .submit(action.clone())
+            .map_err(|e| GameError::BadRequest(e.to_string()))?;
+        let tick = self.core.tick;
+        let tick_ms = self.clock.tick_ms;
+        self.team_mut(team)?.actions.push(ActionRecord {
+            tick,
+            apply_tick,
+            action: action.clone(),
+        });
+        Ok(ActionAccepted {
+            apply_tick,
+            apply_s: secs(apply_tick, tick_ms),
+        })
+    }
+
+    /// Notifies stakeholders. Naming an incident's target (in `service`/`zone` or as a word
+    /// of the message) between its detection and its confirmed fix earns the communication
+    /// bonus once per incident.
+    pub fn notify(&mut self, team: TeamId, notification: Notification) -> Result<(), GameError> {
+        self.check_team_command(team)?;
+        self.check_records(team, self.team(team)?.notifications.len(), "notifications")?;
+        let message = check_message(&notification.message, "a notification")?;
+        if let Some(s) = &notification.service {
+            self.check_service(s)?;
+        }
+        if let Some(z) = &notification.zone {
+            self.check_zone(z)?;
+        }
+        let notification = Notification {
+            message,
+            ..notification
+        };
+        self.commit(JournalEntry::Notify { team, notification }, 0)?;
+        Ok(())
+    }
+
+    fn apply_notify(&mut self, team_id: TeamId, n: &Notification) -> Result<(), GameError> {
+        let tick = self.core.tick;
+        let tick_ms = self.clock.tick_ms;
+        let bonus = self.weights.communication_points;
+        let team = self.team_mut(team_id)?;
+        team.notifications.push(NotificationRecord {
+            tick,
+            notification: n.clone(),
+        });
+        let words: Vec<String> = n
+            .message
+            .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        let names = |root: &RootTarget| match root {
+            RootTarget::Service(s) => {
+                n.service.as_deref() == Some(s.as_str()) || words.contains(&s.to_lowercase())
+            }
+            RootTarget::Zone(z) => {
+                n.zone.as_deref() == Some(z.as_str()) || words.contains(&z.to_lowercase())
+            }
+        };
+        let due: Vec<(IncidentId, String)> = team
+            .incidents
+            .values()
+            .filter(|r| {
+                r.is_open() && r.detected_tick.is_some() && !r.communicated && names(&r.root)
+            })
+            .map(|r| (r.id, format!("{} on {}", r.class, r.root)))
+            .collect();
+        for (id, what) in due {
+            if let Some(r) = team.incidents.get_mut(&id) {
+                r.communicated = true;
+            }
+            team.book(
+                tick,
+                tick_ms,
+                bonus,
+                LedgerKind::Communication,
+                format!("told stakeholders about {what}"),
+                Some(id),
+            );
+        }
+        self.bump();
+        Ok(())
+    }
+
+    /// Buys a hint (it must be available and not bought yet); returns it with its text.
+    pub fn take_hint(&mut self, team: TeamId, hint: u32) -> Result<HintView, GameError> {
+        self.check_team_command(team)?;
+        let Some(available) = self.hint_available_tick(team, hint)? else {
+            return Err(GameError::NotFound(format!("no hint {hint} is available")));
+        };
+        if available > self.core.tick {
+            return Err(GameError::NotFound(format!("no hint {hint} is available")));
+        }
+        if self.team(team)?.hints.contains_key(&hint) {
+            return Err(GameError::BadRequest(format!(
+                "hint {hint} is already yours"
+            )));
+        }
+        match self.commit(JournalEntry::TakeHint { team, hint }, 0)? {
+            Applied::Hint(view) => Ok(view),
+            _ => Err(GameError::Incompatible("hint not recorded".into())),
+        }
+    }
+
+    fn apply_hint(&mut self, team_id: TeamId, hint: u32) -> Result<HintView, GameError> {
+        let tick = self.core.tick;
+        let tick_ms = self.clock.tick_ms;
+        let spec = self
+            .scenario
+            .hints
+            .get(usize::try_from(hint).unwrap_or(usize::MAX))
+            .cloned()
+            .ok_or_else(|| GameError::NotFound(format!("no hint {hint}")))?;
+        let team = self.team_mut(team_id)?;
+        team.hints.insert(hint, tick);
+        team.book(
+            tick,
+            tick_ms,
+            -spec.cost.abs(),
+            LedgerKind::Hint,
+            format!("bought hint {hint}"),
+            None,
+        );
+        self.bump();
+        self.hints(team_id)
+            .into_iter()
+            .find(|h| h.id == hint)
+            .ok_or_else(|| GameError::NotFound(format!("no hint {hint}")))
+    }
+
+    // ------------------------------------------------------------------ judge
+
+    /// Adds (or removes, with negative points) points with a written reason.
+    pub fn adjust(
+        &mut self,
+        team: TeamId,
+        points: i64,
+        reason: &str,
+    ) -> Result<LedgerEntry, GameError> {
+        self.team(team)?;
+        let reason = check_message(reason, "a reason")?;
+        if points == 0 || points.abs() > MAX_ADJUST_POINTS {
+            return Err(GameError::BadRequest(format!(
+                "adjust by a non-zero number of points up to {MAX_ADJUST_POINTS} either way"
+            )));
+        }
+        match self.commit(
+            JournalEntry::Adjust {
+                team,
+                points,
+                reason,
+            },
+            0,
+        )? {
+            Applied::Ledger(Some(entry)) => Ok(entry),
+            _ => Err(GameError::Incompatible("adjustment not recorded".into())),
+        }
+    }
+
+    /// Overrules a verdict or reopens/closes an incident for a team, with a written reason.
+    pub fn rule(
+        &mut self,
+        team: TeamId,
+        incident: IncidentId,
+        ruling: Ruling,
+        reason: &str,
+    ) -> Result<(), GameError> {
+        let reason = check_message(reason, "a reason")?;
+        self.check_rule(team, incident, ruling)?;
+        self.commit(
+            JournalEntry::Rule {
+                team,
+                incident,
+                ruling,
+                reason,
+            },
+            0,
+        )?;
+        Ok(())
+    }
+
+    fn check_rule(
+        &self,
+        team: TeamId,
+        incident: IncidentId,
+        ruling: Ruling,
+    ) -> Result<(), GameError> {
+        let record = self.team(team)?;
+        let rec = record.incidents.get(&incident).ok_or_else(|| {
+            GameError::NotFound(format!("incident {incident} has not struck team {team}"))
+        })?;
+        let declaration = |d: u32| {
+            record
+                .declarations
+                .get(usize::try_from(d).unwrap_or(usize::MAX))
+                .ok_or_else(|| GameError::NotFound(format!("team {team} has no declaration {d}")))
+        };
+        match ruling {
+            Ruling::DeclarationCorrect { declaration: d } => {
+                let decl = declaration(d)?;
+                if decl.verdict == Verdict::Correct {
+                    return Err(GameError::BadRequest(format!(
+                        "declaration {d} is already correct"
+                    )));
+                }
+                if let Some(by) = rec.detected_by {
+                    return Err(GameError::BadRequest(format!(
+                        "incident {incident} is already detected by declaration {by}"
+                    )));
+                }
+            }
+            Ruling::DeclarationWrong { declaration: d } => {
+                let decl = declaration(d)?;
+                if decl.verdict == Verdict::FalseAlarm {
+                    return Err(GameError::BadRequest(format!(
+                        "declaration {d} is already a false alarm"
+                    )));
+                }
+                if decl.incident != Some(incident) {
+                    return Err(GameError::BadRequest(format!(
+                        "declaration {d} is not about incident {incident}"
+                    )));
+                }
+            }
+            Ruling::Reopen => {
+                if rec.is_open() {
+                    return Err(GameError::BadRequest(format!(
+                        "incident {incident} is already open for team {team}"
+                    )));
+                }
+            }
+            Ruling::Close => {
+                if !rec.is_open() {
+                    return Err(GameError::BadRequest(format!(
+                        "incident {incident} is already closed for team {team}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_rule(
+        &mut self,
+        team_id: TeamId,
+        incident: IncidentId,
+        ruling: Ruling,
+        reason: &str,
+    ) -> Result<(), GameError> {
+        self.check_rule(team_id, incident, ruling).map_err(|e| {
+            GameError::Incompatible(format!("journaled ruling no longer applies: {e}"))
+        })?;
+        let tick = self.core.tick;
+        let tick_ms = self.clock.tick_ms;
+        let weights = self.weights.clone();
+        let team = self.team_mut(team_id)?;
+        let judge = |what: &str| format!("judge: {what} ({reason})");
+        let Some(rec) = team.incidents.get(&incident).cloned() else {
+            return Err(GameError::NotFound(format!("no incident {incident}")));
+        };
+        let what = format!("{} on {}", rec.class, rec.root);
+        let note = match ruling {
+            Ruling::DeclarationCorrect { declaration: d } => {
+                let idx = usize::try_from(d).unwrap_or(usize::MAX);
+                let Some(decl) = team.declarations.get(idx).cloned() else {
+                    return Err(GameError::NotFound(format!("no declaration {d}")));
+                };
+                let mut points = 0;
+                if decl.verdict == Verdict::FalseAlarm
+                    && let Some(e) = team.book(
+                        tick,
+                        tick_ms,
+                        weights.false_alarm_points,
+                        LedgerKind::JudgeRuling,
+                        judge(&format!(
+                            "declaration {d} was right; false-alarm penalty refunded"
+                        )),
+                        Some(incident),
+                    )
+                {
+                    points += e.points;
+                }
+                let ttd_ticks = decl.tick.saturating_sub(rec.inject_tick);
+                let mut credit = 0;
+                if let Some(e) = team.book(
+                    tick,
+                    tick_ms,
+                    weights.detection(ttd_ticks.saturating_mul(tick_ms)),
+                    LedgerKind::Detection,
+                    judge(&format!(
+                        "declaration {d} detected {what}: TTD {}s",
+                        secs(ttd_ticks, tick_ms)
+                    )),
+                    Some(incident),
+                ) {
+                    credit += e.points;
+                }
+                if rec.first_complaint_tick.is_none_or(|c| decl.tick <= c)
+                    && let Some(e) = team.book(
+                        tick,
+                        tick_ms,
+                        weights.ahead_of_customer_points,
+                        LedgerKind::AheadOfCustomer,
+                        judge(&format!("declaration {d} came before any complaint")),
+                        Some(incident),
+                    )
+                {
+                    credit += e.points;
+                }
+                if let Some(r) = team.incidents.get_mut(&incident) {
+                    r.detected_tick = Some(decl.tick.max(r.inject_tick));
+                    r.detected_by = Some(d);
+                    r.detection_credit += credit;
+                }
+                if let Some(decl) = team.declarations.get_mut(idx) {
+                    decl.verdict = Verdict::Correct;
+                    decl.incident = Some(incident);
+                    decl.overruled = true;
+                    decl.points += points + credit;
+                }
+                format!("declaration {d} ruled correct for incident {incident}: {reason}")
+            }
+            Ruling::DeclarationWrong { declaration: d } => {
+                let idx = usize::try_from(d).unwrap_or(usize::MAX);
+                let mut points = 0;
+                if rec.detected_by == Some(d) {
+                    if let Some(e) = team.book(
+                        tick,
+                        tick_ms,
+                        -rec.detection_credit,
+                        LedgerKind::JudgeRuling,
+                        judge(&format!(
+                            "declaration {d} was wrong; detection points withdrawn"
+                        )),
+                        Some(incident),
+                    ) {
+                        points += e.points;
+                    }
+                    if let Some(r) = team.incidents.get_mut(&incident) {
+                        r.detected_tick = None;
+                        r.detected_by = None;
+                        r.detection_credit = 0;
+                    }
+                }
+                if let Some(e) = team.book(
+                    tick,
+                    tick_ms,
+                    -weights.false_alarm_points,
+                    LedgerKind::FalseAlarm,
+                    judge(&format!("declaration {d} ruled a false alarm")),
+                    None,
+                ) {
+                    points += e.points;
+                }
+                if let Some(decl) = team.declarations.get_mut(idx) {
+                    decl.verdict = Verdict::FalseAlarm;
+                    decl.incident = None;
+                    decl.overruled = true;
+                    decl.points += points;
+                }
+                format!("declaration {d} ruled a false alarm: {reason}")
+            }
+            Ruling::Reopen => {
+                team.book(
+                    tick,
+                    tick_ms,
+                    -rec.fix_credit,
+                    LedgerKind::JudgeRuling,
+                    judge(&format!("{what} reopened; fix points withdrawn")),
+                    Some(incident),
+                );
+                if let Some(r) = team.incidents.get_mut(&incident) {
+                    r.fixed_tick = None;
+                    r.fix_confirmed_tick = None;
+                    r.fixed_by_judge = false;
+                    r.expired_tick = None;
+                    r.run_start = None;
+                    r.fix_credit = 0;
+                    r.reopened_at = Some(tick);
+                }
+                format!("incident {incident} reopened: {reason}")
+            }
+            Ruling::Close => {
+                let ttf_ticks = tick.saturating_sub(rec.inject_tick);
+                let entry = team.book(
+                    tick,
+                    tick_ms,
+                    weights.fix(ttf_ticks.saturating_mul(tick_ms)),
+                    LedgerKind::Fix,
+                    judge(&format!(
+                        "{what} ruled fixed: TTF {}s",
+                        secs(ttf_ticks, tick_ms)
+                    )),
+                    Some(incident),
+                );
+                if let Some(r) = team.incidents.get_mut(&incident) {
+                    r.fixed_tick = Some(tick);
+                    r.fix_confirmed_tick = Some(tick);
+                    r.fixed_by_judge = true;
+                    r.run_start = None;
+                    r.fix_credit += entry.map_or(0, |e| e.points);
+                }
+                format!("incident {incident} ruled fixed: {reason}")
+            }
+        };
+        team.judge_notes.push(JudgeNote {
+            tick,
+            text: note,
+            incident: Some(incident),
+        });
+        if let Some(view) = self.team_incident_view_if_visible(team_id, incident) {
+            self.push_event(Some(team_id), Event::Incident(view));
+        }
+        self.bump();
+        Ok(())
+    }
+}
+
+/// Checks a free-text message: trimmed, non-empty, not too long.
+fn check_message(message: &str, what: &str) -> Result<String, GameError> {
+    let message = message.trim();
+    if message.is_empty() {
+        return Err(GameError::BadRequest(format!("{what} needs some text")));
+    }
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(GameError::BadRequest(format!(
+            "{what} has at most {MAX_MESSAGE_CHARS} characters"
+        )));
+    }
+    Ok(message.to_owned())
+}
+
+/// " — did you mean `x`?" for the closest known name, or nothing.
+fn suggestion(name: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(name, k), *k))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!(" — did you mean `{k}`?"))
+        .unwrap_or_default()
+}

@@ -1,0 +1,359 @@
+//! Opening a game in a data directory (new, or recovered from its journal), replaying a
+//! journal, and the state hash that proves two replays agree.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use breakathon_sim::{Simulation, WorldSnapshot};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::game::Game;
+use crate::journal::{JOURNAL_FILE_NAME, JOURNAL_FORMAT_VERSION, Journal, SqliteJournal};
+use crate::record::Core;
+use crate::team::{generate_token, to_hex};
+use crate::{ClockMode, GameError, GameMeta, GameState, JournalEntry, TeamId, TokenHash};
+
+/// File in the data directory that keeps generated organizer and judge tokens.
+pub const TOKENS_FILE_NAME: &str = "tokens.json";
+/// Folder in the data directory where old journals go when a new game starts.
+pub const ARCHIVE_DIR_NAME: &str = "archive";
+/// Most archived journals numbered before giving up (a safety limit).
+pub const MAX_ARCHIVES: u32 = 100_000;
+
+/// How to open a game.
+#[derive(Clone, Debug)]
+pub struct GameOptions {
+    /// The data directory (created if missing).
+    pub data_dir: PathBuf,
+    /// Scenario file name, for messages.
+    pub scenario_name: String,
+    /// Scenario RON text (validate it before; it is parsed here again).
+    pub scenario_source: String,
+    /// How the clock runs (a recovered game keeps its own).
+    pub clock: ClockMode,
+    /// Archive an existing journal and start a fresh game.
+    pub new_game: bool,
+    /// Organizer token from the environment; else generated once and kept in the data dir.
+    pub organizer_token: Option<String>,
+    /// Judge token from the environment; else generated once and kept in the data dir.
+    pub judge_token: Option<String>,
+}
+
+/// An opened game and the tokens of the organizer and judges.
+pub struct Opened {
+    /// The game.
+    pub game: Game,
+    /// The organizer's token.
+    pub organizer_token: String,
+    /// The judges' token.
+    pub judge_token: String,
+    /// Whether it was recovered from an existing journal.
+    pub recovered: bool,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct StoredTokens {
+    organizer: Option<String>,
+    judge: Option<String>,
+}
+
+/// SHA-256 of `text`, hex.
+pub fn sha256_hex(text: &str) -> String {
+    to_hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// The program version written into new journals.
+pub const PROGRAM_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn major_minor(version: &str) -> &str {
+    match version.match_indices('.').nth(1) {
+        Some((i, _)) => &version[..i],
+        None => version,
+    }
+}
+
+fn check_program_version(meta: &GameMeta, path: &Path) -> Result<(), GameError> {
+    if meta.format_version != JOURNAL_FORMAT_VERSION
+        || major_minor(&meta.program_version) != major_minor(PROGRAM_VERSION)
+    {
+        return Err(GameError::Incompatible(format!(
+            "{} was written by breakathon {} (journal format {}); this is breakathon \
+             {PROGRAM_VERSION} (format {JOURNAL_FORMAT_VERSION}), which cannot replay it \
+             exactly — use the version that wrote it",
+            path.display(),
+            meta.program_version,
+            meta.format_version,
+        )));
+    }
+    Ok(())
+}
+
+impl Game {
+    /// Opens the game in `options.data_dir`: recovers the journal there (a running game comes
+    /// back paused at the tick it had reached; a manual-clock game exactly where it was), or
+    /// starts a new one. Refuses a journal of another scenario; `new_game` archives it.
+    pub fn open(options: GameOptions, now_ms: u64) -> Result<Opened, GameError> {
+        let dir = &options.data_dir;
+        fs::create_dir_all(dir)
+            .map_err(|e| GameError::io(format!("creating {}", dir.display()), e))?;
+        let (organizer_token, judge_token) = load_tokens(
+            dir,
+            options.organizer_token.clone(),
+            options.judge_token.clone(),
+        )?;
+        let path = dir.join(JOURNAL_FILE_NAME);
+        if options.new_game && path.exists() {
+            archive_journal(dir, &path)?;
+        }
+        let hash = sha256_hex(&options.scenario_source);
+        let (mut game, recovered) = if path.exists() {
+            let journal = SqliteJournal::open(&path)?;
+            let meta = journal.meta()?;
+            check_program_version(&meta, &path)?;
+            if meta.scenario_hash != hash {
+                return Err(GameError::Incompatible(format!(
+                    "the data directory {} holds a game of scenario `{}` ({}), not of `{}`; \
+                     start a new game to archive it, or open it with its own scenario",
+                    dir.display(),
+                    meta.scenario_name,
+                    short(&meta.scenario_hash),
+                    options.scenario_name,
+                )));
+            }
+            (restore(meta, Box::new(journal), None, true)?, true)
+        } else {
+            let meta = GameMeta {
+                format_version: JOURNAL_FORMAT_VERSION,
+                program_version: PROGRAM_VERSION.to_owned(),
+                scenario_name: options.scenario_name.clone(),
+                scenario_source: options.scenario_source.clone(),
+                scenario_hash: hash,
+                clock: options.clock,
+            };
+            // Parse before creating any file, so that a bad scenario leaves nothing behind.
+            Game::from_meta(meta.clone(), None)?;
+            let journal = SqliteJournal::create(&path, &meta)?;
+            (Game::from_meta(meta, Some(Box::new(journal)))?, false)
+        };
+        game.organizer_token = Some(TokenHash::new(&organizer_token)?);
+        game.judge_token = Some(TokenHash::new(&judge_token)?);
+        if recovered {
+            if game.core.state == GameState::Running && game.clock.mode != ClockMode::Manual {
+                let tick = game.core.tick;
+                let entry = JournalEntry::Pause { recovered: true };
+                game.append_recovered(tick, entry, now_ms)?;
+            } else if game.core.state == GameState::Running {
+                game.clock.anchor(now_ms, game.core.tick);
+            }
+        }
+        Ok(Opened {
+            game,
+            organizer_token,
+            judge_token,
+            recovered,
+        })
+    }
+
+    fn append_recovered(
+        &mut self,
+        tick: u64,
+        entry: JournalEntry,
+        now_ms: u64,
+    ) -> Result<(), GameError> {
+        if let Some(journal) = self.journal.as_mut() {
+            self.last_seq = journal.append(&[(tick, entry.clone())])?;
+        }
+        self.apply(tick, &entry, now_ms)?;
+        Ok(())
+    }
+
+    /// Recomputes a game from a journal file alone — from its first record, ignoring
+    /// checkpoints — up to `until_tick` if given (the state at that tick) or to its end. The
+    /// result is not attached to the journal.
+    pub fn replay(path: &Path, until_tick: Option<u64>) -> Result<Game, GameError> {
+        let journal = SqliteJournal::open_read_only(path)?;
+        let meta = journal.meta()?;
+        check_program_version(&meta, path)?;
+        let mut game = restore(meta, Box::new(journal), until_tick, false)?;
+        game.journal = None;
+        Ok(game)
+    }
+
+    /// A stable hash of the game's state: the worlds, teams, scores, ledgers, incidents,
+    /// announcements and freeze — not whether a started game is running or paused, nor wall
+    /// time, nor tokens of the organizer or judges. Two processes replaying the same journal
+    /// to the same tick get the same hash.
+    pub fn state_hash(&self) -> u64 {
+        #[derive(Serialize)]
+        struct Hashed<'a> {
+            tick: u64,
+            end_tick: u64,
+            finished: bool,
+            started: bool,
+            teams: &'a std::collections::BTreeMap<TeamId, crate::record::TeamRecord>,
+            announcements: &'a [crate::Announcement],
+            frozen: bool,
+            frozen_board: Option<&'a crate::Scoreboard>,
+            auto_freeze_done: bool,
+            first_fix: &'a std::collections::BTreeMap<breakathon_sim::IncidentId, u64>,
+            worlds: Vec<(TeamId, u64)>,
+        }
+        let hashed = Hashed {
+            tick: self.core.tick,
+            end_tick: self.core.end_tick,
+            finished: self.core.state == GameState::Finished,
+            started: self.core.state != GameState::Lobby,
+            teams: &self.core.teams,
+            announcements: &self.core.announcements,
+            frozen: self.core.frozen.is_some(),
+            frozen_board: self.core.frozen.as_ref().map(|f| &f.board),
+            auto_freeze_done: self.core.auto_freeze_done,
+            first_fix: &self.core.first_fix,
+            worlds: self
+                .worlds
+                .iter()
+                .map(|(id, w)| (*id, w.state_hash()))
+                .collect(),
+        };
+        let json = serde_json::to_vec(&hashed).unwrap_or_default();
+        let digest = Sha256::digest(&json);
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&digest[..8]);
+        u64::from_be_bytes(bytes)
+    }
+
+    /// The journal position of the last applied record.
+    pub fn journal_seq(&self) -> u64 {
+        self.last_seq
+    }
+}
+
+fn short(hash: &str) -> String {
+    format!("sha256 {}…", &hash[..hash.len().min(12)])
+}
+
+/// Rebuilds a game from `journal`: the newest usable checkpoint (if `use_checkpoints`), then
+/// every later record.
+fn restore(
+    meta: GameMeta,
+    journal: Box<dyn Journal>,
+    until_tick: Option<u64>,
+    use_checkpoints: bool,
+) -> Result<Game, GameError> {
+    let mut game = Game::from_meta(meta, None)?;
+    let checkpoint = if use_checkpoints {
+        journal
+            .latest_checkpoint()?
+            .filter(|cp| until_tick.is_none_or(|u| cp.tick <= u))
+    } else {
+        None
+    };
+    if let Some(cp) = checkpoint {
+        let core: Core = serde_json::from_str(&cp.core_json)
+            .map_err(|e| GameError::codec("decoding a checkpoint", e))?;
+        let worlds: Vec<(TeamId, WorldSnapshot)> = serde_json::from_str(&cp.worlds_json)
+            .map_err(|e| GameError::codec("decoding world snapshots", e))?;
+        game.core = core;
+        for (id, snapshot) in worlds {
+            let world = Simulation::restore(game.scenario.clone(), game.schedule.clone(), snapshot)
+                .map_err(|e| GameError::Scenario(e.to_string()))?;
+            game.worlds.insert(id, world);
+        }
+        game.last_seq = cp.seq;
+        game.last_checkpoint_tick = cp.tick;
+        if matches!(game.core.state, GameState::Running) {
+            game.clock.anchor(0, game.core.tick);
+        }
+    }
+    for record in journal.read_from(game.last_seq)? {
+        if let Some(until) = until_tick
+            && record.tick > until
+        {
+            game.step_to(until);
+            break;
+        }
+        game.apply(record.tick, &record.entry, 0)?;
+        game.last_seq = record.seq;
+    }
+    game.flush_ledger_events();
+    game.journal = Some(journal);
+    Ok(game)
+}
+
+/// Reads or creates the organizer and judge tokens (explicit ones win and are not stored).
+fn load_tokens(
+    dir: &Path,
+    organizer: Option<String>,
+    judge: Option<String>,
+) -> Result<(String, String), GameError> {
+    let path = dir.join(TOKENS_FILE_NAME);
+    let mut stored: StoredTokens = if path.exists() {
+        let text = fs::read_to_string(&path)
+            .map_err(|e| GameError::io(format!("reading {}", path.display()), e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| GameError::codec(format!("reading {}", path.display()), e))?
+    } else {
+        StoredTokens::default()
+    };
+    let mut changed = false;
+    let mut pick = |given: Option<String>, slot: &mut Option<String>, prefix: &str| {
+        if let Some(token) = given {
+            return Ok::<String, GameError>(token);
+        }
+        if let Some(token) = slot.clone() {
+            return Ok(token);
+        }
+        let token = generate_token(prefix)?;
+        *slot = Some(token.clone());
+        changed = true;
+        Ok(token)
+    };
+    let organizer = pick(organizer, &mut stored.organizer, "org-")?;
+    let judge = pick(judge, &mut stored.judge, "judge-")?;
+    if changed {
+        let text = serde_json::to_string_pretty(&stored)
+            .map_err(|e| GameError::codec("encoding tokens", e))?;
+        write_private(&path, &text)?;
+    }
+    Ok((organizer, judge))
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), GameError> {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, text).map_err(|e| GameError::io(format!("writing {}", tmp.display()), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))
+            .map_err(|e| GameError::io(format!("protecting {}", tmp.display()), e))?;
+    }
+    fs::rename(&tmp, path).map_err(|e| GameError::io(format!("writing {}", path.display()), e))
+}
+
+/// Moves the journal to `archive/game-N.sqlite` (after folding its write-ahead log in).
+fn archive_journal(dir: &Path, path: &Path) -> Result<PathBuf, GameError> {
+    SqliteJournal::open(path)?.checkpoint_wal()?;
+    let archive = dir.join(ARCHIVE_DIR_NAME);
+    fs::create_dir_all(&archive)
+        .map_err(|e| GameError::io(format!("creating {}", archive.display()), e))?;
+    for n in 1..=MAX_ARCHIVES {
+        let target = archive.join(format!("game-{n}.sqlite"));
+        if target.exists() {
+            continue;
+        }
+        fs::rename(path, &target)
+            .map_err(|e| GameError::io(format!("archiving {}", path.display()), e))?;
+        for suffix in ["-wal", "-shm"] {
+            let side = PathBuf::from(format!("{}{suffix}", path.display()));
+            if side.exists() {
+                let _ = fs::remove_file(side);
+            }
+        }
+        return Ok(target);
+    }
+    Err(GameError::BadRequest(format!(
+        "{} already holds {MAX_ARCHIVES} archived games",
+        archive.display()
+    )))
+}
