@@ -191,9 +191,10 @@
 
   // ---------- exports ----------
 
-  async function exportAs(format) {
+  async function exportAs(format, file) {
     try {
-      const response = await fetch(`${BK.API}/export?format=${encodeURIComponent(format)}`, { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' });
+      const query = `format=${encodeURIComponent(format)}` + (file ? `&file=${encodeURIComponent(file)}` : '');
+      const response = await fetch(`${BK.API}/export?${query}`, { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' });
       if (!response.ok) {
         let message = `Export failed (${response.status}).`;
         try { message = (await response.json()).message || message; } catch (_) { /* not JSON */ }
@@ -204,6 +205,12 @@
       const named = /filename="?([^";]+)"?/.exec(disposition);
       const ext = type.includes('zip') ? 'zip' : type.includes('json') ? 'json' : format === 'csv' ? 'csv' : 'txt';
       BK.download(named ? named[1] : `breakathon-results.${ext}`, await response.blob());
+      // A CSV export is one file per table: offer the others as buttons.
+      const files = (response.headers.get('X-Export-Files') || '').split(',').map((f) => f.trim()).filter(Boolean);
+      if (format === 'csv' && !file && files.length > 1) {
+        fill('export-files', el('p', { class: 'muted' }, 'The CSV export has one file per table:'),
+          el('div', { class: 'row' }, files.map((f) => el('button', { type: 'button', onclick: () => exportAs('csv', f) }, f))));
+      }
     } catch (err) { BK.showError(err); }
   }
 
