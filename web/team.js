@@ -165,10 +165,17 @@
     let y = MAP.headH;
     for (const [zone, members] of byZone) {
       g.appendChild(svg('text', { x: '10', y: y + 14, class: 'zone-label' }, zone || 'instances'));
+      const fits = Math.floor((MAP.nodeWidth - 70) / 20);
+      if (members.length > fits) {
+        // Show the troubled instances first when they do not all fit.
+        const order = { bad: 0, warn: 1, idle: 2, ok: 3 };
+        members.sort((a, b) => order[BK.healthInfo(instanceHealth(a[0]))[0]] - order[BK.healthInfo(instanceHealth(b[0]))[0]]);
+        g.appendChild(svg('text', { x: MAP.nodeWidth - 8, y: y + 14, 'font-size': '11', 'text-anchor': 'end', class: 'zone-label' }, `+${members.length - fits + 1}`));
+      }
       members.forEach(([inst, i], k) => {
         const [icls, iicon, iword] = BK.healthInfo(instanceHealth(inst));
         const x = 70 + k * 20;
-        if (x > MAP.nodeWidth - 18) return;
+        if (members.length > fits && k >= fits - 1) return;
         const idx = instanceIndex(inst, i);
         const box = svg('g', { dataset: { instance: String(idx), state: iword } },
           svg('rect', { x, y: y + 2, width: '16', height: '16', rx: '3', class: 'h-' + icls }),
