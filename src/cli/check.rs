@@ -66,7 +66,7 @@ fn check_file(path: &std::path::Path) -> Report {
 }
 
 /// Colour on a terminal unless `NO_COLOR` is set; plain Unicode otherwise.
-fn theme(terminal: bool) -> GraphicalTheme {
+pub fn theme(terminal: bool) -> GraphicalTheme {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     if terminal && !no_color {
         GraphicalTheme::unicode()

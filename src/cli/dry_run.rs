@@ -232,7 +232,13 @@ pub fn render_human(report: &DryRunReport) -> String {
         let _ = writeln!(
             text,
             "  {:>4}  {:<28} {:>10} {:>11} {:>16} {:>14} {:>16}",
-            "id", "fault", "open", "error-min", "requests failed", "revenue lost", "first complaint"
+            "id",
+            "fault",
+            "open",
+            "error-min",
+            "requests failed",
+            "revenue lost",
+            "first complaint"
         );
     }
     for incident in &report.incidents {

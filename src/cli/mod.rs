@@ -1,5 +1,7 @@
 //! The subcommands, one module each. Each exposes an `Args` struct (clap) and
-//! `run(&Args) -> anyhow::Result<ExitCode>`.
+//! `run(&Args) -> anyhow::Result<ExitCode>`. Subcommands that need a scenario load it with
+//! [`scenario::load_or_report`], which prints diagnostics the way `check` does.
 
 pub mod check;
 pub mod new;
+pub mod scenario;
