@@ -58,7 +58,9 @@ fn free_port() -> TestResult<u16> {
 }
 
 fn screenshots_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("screenshots")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("screenshots")
 }
 
 /// Whether the browser is there; if not, why.
@@ -110,7 +112,13 @@ impl Server {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let process = Command::new(env!("CARGO_BIN_EXE_breakathon"))
             .current_dir(root)
-            .args(["serve", "scenarios/tutorial.ron", "--clock", "manual", "--port"])
+            .args([
+                "serve",
+                "scenarios/tutorial.ron",
+                "--clock",
+                "manual",
+                "--port",
+            ])
             .arg(port.to_string())
             .arg("--data-dir")
             .arg(data.path().join("game"))
@@ -118,7 +126,9 @@ impl Server {
             .env("BREAKATHON_ORGANIZER_TOKEN", ORGANIZER_TOKEN)
             .env("BREAKATHON_JUDGE_TOKEN", JUDGE_TOKEN)
             .stdout(Stdio::from(fs::File::create(&log)?))
-            .stderr(Stdio::from(fs::File::create(data.path().join("server.err"))?))
+            .stderr(Stdio::from(fs::File::create(
+                data.path().join("server.err"),
+            )?))
             .spawn()?;
         let mut server = Server {
             base: format!("http://127.0.0.1:{port}"),
@@ -129,7 +139,11 @@ impl Server {
         };
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
-            if let Ok(response) = server.http.get(format!("{}/api/v1/game", server.base)).send().await
+            if let Ok(response) = server
+                .http
+                .get(format!("{}/api/v1/game", server.base))
+                .send()
+                .await
                 && response.status().is_success()
             {
                 return Ok(server);
@@ -175,7 +189,8 @@ impl Server {
     }
 
     async fn advance(&self, seconds: u64) -> TestResult<Value> {
-        self.organizer("/game/advance", json!({ "seconds": seconds })).await
+        self.organizer("/game/advance", json!({ "seconds": seconds }))
+            .await
     }
 }
 
@@ -280,7 +295,12 @@ async fn select(client: &Client, id: &str, value: &str) -> TestResult {
 
 /// Signs in on a page that shows the shared sign-in form.
 async fn sign_in(client: &Client, token: &str, ready_id: &str) -> TestResult {
-    wait_for(client, "the sign-in form", "return document.getElementById('signin-token') !== null;").await?;
+    wait_for(
+        client,
+        "the sign-in form",
+        "return document.getElementById('signin-token') !== null;",
+    )
+    .await?;
     type_into(client, "signin-token", token).await?;
     click(client, "signin-submit").await?;
     wait_for(
@@ -329,7 +349,12 @@ async fn play(server: &Server, client: &Client) -> TestResult {
     // --- Organizer: sign in, create the team (its token is shown once), start the game.
     client.goto(&server.url("/organizer")).await?;
     sign_in(client, ORGANIZER_TOKEN, "organizer").await?;
-    wait_for(client, "the scenario", "return document.getElementById('faults-table') !== null;").await?;
+    wait_for(
+        client,
+        "the scenario",
+        "return document.getElementById('faults-table') !== null;",
+    )
+    .await?;
     type_into(client, "team-name", TEAM_NAME).await?;
     click(client, "team-create").await?;
     let token = wait_for(
@@ -369,7 +394,12 @@ async fn play(server: &Server, client: &Client) -> TestResult {
     client
         .execute(&format!("window.__marker = {MARKER}; return true;"), vec![])
         .await?;
-    wait_for(client, "the live stream", "return document.getElementById('live').classList.contains('on');").await?;
+    wait_for(
+        client,
+        "the live stream",
+        "return document.getElementById('live').classList.contains('on');",
+    )
+    .await?;
 
     // --- The team console: the fleet before anything breaks.
     let team_window = client.new_window(false).await?.handle;
@@ -437,14 +467,23 @@ async fn play(server: &Server, client: &Client) -> TestResult {
         "const e = document.querySelector('#action-log [data-outcome]'); return e && e.dataset.outcome + ': ' + e.textContent;",
     )
     .await?;
-    if !accepted.as_str().unwrap_or_default().starts_with("accepted") {
+    if !accepted
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("accepted")
+    {
         return Err(format!("the action was refused: {accepted}").into());
     }
     screenshot(client, "team-console-declared").await?;
 
     // --- The scoreboard, never reloaded, shows the detection.
     client.switch_to_window(board_window.clone()).await?;
-    wait_for(client, "the detection on the board", &board_cell_is("incidents_detected", "1")).await?;
+    wait_for(
+        client,
+        "the detection on the board",
+        &board_cell_is("incidents_detected", "1"),
+    )
+    .await?;
     screenshot(client, "scoreboard-detected").await?;
 
     // --- Advance until health has held for the sustain window: the board shows the fix.
@@ -452,16 +491,25 @@ async fn play(server: &Server, client: &Client) -> TestResult {
     loop {
         server.advance(FIX_STEP_S).await?;
         advanced += FIX_STEP_S;
-        let fixed = client.execute(&board_cell("incidents_fixed"), vec![]).await?;
+        let fixed = client
+            .execute(&board_cell("incidents_fixed"), vec![])
+            .await?;
         if fixed.as_str() == Some("1") {
             break;
         }
         if advanced >= MAX_FIX_WAIT_S {
-            return Err(format!("no fix on the board after {advanced} s more (fixed: {fixed})").into());
+            return Err(
+                format!("no fix on the board after {advanced} s more (fixed: {fixed})").into(),
+            );
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let marker = client.execute("return window.__marker === undefined ? null : window.__marker;", vec![]).await?;
+    let marker = client
+        .execute(
+            "return window.__marker === undefined ? null : window.__marker;",
+            vec![],
+        )
+        .await?;
     if marker != json!(MARKER) {
         return Err(format!("the scoreboard was reloaded (marker {marker})").into());
     }
@@ -506,7 +554,10 @@ async fn play(server: &Server, client: &Client) -> TestResult {
             vec![],
         )
         .await?;
-    let team_id = team_id.as_str().ok_or("the team is not in the judge's team list")?.to_owned();
+    let team_id = team_id
+        .as_str()
+        .ok_or("the team is not in the judge's team list")?
+        .to_owned();
     select(client, "tl-team", &team_id).await?;
     wait_for(
         client,
@@ -527,7 +578,12 @@ async fn play(server: &Server, client: &Client) -> TestResult {
          && r.textContent.includes('shop-api-instance-crash');",
     )
     .await?;
-    let marker = client.execute("return window.__marker === undefined ? null : window.__marker;", vec![]).await?;
+    let marker = client
+        .execute(
+            "return window.__marker === undefined ? null : window.__marker;",
+            vec![],
+        )
+        .await?;
     if marker != json!(MARKER) {
         return Err(format!("the scoreboard was reloaded (marker {marker})").into());
     }

@@ -47,6 +47,9 @@ pub struct ChartSeries {
     pub points: Vec<(f64, f64)>,
 }
 
+/// A labelled line ready to draw: `(label, points)`.
+type Line = (String, Vec<(f64, f64)>);
+
 /// How a metric is titled and scaled.
 struct MetricInfo {
     title: String,
@@ -196,7 +199,9 @@ fn message_svg(width_px: u32, height_px: u32, message: &str) -> String {
             root.draw(&Text::new(
                 message.to_owned(),
                 (16, (height_px / 2) as i32),
-                ("sans-serif", 16).into_font().color(&RGBColor(91, 101, 116)),
+                ("sans-serif", 16)
+                    .into_font()
+                    .color(&RGBColor(91, 101, 116)),
             ))
         });
         let _ = drawn.and_then(|()| root.present());
@@ -209,7 +214,7 @@ fn draw_lines(
     size_px: (u32, u32),
     caption: &str,
     y_desc: &str,
-    lines: &[(String, Vec<(f64, f64)>)],
+    lines: &[Line],
     ranges: ((f64, f64), (f64, f64)),
     end_labels: bool,
 ) -> Result<String, String> {
@@ -279,8 +284,8 @@ fn draw_lines(
 
 /// Labels and cleans the series, keeping at most [`MAX_SERIES`]; also returns how many were
 /// left out.
-fn prepare(series: &[ChartSeries]) -> (Vec<(String, Vec<(f64, f64)>)>, usize) {
-    let kept: Vec<(String, Vec<(f64, f64)>)> = series
+fn prepare(series: &[ChartSeries]) -> (Vec<Line>, usize) {
+    let kept: Vec<Line> = series
         .iter()
         .take(MAX_SERIES)
         .map(|s| (truncate_label(&s.label), clean_points(&s.points)))
@@ -296,7 +301,7 @@ pub fn score_history_svg(series: &[ChartSeries], until_s: f64) -> String {
         return message_svg(size.0, size.1, "No teams yet.");
     }
     let (prepared, left_out) = prepare(series);
-    let lines: Vec<(String, Vec<(f64, f64)>)> = prepared
+    let lines: Vec<Line> = prepared
         .into_iter()
         .map(|(label, points)| {
             let steps = step_points(&points, until_s);
@@ -389,18 +394,29 @@ mod tests {
     #[test]
     fn metric_chart_titles_by_metric_and_keeps_percent_scale() {
         let svg = metric_svg(
-            &[series("checkout", &[(0.0, 10.0), (60.0, 35.0), (120.0, 90.0)])],
+            &[series(
+                "checkout",
+                &[(0.0, 10.0), (60.0, 35.0), (120.0, 90.0)],
+            )],
             "memory_percent",
         );
         assert!(svg.contains("memory (%)"), "{svg}");
         // The percent axis reaches 100 even though the data stays below.
         assert!(svg.contains("\n100\n"), "{svg}");
-        assert!(metric_svg(&[series("web", &[(0.0, 3.0), (5.0, 4.0)])], "latency_p99_ms").contains("latency p99 (ms)"));
+        assert!(
+            metric_svg(
+                &[series("web", &[(0.0, 3.0), (5.0, 4.0)])],
+                "latency_p99_ms"
+            )
+            .contains("latency p99 (ms)")
+        );
     }
 
     #[test]
     fn non_finite_points_are_dropped_and_long_series_thinned() {
-        let mut points: Vec<(f64, f64)> = (0..10_000).map(|i| (f64::from(i), f64::from(i % 7))).collect();
+        let mut points: Vec<(f64, f64)> = (0..10_000)
+            .map(|i| (f64::from(i), f64::from(i % 7)))
+            .collect();
         points.push((10_000.0, f64::NAN));
         let cleaned = clean_points(&points);
         assert!(cleaned.len() <= MAX_POINTS_PER_SERIES + 1);
@@ -411,7 +427,10 @@ mod tests {
     #[test]
     fn scores_step_and_hold_until_now() {
         let steps = step_points(&[(0.0, 0.0), (60.0, 10.0)], 90.0);
-        assert_eq!(steps, vec![(0.0, 0.0), (60.0, 0.0), (60.0, 10.0), (90.0, 10.0)]);
+        assert_eq!(
+            steps,
+            vec![(0.0, 0.0), (60.0, 0.0), (60.0, 10.0), (90.0, 10.0)]
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ fn svg(body: String) -> Response {
 /// Every team's score over time as an SVG chart (frozen view while frozen, live for staff).
 #[utoipa::path(get, path = "/api/v1/scoreboard/chart.svg", tag = "public",
     responses((status = 200, description = "SVG chart", content_type = "image/svg+xml", body = String)))]
-pub async fn score_chart(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+pub async fn score_chart(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     let live = caller.is_staff();
     let (series, until_s) = state
         .read(move |game| {
