@@ -1,6 +1,7 @@
 //! `docs/SCENARIOS.md` stays true:
 //! - every ```` ```ron ```` block is a complete scenario that loads without errors
-//!   (blocks marked ```` ```ron fragment ```` are parts and are skipped);
+//!   (blocks marked ```` ```ron fragment ```` are parts, checked against the schema inside a
+//!   small scenario);
 //! - the generated sections (fault kinds, actions, every default) match the code — run
 //!   `UPDATE_DOCS=1 cargo test -p breakathon-scenario --test docs` to regenerate them;
 //! - every default written in a field table (`<!-- fields: PATH -->`) is the real default;
@@ -56,14 +57,32 @@ fn every_ron_example_is_a_valid_scenario() {
 }
 
 #[test]
-fn fragments_are_marked_and_parse_as_parts() {
+fn fragments_are_marked_and_fit_the_schema() {
     let doc = read_doc();
-    for (info, _, line) in code_blocks(&doc) {
+    let mut fragments = 0;
+    for (info, body, line) in code_blocks(&doc) {
         assert!(
             ["ron", "ron fragment", "text", "sh", "json", ""].contains(&info.as_str()),
             "unknown code block kind `{info}` at line {line}"
         );
+        if info != "ron fragment" {
+            continue;
+        }
+        // A fragment is either top-level fields or one fault: wrap it in a scenario.
+        let fields = if body.trim_start().starts_with('(') {
+            format!("faults: [{body}]")
+        } else {
+            body
+        };
+        let wrapped = format!(
+            "(title: \"fragment\", duration: \"1h\", services: [(name: \"web\", kind: api)],\n{fields})"
+        );
+        if let Err(error) = breakathon_scenario::parse_unchecked(&wrapped) {
+            panic!("fragment at line {line} does not fit the schema: {error}");
+        }
+        fragments += 1;
     }
+    assert!(fragments >= 3);
 }
 
 #[test]
