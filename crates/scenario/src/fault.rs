@@ -305,7 +305,7 @@ pub struct Remedies {
 /// A fault with its parameters. Every parameter has a catalog default, so `crash` or
 /// `memory_leak()` alone is a complete fault.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultKind {
     /// Kills the targeted instances.
     Crash,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Report, byte_offset, closest_match};
-use crate::span_index::SpanIndex;
+use crate::span_index::{SpanIndex, token_before};
 use crate::{Scenario, parse_unchecked, validate};
 
 /// Largest scenario file accepted, in bytes.
@@ -103,7 +103,16 @@ fn syntax_diagnostic(source: &str, error: &ron::error::SpannedError) -> Diagnost
             message = format!("missing field `{field}`{}", inside(outer.as_deref()));
             Some(format!("add `{field}: ...` here"))
         }
-        ron::Error::ExpectedComma => Some("separate items with commas".to_owned()),
+        ron::Error::ExpectedComma => {
+            // The comma is missing after the previous item, usually on the line before.
+            if let Some(previous) = token_before(source, span.start) {
+                return Diagnostic::error(DiagnosticKind::Syntax, "expected a comma")
+                    .with_label(Some(previous), "add a comma after this")
+                    .with_label(Some(span), "before this")
+                    .with_help("separate items with commas");
+            }
+            Some("separate items with commas".to_owned())
+        }
         ron::Error::Eof => Some("a bracket or quote is probably not closed".to_owned()),
         _ => None,
     };

@@ -451,6 +451,7 @@ impl Fault {
 
 /// Where a fault strikes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Target {
     /// Every instance of a service (or the service as a whole).
     Service(String),
@@ -485,6 +486,7 @@ pub enum Pick {
 
 /// When a fault strikes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Trigger {
     /// At a fixed time from the start.
     At(SimDuration),

@@ -68,6 +68,15 @@ impl SpanIndex {
     }
 }
 
+/// The range of the last token (not a comment) that ends at or before `offset`.
+pub fn token_before(source: &str, offset: usize) -> Option<Range<usize>> {
+    tokenize(source)
+        .into_iter()
+        .take_while(|token| token.span.end <= offset)
+        .last()
+        .map(|token| token.span)
+}
+
 /// The path one level up: `a.b[2]` → `a.b`, `a.b` → `a`, `a` → ``.
 fn parent_path(path: &str) -> &str {
     let bytes = path.as_bytes();

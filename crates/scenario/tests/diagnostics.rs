@@ -83,6 +83,23 @@ fn syntax_bad_duration_says_how_to_write_one() {
 }
 
 #[test]
+fn syntax_missing_comma_points_after_the_previous_item() {
+    let report = snapshot("syntax-missing-comma", &[DiagnosticKind::Syntax]);
+    let record = &report.records()[0];
+    // Right after `"30m"`, not at the start of the next line.
+    assert_eq!((record.line, record.column), (Some(4), Some(15)));
+}
+
+#[test]
+fn syntax_unknown_fault_parameter_is_refused() {
+    let report = snapshot("syntax-unknown-parameter", &[DiagnosticKind::Syntax]);
+    assert_eq!(
+        report.diagnostics[0].help.as_deref(),
+        Some("did you mean `mb_per_min`?")
+    );
+}
+
+#[test]
 fn syntax_missing_field() {
     snapshot("syntax-missing-field", &[DiagnosticKind::Syntax]);
 }
