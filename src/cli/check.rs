@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use breakathon_scenario::Report;
 use clap::{Args, ValueEnum};
-use miette::{GraphicalReportHandler, GraphicalTheme};
+use miette::{MietteHandler, MietteHandlerOpts, ReportHandler};
 
 /// Arguments of `check`.
 #[derive(Debug, Args)]
@@ -41,8 +41,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             writeln!(out)?;
         }
         Format::Human => {
-            let handler =
-                GraphicalReportHandler::new_themed(theme(std::io::stdout().is_terminal()));
+            let handler = handler(std::io::stdout().is_terminal());
             for report in &reports {
                 writeln!(out, "{}", render(report, &handler))?;
             }
@@ -65,23 +64,46 @@ fn check_file(path: &std::path::Path) -> Report {
     }
 }
 
-/// Colour on a terminal unless `NO_COLOR` is set; plain Unicode otherwise.
-pub fn theme(terminal: bool) -> GraphicalTheme {
+/// Width of rendered diagnostics when the output is not a terminal, in columns.
+const PIPED_WIDTH_COLUMNS: usize = 120;
+
+/// The graphical renderer: colour and the terminal's width on a terminal (unless
+/// `NO_COLOR` is set); no colour and a fixed width otherwise.
+pub fn handler(terminal: bool) -> MietteHandler {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    if terminal && !no_color {
-        GraphicalTheme::unicode()
+    let options = MietteHandlerOpts::new()
+        .force_graphical(true)
+        .unicode(true)
+        .terminal_links(false)
+        .color(terminal && !no_color);
+    if terminal {
+        options.build()
     } else {
-        GraphicalTheme::unicode_nocolor()
+        options.width(PIPED_WIDTH_COLUMNS).build()
+    }
+}
+
+/// A diagnostic shown through a report handler.
+struct Shown<'a> {
+    handler: &'a MietteHandler,
+    diagnostic: &'a dyn miette::Diagnostic,
+}
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.handler.debug(self.diagnostic, f)
     }
 }
 
 /// Every diagnostic of `report` rendered, then its summary line.
-pub fn render(report: &Report, handler: &GraphicalReportHandler) -> String {
+pub fn render(report: &Report, handler: &MietteHandler) -> String {
     let mut text = String::new();
     for diagnostic in report.renderable() {
-        if handler.render_report(&mut text, &diagnostic).is_err() {
-            text.push_str(&format!("{diagnostic}\n"));
-        }
+        let shown = Shown {
+            handler,
+            diagnostic: &diagnostic,
+        };
+        text.push_str(&format!("{shown}\n"));
     }
     text.push_str(&report.summary());
     text

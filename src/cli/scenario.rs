@@ -6,7 +6,6 @@ use std::path::Path;
 
 use anyhow::bail;
 use breakathon_scenario::{Scenario, ScenarioError};
-use miette::GraphicalReportHandler;
 
 /// Loads and validates the scenario at `path`. Warnings are printed to stderr; errors are
 /// printed to stderr and turned into an error naming the file.
@@ -15,8 +14,7 @@ use miette::GraphicalReportHandler;
     reason = "for the subcommands that load a scenario (dry-run, serve); remove when one does"
 )]
 pub fn load_or_report(path: &Path) -> anyhow::Result<Scenario> {
-    let handler =
-        GraphicalReportHandler::new_themed(super::check::theme(std::io::stderr().is_terminal()));
+    let handler = super::check::handler(std::io::stderr().is_terminal());
     match breakathon_scenario::load_file(path) {
         Ok(loaded) => {
             if loaded.report.warning_count() > 0 {
