@@ -1,0 +1,197 @@
+//! The fault catalog in the engine: each active incident changes parameters of the model
+//! (capacity, error share, latency, memory growth, reachability, hit rate, quota); load and
+//! queueing do the rest. One file per family:
+//! [`compute`] (crash, bad deploy, leak, CPU hog, clock skew),
+//! [`network`] (pool, latency, packet loss, partition, zone outage, DNS, TLS, noisy neighbour),
+//! [`data`] (disk, bad config, feature flag, cache, replica lag, quota, telemetry),
+//! [`load`] (retry storm, traffic spike).
+
+pub mod compute;
+pub mod data;
+pub mod health;
+pub mod load;
+pub mod network;
+pub mod remedy;
+
+use bevy_ecs::prelude::Resource;
+use breakathon_scenario::{FaultClass, FaultKind, Remedies};
+use serde::{Deserialize, Serialize};
+
+use crate::incident::IncidentStatus;
+use crate::model::Model;
+use crate::state::{Fleet, InstanceEffects, ServiceEffects};
+
+/// Engine-side facts of one incident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentRuntime {
+    /// The fault with its parameters.
+    pub kind: FaultKind,
+    /// Remedies in force.
+    pub remedies: Remedies,
+    /// The root service, if the root is a service.
+    pub service: Option<u32>,
+    /// The root zone, if the root is a zone.
+    pub zone: Option<u32>,
+    /// The instances it strikes (ids); empty = every instance of the service / zone.
+    pub instances: Vec<u32>,
+    /// Tick it ends by itself.
+    pub end_tick: Option<u64>,
+    /// Instances on which a mitigation holds the effect off, until a tick.
+    pub suppressed: Vec<(u32, u64)>,
+    /// A dependency index the fault is about (pool exhaustion), or a config/flag name.
+    pub dep: Option<u16>,
+    /// A config key or flag name the fault changed.
+    pub name: Option<String>,
+}
+
+impl IncidentRuntime {
+    /// Whether the effect is held off on instance `id` at `tick`.
+    pub fn suppressed_on(&self, id: u32, tick: u64) -> bool {
+        self.suppressed
+            .iter()
+            .any(|&(i, until)| i == id && tick < until)
+    }
+
+    /// Whether it strikes instance `id` of `service`.
+    pub fn strikes(&self, fleet: &Fleet, id: u32) -> bool {
+        if self.instances.is_empty() {
+            let inst = &fleet.instances[id as usize];
+            self.service.is_none_or(|s| s == inst.service)
+                && self.zone.is_none_or(|z| z == inst.zone)
+        } else {
+            self.instances.contains(&id)
+        }
+    }
+
+    /// The instances it strikes now (ids, ascending).
+    pub fn targets(&self, fleet: &Fleet) -> Vec<u32> {
+        if !self.instances.is_empty() {
+            return self.instances.clone();
+        }
+        match (self.service, self.zone) {
+            (Some(s), _) => fleet.services[s as usize].instances.clone(),
+            (None, Some(z)) => (0..fleet.instances.len() as u32)
+                .filter(|&i| fleet.instances[i as usize].zone == z)
+                .collect(),
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+/// Every incident of this world: the public statuses and, index for index, their runtime.
+#[derive(Resource, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Incidents {
+    /// Public statuses, in injection order.
+    pub statuses: Vec<IncidentStatus>,
+    /// Runtime facts, same indices.
+    pub runtime: Vec<IncidentRuntime>,
+    /// Next scheduled incident to inject.
+    pub next_scheduled: usize,
+    /// Per conditional fault: tick its condition started holding.
+    pub when_since: Vec<Option<u64>>,
+    /// Per conditional fault: the tick it fired, if it did.
+    pub when_fired: Vec<Option<u64>>,
+}
+
+/// Whether resolving this class removes its cause (otherwise the cause stays and the remedy
+/// makes the fleet healthy despite it: a spike is not stopped by scaling out).
+pub fn resolve_removes_cause(class: FaultClass) -> bool {
+    !matches!(
+        class,
+        FaultClass::TrafficSpike
+            | FaultClass::ZoneOutage
+            | FaultClass::NetworkPartition
+            | FaultClass::NoisyNeighbor
+    )
+}
+
+/// Applies the first effects of an incident at injection.
+pub fn inject(fleet: &mut Fleet, model: &Model, rt: &mut IncidentRuntime, tick: u64) {
+    match rt.kind.class() {
+        FaultClass::Crash
+        | FaultClass::BadDeploy
+        | FaultClass::MemoryLeak
+        | FaultClass::CpuSaturation
+        | FaultClass::ClockSkew => compute::inject(fleet, model, rt, tick),
+        FaultClass::ConnectionPoolExhausted
+        | FaultClass::DependencyLatency
+        | FaultClass::PacketLoss
+        | FaultClass::NetworkPartition
+        | FaultClass::ZoneOutage
+        | FaultClass::DnsFailure
+        | FaultClass::CertificateExpired
+        | FaultClass::NoisyNeighbor => network::inject(fleet, model, rt, tick),
+        FaultClass::DiskFull
+        | FaultClass::BadConfig
+        | FaultClass::BadFeatureFlag
+        | FaultClass::CacheCold
+        | FaultClass::ReplicaLag
+        | FaultClass::QuotaExceeded
+        | FaultClass::TelemetryOutage => data::inject(fleet, model, rt, tick),
+        FaultClass::RetryStorm | FaultClass::TrafficSpike => {}
+    }
+}
+
+/// Undoes what must be undone when a fault expires by itself.
+pub fn expire(fleet: &mut Fleet, model: &Model, rt: &IncidentRuntime, tick: u64) {
+    match rt.kind.class() {
+        FaultClass::Crash | FaultClass::ClockSkew => compute::expire(fleet, model, rt, tick),
+        FaultClass::ZoneOutage => network::expire(fleet, model, rt, tick),
+        FaultClass::BadConfig | FaultClass::BadFeatureFlag => data::expire(fleet, model, rt, tick),
+        _ => {}
+    }
+}
+
+/// Resets every per-tick effect to neutral.
+pub fn reset_effects(fleet: &mut Fleet) {
+    for zone in &mut fleet.zones {
+        zone.loss = 0.0;
+        zone.steal = 0.0;
+    }
+    for svc in &mut fleet.services {
+        svc.fx = ServiceEffects {
+            load_factor: 1.0,
+            ..ServiceEffects::default()
+        };
+    }
+    for inst in &mut fleet.instances {
+        inst.fx = InstanceEffects::default();
+    }
+    fleet.reach.iter_mut().for_each(|r| *r = true);
+    fleet.dns_failing = false;
+}
+
+/// Applies the effects of one active incident for this tick.
+pub fn apply(
+    fleet: &mut Fleet,
+    model: &Model,
+    rt: &IncidentRuntime,
+    status: &IncidentStatus,
+    tick: u64,
+) {
+    match rt.kind.class() {
+        FaultClass::Crash
+        | FaultClass::BadDeploy
+        | FaultClass::MemoryLeak
+        | FaultClass::CpuSaturation
+        | FaultClass::ClockSkew => compute::apply(fleet, model, rt, tick),
+        FaultClass::ConnectionPoolExhausted
+        | FaultClass::DependencyLatency
+        | FaultClass::PacketLoss
+        | FaultClass::NetworkPartition
+        | FaultClass::ZoneOutage
+        | FaultClass::DnsFailure
+        | FaultClass::CertificateExpired
+        | FaultClass::NoisyNeighbor => network::apply(fleet, model, rt, tick),
+        FaultClass::DiskFull
+        | FaultClass::BadConfig
+        | FaultClass::BadFeatureFlag
+        | FaultClass::CacheCold
+        | FaultClass::ReplicaLag
+        | FaultClass::QuotaExceeded
+        | FaultClass::TelemetryOutage => data::apply(fleet, model, rt, tick),
+        FaultClass::RetryStorm | FaultClass::TrafficSpike => {
+            load::apply(fleet, model, rt, status.inject_tick, tick)
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Stage 11: customers. Revenue from successful customer-facing requests, SLO breaches,
+//! complaints after the scenario's delay, and each incident's health this tick.
+
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::faults::{Incidents, health};
+use crate::model::Model;
+use crate::state::{Clock, Fleet};
+use crate::systems::Report;
+use crate::telemetry::{Complaint, TickReport};
+
+/// Most complaints a world keeps.
+pub const MAX_COMPLAINTS: usize = 1_000;
+
+/// Customers' memory of this world.
+#[derive(Resource, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CustomerState {
+    /// Per service: tick its SLO breach started.
+    pub breach_since: Vec<Option<u64>>,
+    /// Per service: next tick a complaint may be filed.
+    pub next_complaint: Vec<u64>,
+    /// Complaints filed, oldest first.
+    pub complaints: Vec<Complaint>,
+}
+
+/// Complaint texts, picked by the service's breach: errors or slowness.
+const ERROR_COMPLAINTS: [&str; 3] = [
+    "I keep getting an error page when I try to check out.",
+    "Your site is broken, nothing works!",
+    "Payment failed three times in a row, what is going on?",
+];
+const SLOW_COMPLAINTS: [&str; 3] = [
+    "The site is painfully slow today.",
+    "Pages take forever to load, I gave up on my order.",
+    "Everything is so slow, is something wrong?",
+];
+
+/// The customers system.
+pub fn customers(
+    model: Res<Model>,
+    clock: Res<Clock>,
+    fleet: Res<Fleet>,
+    mut state: ResMut<CustomerState>,
+    mut incidents: ResMut<Incidents>,
+    mut report: ResMut<Report>,
+) {
+    let tick = clock.tick;
+    let dt = model.tick_s;
+    let ns = fleet.services.len();
+    if state.breach_since.len() != ns {
+        state.breach_since.resize(ns, None);
+        state.next_complaint.resize(ns, 0);
+    }
+    // Incident health first (complaints are attributed to unhealthy incidents).
+    {
+        let incidents = &mut *incidents;
+        for (status, rt) in incidents.statuses.iter_mut().zip(&incidents.runtime) {
+            status.healthy = health::healthy(&model, &fleet, rt);
+        }
+    }
+    let mut out = TickReport {
+        tick,
+        ..TickReport::default()
+    };
+    std::mem::swap(&mut out.slo_breached, &mut report.0.slo_breached);
+    out.slo_breached.clear();
+    let delay = model
+        .scenario
+        .customers
+        .complaint_delay
+        .to_ticks(model.scenario.tick);
+    let interval = model
+        .scenario
+        .customers
+        .complaint_interval
+        .to_ticks(model.scenario.tick)
+        .max(1);
+    for s in 0..ns {
+        let spec = model.spec(s as u32);
+        if !spec.customer_facing {
+            continue;
+        }
+        let m = &fleet.services[s].m;
+        out.requests_ok += m.ok_rps * dt;
+        out.requests_failed += m.failed_rps * dt;
+        out.revenue_units += m.ok_rps * dt * spec.revenue_per_request;
+        let stat = &model.services[s];
+        let errors = m.error_percent > stat.slo_error_percent;
+        let slow = m.latency_p99_ms > stat.slo_p99_ms;
+        let breached = (errors || slow) && m.offered_rps > 0.0;
+        if !breached {
+            state.breach_since[s] = None;
+            continue;
+        }
+        out.slo_breached.push(stat.name.clone());
+        let since = *state.breach_since[s].get_or_insert(tick);
+        let _ = &since;
+        if tick - since >= delay && tick >= state.next_complaint[s] {
+            state.next_complaint[s] = tick + interval;
+            let texts = if errors {
+                &ERROR_COMPLAINTS
+            } else {
+                &SLOW_COMPLAINTS
+            };
+            let n = state.complaints.len();
+            if n >= MAX_COMPLAINTS {
+                state.complaints.remove(0);
+            }
+            state.complaints.push(Complaint {
+                tick,
+                service: stat.name.clone(),
+                message: texts[n % texts.len()].to_owned(),
+            });
+            for status in &mut incidents.statuses {
+                if status.first_complaint_tick.is_none()
+                    && !status.healthy
+                    && status.ended_tick.is_none()
+                {
+                    status.first_complaint_tick = Some(tick);
+                }
+            }
+        }
+    }
+    report.0 = out;
+}

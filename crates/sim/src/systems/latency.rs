@@ -1,0 +1,283 @@
+//! Stage 6: latency and errors flow back up the call graph (callees before callers). Each
+//! caller instance sees, per dependency: connections it could not get (pool, DNS, TLS, the
+//! callee's connection limit), zones it cannot reach, packet loss (retransmissions in the
+//! tail), timeouts against the callee's latency, and the callee's own errors. Retries succeed
+//! within the request and add load next tick.
+
+use bevy_ecs::prelude::*;
+
+use crate::model::{CUSTOMER_TIMEOUT_MS, Model, PACKETS_PER_CALL, RETRANSMIT_MS};
+use crate::state::{Cause, Clock, DepCause, Fleet};
+use crate::systems::{Scratch, timeout_share};
+
+/// Error share under which a dependency's failures get no cause attached.
+const CAUSE_THRESHOLD: f64 = 0.005;
+
+/// The latency-and-errors system.
+pub fn latency_and_errors(
+    model: Res<Model>,
+    clock: Res<Clock>,
+    mut fleet: ResMut<Fleet>,
+    mut scratch: ResMut<Scratch>,
+) {
+    let tick = clock.tick;
+    let Fleet {
+        zones,
+        services,
+        instances,
+        reach,
+        dns_failing,
+    } = &mut *fleet;
+    let sc = &mut *scratch;
+    let nz = zones.len();
+    for &s in model.topo.iter().rev() {
+        let s = s as usize;
+        let stat = &model.services[s];
+        let is_entry = stat.entry_rps > 0.0;
+        // Per-zone accumulators live in the scratch rows of this service.
+        for z in 0..nz {
+            sc.zone_ok[s * nz + z] = 0.0;
+            sc.zone_p50[s * nz + z] = 0.0;
+            sc.zone_p99[s * nz + z] = 0.0;
+            sc.zone_cause[s * nz + z] = Cause::None;
+        }
+        let mut zone_offered = [0.0f64; MAX_ZONES];
+        let mut zone_done = [0.0f64; MAX_ZONES];
+        let mut zone_potential = [0.0f64; MAX_ZONES];
+        let mut zone_p50_plain = [0.0f64; MAX_ZONES];
+        let mut zone_n = [0u32; MAX_ZONES];
+        let mut ok_total = 0.0;
+        let mut failed_total = 0.0;
+        let mut served_total = 0.0;
+        let mut p50_weighted = 0.0;
+        let mut p99_max: f64 = 0.0;
+        for k in 0..services[s].instances.len() {
+            let id = services[s].instances[k] as usize;
+            if !sc.rotation[id] {
+                continue;
+            }
+            let inst = &mut instances[id];
+            let z = inst.zone as usize;
+            let zk = z.min(MAX_ZONES - 1);
+            if !inst.is_running() {
+                failed_total += inst.m.failed_rps;
+                zone_offered[zk] += inst.m.offered_rps;
+                zone_done[zk] += inst.m.offered_rps;
+                zone_n[zk] += 1;
+                zone_p50_plain[zk] += inst.m.latency_p50_ms;
+                sc.zone_p50[s * nz + z] += inst.m.latency_p50_ms * inst.m.offered_rps;
+                sc.zone_cause[s * nz + z] = Cause::Refused;
+                continue;
+            }
+            let own_error = inst.m.own_error;
+            let mut succ = 1.0 - own_error;
+            let mut p50 = inst.m.own_p50_ms;
+            let mut p99 = inst.m.own_p99_ms;
+            let mut tail: f64 = 0.0;
+            let mut worst_dep = (own_error, None::<(u16, DepCause)>);
+            let served_rps = inst.m.served_rps;
+            for (d, dep) in services[s].deps.iter().enumerate() {
+                let idep = &mut inst.deps[d];
+                if dep.disabled {
+                    idep.ok_frac = 1.0;
+                    idep.latency_p50_ms = 0.0;
+                    idep.latency_p99_ms = 0.0;
+                    idep.cause = None;
+                    idep.retry_rps = 0.0;
+                    continue;
+                }
+                let c = dep.callee as usize;
+                let timeout = dep.timeout_ms;
+                let (ok_frac, lat50, lat99, cause, retry) =
+                    if dep.breaker_open_until.is_some_and(|until| tick < until) {
+                        (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0)
+                    } else {
+                        let mut s_net = 0.0;
+                        let mut l50 = 0.0;
+                        let mut l99: f64 = 0.0;
+                        let mut unreach = 0.0;
+                        let mut timed_out = 0.0;
+                        let mut upstream = 0.0;
+                        let mut upstream_cause = DepCause::Upstream;
+                        let own_loss = inst.fx.loss.max(zones[z].loss).max(services[s].fx.loss);
+                        for b in 0..nz {
+                            let w = sc.share[c * nz + b];
+                            if w <= 0.0 {
+                                continue;
+                            }
+                            if !reach[z * nz + b] {
+                                unreach += w;
+                                l50 += w * timeout;
+                                l99 = l99.max(timeout);
+                                continue;
+                            }
+                            let loss = own_loss.max(zones[b].loss).max(services[c].fx.loss);
+                            let p_retx = if loss > 0.0 {
+                                1.0 - (1.0 - loss).powi(PACKETS_PER_CALL)
+                            } else {
+                                0.0
+                            };
+                            let p_lost = (p_retx * loss * 2.0).min(1.0);
+                            let c50 = sc.zone_p50[c * nz + b]
+                                + if p_retx > 0.5 { RETRANSMIT_MS } else { 0.0 };
+                            let c99 = sc.zone_p99[c * nz + b]
+                                + if p_retx > 0.01 { RETRANSMIT_MS } else { 0.0 };
+                            let to = timeout_share(c50, c99.max(c50), timeout);
+                            let zok = sc.zone_ok[c * nz + b];
+                            let ok_b = zok * (1.0 - to) * (1.0 - p_lost);
+                            s_net += w * ok_b;
+                            timed_out += w * (to + (1.0 - to) * p_lost);
+                            upstream += w * (1.0 - zok);
+                            if sc.zone_cause[c * nz + b] == Cause::Quota {
+                                upstream_cause = DepCause::TooManyRequests;
+                            }
+                            l50 += w * c50.min(timeout);
+                            l99 = l99.max(c99.min(timeout));
+                        }
+                        let refuse = services[c].conn_refuse;
+                        let pool_frac = idep.pool_frac;
+                        let conn_ok = pool_frac * (1.0 - refuse);
+                        let s_call = conn_ok * s_net;
+                        if pool_frac < 1.0 {
+                            l50 += (1.0 - pool_frac) * timeout * 0.5;
+                            l99 = timeout;
+                        }
+                        let f = (1.0 - s_call).clamp(0.0, 1.0);
+                        let r = dep.retries as i32;
+                        let ok_frac = 1.0 - f.powi(r + 1);
+                        let mut retry = 0.0;
+                        let mut fk = 1.0;
+                        for _ in 0..r {
+                            fk *= f;
+                            retry += fk;
+                        }
+                        if r > 0 && f > 0.0 {
+                            l50 += f * l50;
+                            if f > 0.01 {
+                                l99 += l50;
+                            }
+                        }
+                        let cause = if f > CAUSE_THRESHOLD {
+                            let blocked = if *dns_failing {
+                                DepCause::Dns
+                            } else if services[c].fx.cert_expired {
+                                DepCause::Tls
+                            } else {
+                                DepCause::PoolTimeout
+                            };
+                            let candidates = [
+                                (1.0 - pool_frac, blocked),
+                                (pool_frac * refuse, DepCause::ConnRefused),
+                                (unreach, DepCause::Unreachable),
+                                (timed_out, DepCause::Timeout),
+                                (upstream, upstream_cause),
+                            ];
+                            candidates
+                                .into_iter()
+                                .fold(None::<(f64, DepCause)>, |best, cand| match best {
+                                    Some(b) if b.0 >= cand.0 => Some(b),
+                                    _ if cand.0 > 0.0 => Some(cand),
+                                    _ => best,
+                                })
+                                .map(|(_, cause)| cause)
+                                .or(Some(DepCause::Upstream))
+                        } else {
+                            None
+                        };
+                        (ok_frac, l50, l99, cause, idep.fresh_rps * retry)
+                    };
+                idep.ok_frac = ok_frac;
+                idep.latency_p50_ms = lat50;
+                idep.latency_p99_ms = lat99;
+                idep.cause = cause;
+                idep.retry_rps = retry;
+                let cpr = if served_rps > 0.0 {
+                    idep.fresh_rps / served_rps
+                } else {
+                    dep.calls_per_request
+                };
+                if dep.critical {
+                    let ds = if cpr <= 1.0 {
+                        1.0 - cpr * (1.0 - ok_frac)
+                    } else {
+                        ok_frac.powf(cpr)
+                    };
+                    succ *= ds;
+                    if 1.0 - ds > worst_dep.0
+                        && let Some(cause) = cause
+                    {
+                        worst_dep = (1.0 - ds, Some((d as u16, cause)));
+                    }
+                }
+                p50 += cpr * lat50;
+                p99 += cpr * lat50;
+                tail = tail.max(lat99 - lat50);
+            }
+            p99 += tail;
+            if is_entry {
+                succ *= 1.0 - timeout_share(p50, p99, CUSTOMER_TIMEOUT_MS);
+            }
+            let ok = served_rps * succ;
+            let failed = served_rps - ok + inst.m.abandoned_rps;
+            inst.m.ok_rps = ok;
+            inst.m.failed_rps = failed;
+            inst.m.latency_p50_ms = p50;
+            inst.m.latency_p99_ms = p99;
+            if let Some((d, cause)) = worst_dep.1 {
+                inst.m.cause = Cause::Dependency(d, cause);
+            }
+            ok_total += ok;
+            failed_total += failed;
+            served_total += served_rps;
+            p50_weighted += p50 * served_rps;
+            p99_max = p99_max.max(p99);
+            zone_offered[zk] += inst.m.offered_rps;
+            zone_done[zk] += served_rps + inst.m.abandoned_rps;
+            zone_potential[zk] += succ;
+            zone_p50_plain[zk] += p50;
+            zone_n[zk] += 1;
+            sc.zone_ok[s * nz + z] += ok;
+            sc.zone_p50[s * nz + z] += p50 * inst.m.offered_rps;
+            sc.zone_p99[s * nz + z] = sc.zone_p99[s * nz + z].max(p99);
+            if inst.m.cause != Cause::None {
+                sc.zone_cause[s * nz + z] = inst.m.cause;
+            }
+        }
+        for z in 0..nz {
+            let zk = z.min(MAX_ZONES - 1);
+            let n = zone_n[zk];
+            if n == 0 {
+                continue;
+            }
+            let i = s * nz + z;
+            if zone_offered[zk] > 1e-9 && zone_done[zk] > 1e-9 {
+                sc.zone_ok[i] /= zone_done[zk];
+                sc.zone_p50[i] /= zone_offered[zk];
+            } else {
+                sc.zone_ok[i] = zone_potential[zk] / f64::from(n);
+                sc.zone_p50[i] = zone_p50_plain[zk] / f64::from(n);
+            }
+            sc.zone_ok[i] = sc.zone_ok[i].clamp(0.0, 1.0);
+            sc.zone_p99[i] = sc.zone_p99[i].max(sc.zone_p50[i]);
+        }
+        let svc = &mut services[s];
+        let m = &mut svc.m;
+        m.ok_rps = ok_total;
+        m.failed_rps = failed_total + sc.edge_failed[s];
+        let done = m.ok_rps + m.failed_rps;
+        m.error_percent = if done > 1e-9 {
+            m.failed_rps / done * 100.0
+        } else {
+            0.0
+        };
+        m.latency_p50_ms = if served_total > 1e-9 {
+            p50_weighted / served_total
+        } else {
+            0.0
+        };
+        m.latency_p99_ms = p99_max;
+    }
+}
+
+/// Most zones the engine tracks separately (more zones share the last slot).
+pub const MAX_ZONES: usize = 16;

@@ -1,0 +1,124 @@
+//! Stage 9: instance lifecycle (rolling restarts, boot, warm-up, crash loops, the platform's
+//! own restarts) and the slow state of data services (cache hit rate, replica lag).
+
+use bevy_ecs::prelude::*;
+use breakathon_scenario::ServiceKind;
+
+use crate::model::{CACHE_REFILL_PER_S, CRASH_RESTART_BACKOFF_S, Model, NORMAL_CACHE_HIT};
+use crate::ops;
+use crate::state::{Clock, DownReason, Fleet, Life};
+use crate::systems::PendingLogs;
+use crate::telemetry::LogLevel;
+
+/// Replica lag caught up per second once nothing makes it grow, s.
+pub const LAG_CATCHUP_PER_S: f64 = 1.0;
+
+/// The lifecycle system.
+pub fn lifecycle(
+    model: Res<Model>,
+    clock: Res<Clock>,
+    mut fleet: ResMut<Fleet>,
+    mut logs: ResMut<PendingLogs>,
+) {
+    let tick = clock.tick;
+    let dt = model.tick_s;
+    let backoff = model.secs_to_ticks(CRASH_RESTART_BACKOFF_S);
+    for id in 0..fleet.instances.len() {
+        let inst = &fleet.instances[id];
+        if inst.restart_at.is_some_and(|at| at <= tick) {
+            ops::restart(&mut fleet, &model, id as u32, tick);
+        }
+        let inst = &fleet.instances[id];
+        let (s, index) = (inst.service, inst.index);
+        match inst.life {
+            Life::Booting { ready_tick } if tick >= ready_tick => {
+                let crash_loop = inst.fx.crash_after_ticks > 0;
+                let version = inst.version.clone();
+                fleet.instances[id].life = Life::Running {
+                    since_tick: tick.max(1),
+                };
+                logs.lines.push((
+                    s,
+                    Some(index),
+                    LogLevel::Info,
+                    format!("started {version}, accepting traffic"),
+                ));
+                if crash_loop {
+                    logs.lines.push((
+                        s,
+                        Some(index),
+                        LogLevel::Error,
+                        format!("startup exception in {version}: java.lang.IllegalStateException: migration 42 failed"),
+                    ));
+                }
+            }
+            Life::Running { since_tick }
+                if inst.fx.crash_after_ticks > 0
+                    && tick.saturating_sub(since_tick) >= inst.fx.crash_after_ticks =>
+            {
+                let version = inst.version.clone();
+                ops::kill(
+                    &mut fleet,
+                    id as u32,
+                    DownReason::CrashLoop,
+                    Some(tick + backoff),
+                );
+                logs.lines.push((
+                    s,
+                    Some(index),
+                    LogLevel::Error,
+                    format!("process exited with code 1 (startup exception in {version}); restarting in {CRASH_RESTART_BACKOFF_S}s"),
+                ));
+            }
+            Life::Down {
+                restart_tick: Some(at),
+                ..
+            } if tick >= at => {
+                ops::restart(&mut fleet, &model, id as u32, tick);
+            }
+            _ => {}
+        }
+    }
+    let Fleet {
+        services,
+        instances,
+        ..
+    } = &mut *fleet;
+    for (s, stat) in model.services.iter().enumerate() {
+        let svc = &mut services[s];
+        match stat.kind {
+            ServiceKind::Cache => {
+                if let Some(until) = svc.cache_warm_until {
+                    if tick >= until {
+                        svc.cache_hit = NORMAL_CACHE_HIT;
+                        svc.cache_warm_until = None;
+                    } else {
+                        let left = (until - tick + 1) as f64;
+                        svc.cache_hit += (NORMAL_CACHE_HIT - svc.cache_hit) / left;
+                    }
+                } else if svc.m.ok_rps > 0.0 && svc.cache_hit < NORMAL_CACHE_HIT {
+                    svc.cache_hit = (svc.cache_hit + CACHE_REFILL_PER_S * dt).min(NORMAL_CACHE_HIT);
+                }
+                if let Some(cap) = svc.fx.cache_cap {
+                    svc.cache_hit = svc.cache_hit.min(cap);
+                }
+                // A cache with no instance serving has lost its contents.
+                let serving = svc
+                    .instances
+                    .iter()
+                    .any(|&id| instances[id as usize].is_running());
+                if !serving {
+                    svc.cache_hit = 0.0;
+                }
+            }
+            ServiceKind::Database => {
+                if svc.fx.lag_growth_s_per_tick > 0.0 {
+                    svc.replica_lag_s += svc.fx.lag_growth_s_per_tick;
+                } else {
+                    svc.replica_lag_s = (svc.replica_lag_s - LAG_CATCHUP_PER_S * dt).max(0.0);
+                }
+            }
+            _ => {}
+        }
+    }
+}

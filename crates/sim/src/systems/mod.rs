@@ -1,0 +1,144 @@
+//! The tick's systems, one module per stage, run in this fixed order by a single-threaded
+//! bevy schedule: fault scheduler → team actions → fault effects → traffic → load (down the
+//! call graph) → latency and errors (back up) → resilience → resources → lifecycle →
+//! telemetry → customers → clock.
+
+pub mod actions;
+pub mod customers;
+pub mod effects;
+pub mod latency;
+pub mod lifecycle;
+pub mod load;
+pub mod resilience;
+pub mod resources;
+pub mod scheduler;
+pub mod setup;
+pub mod telemetry;
+pub mod traffic;
+
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::SingleThreadedExecutor;
+use serde::{Deserialize, Serialize};
+
+use crate::action::Action;
+use crate::state::{Cause, Clock};
+use crate::telemetry::{LogLevel, TickReport};
+
+/// Actions submitted and waiting for the next tick, in submission order.
+#[derive(Resource, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActionQueue {
+    /// The queue.
+    pub pending: Vec<Action>,
+}
+
+/// The report of the last tick.
+#[derive(Resource, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report(pub TickReport);
+
+/// Log lines produced by stages other than telemetry this tick (lifecycle events, actions),
+/// written out by the telemetry stage unless the service's logging is dark.
+#[derive(Resource, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PendingLogs {
+    /// (service, instance index, level, message).
+    pub lines: Vec<(u32, Option<u32>, LogLevel, String)>,
+}
+
+/// Per-tick working buffers, reused every tick (never part of a snapshot).
+#[derive(Resource, Clone, Debug, Default)]
+pub struct Scratch {
+    /// Zones count.
+    pub zones: usize,
+    /// `[s * zones + z]`: load offered to service `s` in zone `z`, requests/s.
+    pub offered: Vec<f64>,
+    /// `[s * zones + z]`: share of `s`'s rotation in zone `z`.
+    pub share: Vec<f64>,
+    /// `[s * zones + z]`: instances in rotation.
+    pub count: Vec<u32>,
+    /// `[s * zones + z]`: success share of requests to `s` in `z`.
+    pub zone_ok: Vec<f64>,
+    /// `[s * zones + z]`: median latency, ms.
+    pub zone_p50: Vec<f64>,
+    /// `[s * zones + z]`: p99 latency, ms.
+    pub zone_p99: Vec<f64>,
+    /// `[s * zones + z]`: dominant cause.
+    pub zone_cause: Vec<Cause>,
+    /// Per instance: in the load balancer's rotation.
+    pub rotation: Vec<bool>,
+    /// Per service: entry requests that failed at the edge (expired certificate), requests/s.
+    pub edge_failed: Vec<f64>,
+    /// Per service: total connections callers hold to it.
+    pub held: Vec<f64>,
+    /// Per service: how long its clients wait before giving up, ms.
+    pub client_timeout_ms: Vec<f64>,
+}
+
+impl Scratch {
+    /// Resizes every buffer for `services` services, `zones` zones, `instances` instances.
+    pub fn fit(&mut self, services: usize, zones: usize, instances: usize) {
+        self.zones = zones;
+        let n = services * zones;
+        for v in [
+            &mut self.offered,
+            &mut self.share,
+            &mut self.zone_ok,
+            &mut self.zone_p50,
+            &mut self.zone_p99,
+        ] {
+            v.resize(n, 0.0);
+        }
+        self.count.resize(n, 0);
+        self.zone_cause.resize(n, Cause::None);
+        self.rotation.resize(instances, false);
+        self.edge_failed.resize(services, 0.0);
+        self.held.resize(services, 0.0);
+        self.client_timeout_ms.resize(services, 0.0);
+    }
+}
+
+/// Advances the clock: the last stage of a tick.
+pub fn advance_clock(mut clock: ResMut<Clock>) {
+    clock.tick += 1;
+}
+
+/// The tick schedule, single-threaded, stages chained in order.
+pub fn tick_schedule() -> Schedule {
+    let mut schedule = Schedule::default();
+    schedule.set_executor(SingleThreadedExecutor::new());
+    schedule.add_systems(
+        (
+            scheduler::fault_scheduler,
+            actions::team_actions,
+            effects::fault_effects,
+            traffic::traffic,
+            load::load,
+            latency::latency_and_errors,
+            resilience::resilience,
+            resources::resources,
+            lifecycle::lifecycle,
+            telemetry::telemetry,
+            customers::customers,
+            advance_clock,
+        )
+            .chain(),
+    );
+    schedule
+}
+
+/// Share of requests that time out, for a latency distribution with median `p50` and 99th
+/// percentile `p99` against `timeout` (all ms): about half at the median, about 1 % at the p99,
+/// none well below it.
+pub fn timeout_share(p50: f64, p99: f64, timeout: f64) -> f64 {
+    if timeout <= 0.0 {
+        return 1.0;
+    }
+    if timeout >= p99 {
+        // Tail beyond the p99: fades out by twice the p99.
+        let over = (timeout - p99) / p99.max(1.0);
+        return (0.01 * (1.0 - over)).max(0.0);
+    }
+    if timeout >= p50 {
+        let span = (p99 - p50).max(1e-9);
+        return 0.01 + 0.49 * (p99 - timeout) / span;
+    }
+    (0.5 + 0.5 * (p50 - timeout) / p50.max(1e-9)).min(1.0)
+}

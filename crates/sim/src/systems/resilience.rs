@@ -1,0 +1,59 @@
+//! Stage 7: resilience. Circuit breakers open on a dependency's error share and half-open
+//! after their pause; customers (and, during a retry storm, aggressive clients) retry failed
+//! requests next tick. Timeouts act in the latency stage; load shedding and rate limits in the
+//! load stage.
+
+use bevy_ecs::prelude::*;
+
+use crate::model::{CUSTOMER_RETRY_SHARE, Model};
+use crate::state::{Clock, Fleet};
+
+/// Highest share of failed requests retried next tick (keeps retry load bounded).
+pub const MAX_CLIENT_RETRY_SHARE: f64 = 0.9;
+
+/// The resilience system.
+pub fn resilience(model: Res<Model>, clock: Res<Clock>, mut fleet: ResMut<Fleet>) {
+    let tick = clock.tick;
+    let Fleet {
+        services,
+        instances,
+        ..
+    } = &mut *fleet;
+    for (s, svc) in services.iter_mut().enumerate() {
+        for (d, dep) in svc.deps.iter_mut().enumerate() {
+            let mut calls = 0.0;
+            let mut failed = 0.0;
+            let mut latency = 0.0;
+            for &id in &svc.instances {
+                let idep = &instances[id as usize].deps[d];
+                calls += idep.calls_rps;
+                failed += idep.calls_rps * (1.0 - idep.ok_frac);
+                latency += idep.calls_rps * idep.latency_p50_ms;
+            }
+            dep.calls_rps = calls;
+            dep.failed_rps = failed;
+            dep.latency_ms = if calls > 1e-9 { latency / calls } else { 0.0 };
+            if let Some(breaker) = dep.breaker {
+                if dep.breaker_open_until.is_some_and(|until| tick >= until) {
+                    dep.breaker_open_until = None;
+                } else if dep.breaker_open_until.is_none()
+                    && calls > 1e-9
+                    && failed / calls > breaker.error_share
+                {
+                    dep.breaker_open_until = Some(tick + breaker.open_ticks);
+                }
+            }
+        }
+        let stat = &model.services[s];
+        let m = &svc.m;
+        let entry_failed = if stat.entry_rps > 0.0 && m.offered_rps > 1e-9 {
+            m.failed_rps
+                * ((svc.entry_rps + svc.client_retry_rps) * svc.fx.load_factor / m.offered_rps)
+                    .min(1.0)
+        } else {
+            0.0
+        };
+        let retries = entry_failed * CUSTOMER_RETRY_SHARE + m.failed_rps * svc.fx.storm_retry_share;
+        svc.client_retry_rps = retries.min(m.failed_rps * MAX_CLIENT_RETRY_SHARE);
+    }
+}

@@ -1,0 +1,174 @@
+//! Stage 8: resources. Pooled connections (kept, grown, or — when new connections cannot be
+//! made — slowly lost), connections held at each callee (and refusals past its limit), CPU,
+//! memory (leaks, GC pressure, OOM kills), disk.
+
+use bevy_ecs::prelude::*;
+
+use crate::model::{
+    BASE_MEMORY_SHARE, CONN_CHURN_PER_S, CRASH_RESTART_BACKOFF_S, MEMORY_PER_INFLIGHT_MB, Model,
+    POOL_HEADROOM, POOL_MIN_IDLE,
+};
+use crate::ops;
+use crate::state::{Clock, DownReason, Fleet, Life};
+use crate::systems::{PendingLogs, Scratch};
+use crate::telemetry::LogLevel;
+
+/// The resources system.
+pub fn resources(
+    model: Res<Model>,
+    clock: Res<Clock>,
+    mut fleet: ResMut<Fleet>,
+    mut scratch: ResMut<Scratch>,
+    mut logs: ResMut<PendingLogs>,
+) {
+    let tick = clock.tick;
+    let dt = model.tick_s;
+    let sc = &mut *scratch;
+    sc.held.fill(0.0);
+    let mut oom: Vec<u32> = Vec::new();
+    {
+        let Fleet {
+            zones,
+            services,
+            instances,
+            dns_failing,
+            ..
+        } = &mut *fleet;
+        for (id, inst) in instances.iter_mut().enumerate() {
+            let s = inst.service as usize;
+            let spec = model.spec(inst.service);
+            let running = inst.is_running();
+            for (d, dep) in services[s].deps.iter().enumerate() {
+                let idep = &mut inst.deps[d];
+                if !running {
+                    idep.conns = 0.0;
+                    continue;
+                }
+                let pool = f64::from(dep.pool_size);
+                let stuck = inst.fx.pool_limit.is_some_and(|(pd, _)| pd as usize == d);
+                if stuck {
+                    idep.conns = pool;
+                } else {
+                    let needed = idep.sent_rps * idep.latency_p50_ms / 1000.0;
+                    let target = pool.min(needed * POOL_HEADROOM + POOL_MIN_IDLE);
+                    let blocked = *dns_failing || services[dep.callee as usize].fx.cert_expired;
+                    if blocked {
+                        idep.conns = idep.conns.min(target) * (1.0 - CONN_CHURN_PER_S * dt);
+                    } else {
+                        idep.conns = target;
+                    }
+                }
+                sc.held[dep.callee as usize] += idep.conns;
+            }
+            if !running {
+                inst.m.cpu_percent = 0.0;
+                inst.m.memory_percent = 0.0;
+                inst.m.connections_in_use = 0.0;
+                inst.m.disk_percent = inst.disk_used_gb / spec.disk_gb.max(1e-9) * 100.0;
+                continue;
+            }
+            let steal = inst.fx.steal.max(zones[inst.zone as usize].steal);
+            let busy = if inst.m.capacity_rps > 0.0 {
+                (inst.m.served_rps / inst.m.capacity_rps).min(1.0)
+            } else {
+                0.0
+            };
+            let hog = inst.fx.hog;
+            inst.m.cpu_percent = ((busy * (1.0 - hog) * (1.0 - steal) + hog + steal * (1.0 - hog))
+                * 100.0)
+                .min(100.0);
+            let inflight = inst.m.served_rps * inst.m.latency_p50_ms / 1000.0;
+            inst.m.connections_in_use = inflight;
+            inst.leaked_mb += inst.fx.leak_mb_per_tick * (0.5 + inst.m.utilisation.min(2.0));
+            let memory = spec.memory_mb * BASE_MEMORY_SHARE
+                + inflight * MEMORY_PER_INFLIGHT_MB
+                + inst.leaked_mb;
+            let share = memory / spec.memory_mb.max(1.0);
+            inst.m.memory_percent = (share * 100.0).min(100.0);
+            inst.disk_used_gb =
+                (inst.disk_used_gb + inst.fx.disk_fill_gb_per_tick).min(spec.disk_gb);
+            inst.m.disk_percent = inst.disk_used_gb / spec.disk_gb.max(1e-9) * 100.0;
+            if share >= 1.0 {
+                oom.push(id as u32);
+            }
+        }
+    }
+    for id in oom {
+        let backoff = model.secs_to_ticks(CRASH_RESTART_BACKOFF_S);
+        ops::kill(&mut fleet, id, DownReason::OomKilled, Some(tick + backoff));
+        let inst = &fleet.instances[id as usize];
+        logs.lines.push((
+            inst.service,
+            Some(inst.index),
+            LogLevel::Error,
+            "java.lang.OutOfMemoryError: Java heap space; process killed (exit 137)".to_owned(),
+        ));
+    }
+    // Service aggregates.
+    let Fleet {
+        services,
+        instances,
+        ..
+    } = &mut *fleet;
+    for (s, svc) in services.iter_mut().enumerate() {
+        let spec = model.spec(s as u32);
+        let mut running = 0.0;
+        let mut existing = 0.0;
+        let mut healthy = 0.0;
+        let mut cpu = 0.0;
+        let mut mem: f64 = 0.0;
+        let mut disk: f64 = 0.0;
+        let mut inflight = 0.0;
+        let mut capacity = 0.0;
+        for &id in &svc.instances {
+            let inst = &instances[id as usize];
+            if !inst.exists() {
+                continue;
+            }
+            existing += 1.0;
+            if inst.is_running() {
+                running += 1.0;
+                cpu += inst.m.cpu_percent;
+                mem = mem.max(inst.m.memory_percent);
+                disk = disk.max(inst.m.disk_percent);
+                inflight += inst.m.connections_in_use;
+                capacity += inst.m.capacity_rps;
+                if inst.probe_healthy {
+                    healthy += 1.0;
+                }
+            }
+            if matches!(inst.life, Life::Booting { .. }) {
+                disk = disk.max(inst.m.disk_percent);
+            }
+        }
+        let limit = f64::from(spec.max_connections) * running;
+        let held = sc.held[s];
+        svc.conn_refuse = if held > limit && held > 0.0 {
+            1.0 - limit / held
+        } else {
+            0.0
+        };
+        let m = &mut svc.m;
+        m.cpu_percent = if running > 0.0 { cpu / running } else { 0.0 };
+        m.memory_percent = mem;
+        m.disk_percent = disk;
+        m.connections_percent = if limit > 0.0 {
+            (held + inflight) / limit * 100.0
+        } else {
+            0.0
+        };
+        let admitted = m.offered_rps - m.shed_rps;
+        m.saturation_percent = if capacity > 0.0 {
+            admitted / capacity * 100.0
+        } else if admitted > 0.0 {
+            1000.0
+        } else {
+            0.0
+        };
+        m.healthy_percent = if existing > 0.0 {
+            healthy / existing * 100.0
+        } else {
+            0.0
+        };
+    }
+}

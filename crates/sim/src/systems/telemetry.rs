@@ -1,0 +1,494 @@
+//! Stage 10: telemetry. Health probes, the metric history, log lines (templated, seeded, with
+//! the clues an engineer looks for) and alert rules. A service whose telemetry is dark records
+//! no points and writes no logs; an instance whose disk is full writes no logs.
+
+use std::collections::VecDeque;
+
+use bevy_ecs::prelude::*;
+use breakathon_scenario::{Comparison, FaultKind, ServiceKind};
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use crate::faults::{IncidentRuntime, Incidents};
+use crate::history::ServiceHistory;
+use crate::model::{Model, STALE_LAG_S};
+use crate::rng::Rngs;
+use crate::state::{Cause, Clock, DepCause, Fleet, Life};
+use crate::systems::PendingLogs;
+use crate::telemetry::{LogLevel, LogLine, MetricPoint};
+
+/// Most log lines a world keeps (oldest dropped first).
+pub const MAX_LOG_LINES: usize = 20_000;
+/// An instance with failures writes an error line every this many ticks.
+pub const ERROR_LOG_EVERY_TICKS: u64 = 5;
+/// A service writes a routine access line every this many ticks.
+pub const INFO_LOG_EVERY_TICKS: u64 = 15;
+/// Resource warnings (GC, CPU, disk, lag, cache) every this many ticks.
+pub const WARN_LOG_EVERY_TICKS: u64 = 30;
+/// Most error lines per service per tick.
+pub const MAX_ERROR_LINES_PER_SERVICE_TICK: usize = 3;
+/// Episodes kept per alert rule.
+pub const MAX_ALERT_EPISODES: usize = 20;
+
+/// One alert rule's state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertState {
+    /// Tick the condition started holding.
+    pub holding_since: Option<u64>,
+    /// Firing episodes: (since, resolved), oldest first.
+    pub episodes: VecDeque<(u64, Option<u64>)>,
+    /// Value that fired it (last evaluated).
+    pub last_value: f64,
+}
+
+/// Telemetry of one world.
+#[derive(Resource, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TelemetryState {
+    /// Metric history per service.
+    pub history: Vec<ServiceHistory>,
+    /// Log lines, oldest first.
+    pub logs: VecDeque<LogLine>,
+    /// Per alert rule (same order as `Model::alert_rules`).
+    pub alerts: Vec<AlertState>,
+}
+
+/// The metric point of service `s` from its current aggregates.
+pub fn point_of(model: &Model, fleet: &Fleet, s: u32, tick: u64) -> MetricPoint {
+    let _ = model;
+    let m = &fleet.services[s as usize].m;
+    MetricPoint {
+        tick,
+        rps: m.offered_rps,
+        error_percent: m.error_percent,
+        latency_p50_ms: m.latency_p50_ms,
+        latency_p99_ms: m.latency_p99_ms,
+        cpu_percent: m.cpu_percent,
+        memory_percent: m.memory_percent,
+        disk_percent: m.disk_percent,
+        connections_percent: m.connections_percent,
+        saturation_percent: m.saturation_percent,
+        healthy_percent: m.healthy_percent,
+    }
+}
+
+/// The line a service logs when a fault is injected into it, if any (a deploy, a config push,
+/// a flag flip leave traces; most faults do not).
+pub fn injection_log(model: &Model, rt: &IncidentRuntime) -> Option<String> {
+    let _ = model;
+    match &rt.kind {
+        FaultKind::BadDeploy { version, .. } => Some(format!("deploy: rolling out {version}")),
+        FaultKind::BadConfig { value, .. } => Some(format!(
+            "config push applied: {} = {value}",
+            rt.name.as_deref().unwrap_or("config")
+        )),
+        FaultKind::BadFeatureFlag { .. } => Some(format!(
+            "feature flag {} enabled for 100% of traffic",
+            rt.name.as_deref().unwrap_or("flag")
+        )),
+        FaultKind::CacheCold { .. } => Some("cache: FLUSHALL received, keyspace empty".to_owned()),
+        _ => None,
+    }
+}
+
+/// The telemetry system.
+#[allow(clippy::too_many_arguments)]
+pub fn telemetry(
+    model: Res<Model>,
+    clock: Res<Clock>,
+    mut fleet: ResMut<Fleet>,
+    mut state: ResMut<TelemetryState>,
+    mut pending: ResMut<PendingLogs>,
+    mut rngs: ResMut<Rngs>,
+    incidents: Res<Incidents>,
+) {
+    let tick = clock.tick;
+    probes(&model, &mut fleet, tick);
+    let state = &mut *state;
+    let ns = fleet.services.len();
+    if state.history.len() != ns {
+        state.history.resize_with(ns, ServiceHistory::default);
+    }
+    for s in 0..ns {
+        if !fleet.services[s].fx.telemetry_down {
+            let point = point_of(&model, &fleet, s as u32, tick);
+            state.history[s].push(point);
+        }
+    }
+    // Logs.
+    for (s, index, level, message) in pending.lines.drain(..) {
+        if visible(&model, &fleet, s, index) {
+            push_log(state, &model, tick, s, index, level, message);
+        }
+    }
+    for s in 0..ns {
+        if fleet.services[s].fx.telemetry_down || model.services[s].kind == ServiceKind::ExternalApi
+        {
+            continue;
+        }
+        service_logs(&model, &fleet, state, &mut rngs, &incidents, s as u32, tick);
+    }
+    // Alerts.
+    if state.alerts.len() != model.alert_rules.len() {
+        state
+            .alerts
+            .resize_with(model.alert_rules.len(), AlertState::default);
+    }
+    for (rule, alert) in model.alert_rules.iter().zip(state.alerts.iter_mut()) {
+        let Some(&s) = model.service_index.get(&rule.when.service) else {
+            continue;
+        };
+        let holds = if fleet.services[s as usize].fx.telemetry_down {
+            false
+        } else {
+            let value = point_of(&model, &fleet, s, tick).get(rule.when.metric);
+            alert.last_value = value;
+            match rule.when.op {
+                Comparison::Above => value > rule.when.threshold,
+                Comparison::Below => value < rule.when.threshold,
+            }
+        };
+        let firing = alert.episodes.back().is_some_and(|e| e.1.is_none());
+        if holds {
+            let since = *alert.holding_since.get_or_insert(tick);
+            let need = rule.when.for_duration.to_ticks(model.scenario.tick);
+            if !firing && tick - since >= need {
+                if alert.episodes.len() >= MAX_ALERT_EPISODES {
+                    alert.episodes.pop_front();
+                }
+                alert.episodes.push_back((tick, None));
+            }
+        } else {
+            alert.holding_since = None;
+            if firing && let Some(last) = alert.episodes.back_mut() {
+                last.1 = Some(tick);
+            }
+        }
+    }
+}
+
+/// Runs the health probes due this tick.
+fn probes(model: &Model, fleet: &mut Fleet, tick: u64) {
+    for (s, stat) in model.services.iter().enumerate() {
+        let interval = stat.probe_interval_ticks;
+        if (tick + s as u64) % interval != 0 {
+            continue;
+        }
+        let hc = &model.spec(s as u32).health_check;
+        for k in 0..fleet.services[s].instances.len() {
+            let id = fleet.services[s].instances[k] as usize;
+            let inst = &mut fleet.instances[id];
+            if matches!(inst.life, Life::Booting { .. } | Life::Removed) {
+                continue;
+            }
+            let pass = inst.is_running() && inst.m.own_p50_ms <= hc.timeout_ms;
+            if pass {
+                inst.probe_fail_streak = 0;
+                inst.probe_healthy = true;
+            } else {
+                inst.probe_fail_streak += 1;
+                if inst.probe_fail_streak >= hc.failures.max(1) {
+                    inst.probe_healthy = false;
+                }
+            }
+        }
+    }
+}
+
+/// Whether a line of service `s` (instance `index`) gets written: telemetry flowing and the
+/// instance's disk not full.
+fn visible(model: &Model, fleet: &Fleet, s: u32, index: Option<u32>) -> bool {
+    let svc = &fleet.services[s as usize];
+    if svc.fx.telemetry_down {
+        return false;
+    }
+    let Some(index) = index else { return true };
+    let disk = model.spec(s).disk_gb * 0.999;
+    !svc.instances.iter().any(|&id| {
+        let inst = &fleet.instances[id as usize];
+        inst.index == index && inst.disk_used_gb >= disk
+    })
+}
+
+fn push_log(
+    state: &mut TelemetryState,
+    model: &Model,
+    tick: u64,
+    s: u32,
+    instance: Option<u32>,
+    level: LogLevel,
+    message: String,
+) {
+    if state.logs.len() >= MAX_LOG_LINES {
+        state.logs.pop_front();
+    }
+    state.logs.push_back(LogLine {
+        tick,
+        service: model.services[s as usize].name.clone(),
+        instance,
+        level,
+        message,
+    });
+}
+
+/// Routine lines, resource warnings and error lines of one service this tick.
+fn service_logs(
+    model: &Model,
+    fleet: &Fleet,
+    state: &mut TelemetryState,
+    rngs: &mut Rngs,
+    incidents: &Incidents,
+    s: u32,
+    tick: u64,
+) {
+    let svc = &fleet.services[s as usize];
+    let spec = model.spec(s);
+    let name = &model.services[s as usize].name;
+    let mut errors = 0usize;
+    let warn_tick = (tick + u64::from(s)) % WARN_LOG_EVERY_TICKS == 0;
+    for &id in &svc.instances {
+        let inst = &fleet.instances[id as usize];
+        if !inst.is_running() || inst.disk_used_gb >= spec.disk_gb * 0.999 {
+            continue;
+        }
+        let idx = Some(inst.index);
+        if warn_tick {
+            if inst.m.memory_percent > 80.0 {
+                let pause = 50.0 + (inst.m.memory_percent - 80.0) * 15.0;
+                push_log(
+                    state,
+                    model,
+                    tick,
+                    s,
+                    idx,
+                    LogLevel::Warn,
+                    format!(
+                        "GC pause {pause:.0}ms (heap {:.0}% used after full GC)",
+                        inst.m.memory_percent
+                    ),
+                );
+            }
+            if inst.fx.hog > 0.0 {
+                push_log(
+                    state,
+                    model,
+                    tick,
+                    s,
+                    idx,
+                    LogLevel::Warn,
+                    format!(
+                        "high CPU: process 'batch-reindex' using {:.0}% CPU",
+                        inst.fx.hog * 100.0
+                    ),
+                );
+            }
+            let steal = inst.fx.steal.max(fleet.zones[inst.zone as usize].steal);
+            if steal > 0.0 {
+                push_log(
+                    state,
+                    model,
+                    tick,
+                    s,
+                    idx,
+                    LogLevel::Warn,
+                    format!(
+                        "cpu steal time {:.0}% (hypervisor contention)",
+                        steal * 100.0
+                    ),
+                );
+            }
+            if inst.m.disk_percent > 80.0 {
+                push_log(
+                    state,
+                    model,
+                    tick,
+                    s,
+                    idx,
+                    LogLevel::Warn,
+                    format!("disk usage {:.0}% on /var/log", inst.m.disk_percent),
+                );
+            }
+            let loss = inst.fx.loss.max(fleet.zones[inst.zone as usize].loss);
+            if loss > 0.0 && !svc.deps.is_empty() {
+                push_log(
+                    state,
+                    model,
+                    tick,
+                    s,
+                    idx,
+                    LogLevel::Warn,
+                    "TCP retransmission timeout, resending segment".to_owned(),
+                );
+            }
+        }
+        let failed_share = if inst.m.offered_rps > 1e-9 {
+            inst.m.failed_rps / inst.m.offered_rps
+        } else {
+            0.0
+        };
+        if failed_share < 0.005 || inst.m.cause == Cause::None {
+            continue;
+        }
+        if (tick + u64::from(inst.index)) % ERROR_LOG_EVERY_TICKS != 0
+            || errors >= MAX_ERROR_LINES_PER_SERVICE_TICK
+        {
+            continue;
+        }
+        errors += 1;
+        let request_id: u32 = rngs.logs.random();
+        let message = error_message(model, fleet, incidents, s, inst, request_id);
+        push_log(state, model, tick, s, idx, LogLevel::Error, message);
+    }
+    if warn_tick {
+        match model.services[s as usize].kind {
+            ServiceKind::Database if svc.replica_lag_s > STALE_LAG_S / 2.0 => {
+                push_log(
+                    state,
+                    model,
+                    tick,
+                    s,
+                    None,
+                    LogLevel::Warn,
+                    format!("replica lag {:.0}s behind primary", svc.replica_lag_s),
+                );
+            }
+            ServiceKind::Cache if svc.cache_hit < 0.5 => {
+                push_log(
+                    state,
+                    model,
+                    tick,
+                    s,
+                    None,
+                    LogLevel::Warn,
+                    format!(
+                        "cache hit rate {:.0}%, evictions high",
+                        svc.cache_hit * 100.0
+                    ),
+                );
+            }
+            ServiceKind::Dns if svc.fx.dns_failing => {
+                push_log(
+                    state,
+                    model,
+                    tick,
+                    s,
+                    None,
+                    LogLevel::Error,
+                    "SERVFAIL: upstream resolver timed out".to_owned(),
+                );
+            }
+            _ => {}
+        }
+        if svc.fx.cert_expired {
+            push_log(
+                state,
+                model,
+                tick,
+                s,
+                None,
+                LogLevel::Warn,
+                "http: TLS handshake error: remote error: tls: bad certificate".to_owned(),
+            );
+        }
+    }
+    if (tick + u64::from(s)) % INFO_LOG_EVERY_TICKS == 0 && svc.m.ok_rps > 0.0 {
+        let routes = ["/", "/api/items", "/api/cart", "/health", "/api/checkout"];
+        let route = routes[rngs.logs.random_range(0..routes.len())];
+        push_log(
+            state,
+            model,
+            tick,
+            s,
+            None,
+            LogLevel::Info,
+            format!("GET {route} 200 {:.0}ms ({name})", svc.m.latency_p50_ms),
+        );
+    }
+}
+
+/// The error line for an instance's dominant cause of failure.
+fn error_message(
+    model: &Model,
+    fleet: &Fleet,
+    incidents: &Incidents,
+    s: u32,
+    inst: &crate::state::Instance,
+    request_id: u32,
+) -> String {
+    let svc = &fleet.services[s as usize];
+    match inst.m.cause {
+        Cause::None => String::new(),
+        Cause::Overload => format!(
+            "request {request_id:08x} dropped: queue full ({:.0} waiting), server overloaded",
+            inst.queue
+        ),
+        Cause::Refused => "connection refused".to_owned(),
+        Cause::BadConfig => {
+            let (key, value) = incidents
+                .runtime
+                .iter()
+                .zip(&incidents.statuses)
+                .find_map(|(rt, st)| match (&rt.kind, st.active, rt.service) {
+                    (FaultKind::BadConfig { value, .. }, true, Some(t)) if t == s => {
+                        Some((rt.name.clone().unwrap_or_default(), value.clone()))
+                    }
+                    _ => None,
+                })
+                .unwrap_or_else(|| ("config".to_owned(), "?".to_owned()));
+            format!(
+                "request {request_id:08x} failed: invalid config value {key}={value}: route /api/checkout disabled"
+            )
+        }
+        Cause::BadFlag => {
+            let flag = svc
+                .flags
+                .iter()
+                .find(|(_, on)| **on)
+                .map_or("flag", |(f, _)| f.as_str());
+            format!("request {request_id:08x} failed: NullPointerException in {flag} code path")
+        }
+        Cause::ClockSkew => format!(
+            "clock skew detected: token not yet valid (issued {:.0}s in the future)",
+            inst.clock_skew_s
+        ),
+        Cause::DiskFull => "write failed: No space left on device".to_owned(),
+        Cause::Quota => "rate limited".to_owned(),
+        Cause::StaleRead => format!(
+            "stale read: replica lag {:.0}s, read-after-write check failed",
+            svc.replica_lag_s
+        ),
+        Cause::Dependency(d, cause) => {
+            let dep = &svc.deps[d as usize];
+            let callee = &model.services[dep.callee as usize].name;
+            match cause {
+                DepCause::PoolTimeout => format!(
+                    "pool timeout waiting for connection to {callee} after {:.0}ms (pool size {})",
+                    dep.timeout_ms,
+                    inst.fx.pool_limit.map_or(dep.pool_size, |(_, n)| n)
+                ),
+                DepCause::Dns => format!("dial tcp: lookup {callee}.internal: no such host"),
+                DepCause::Tls => format!(
+                    "Post https://{callee}.internal/: x509: certificate has expired or is not yet valid"
+                ),
+                DepCause::ConnRefused => format!(
+                    "connection to {callee} refused: FATAL: sorry, too many clients already"
+                ),
+                DepCause::Unreachable => {
+                    format!("dial tcp {callee}.internal: i/o timeout (no route to host)")
+                }
+                DepCause::Timeout => format!(
+                    "timeout calling {callee} after {:.0}ms (request {request_id:08x})",
+                    dep.timeout_ms
+                ),
+                DepCause::TooManyRequests => {
+                    format!("429 Too Many Requests from {callee}: quota exceeded")
+                }
+                DepCause::Upstream => {
+                    format!("{callee} returned 503 Service Unavailable (request {request_id:08x})")
+                }
+                DepCause::BreakerOpen => {
+                    format!("circuit breaker open for {callee}: failing fast")
+                }
+            }
+        }
+    }
+}
