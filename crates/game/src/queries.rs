@@ -340,6 +340,14 @@ impl Game {
             (rec.detected_by == Some(number))
                 .then(|| secs(d.tick.saturating_sub(rec.inject_tick), tick_ms))
         });
+        // A late declaration does not reveal which incident it matched unless the team may see it.
+        let incident = d.incident.filter(|id| {
+            d.verdict != crate::views::Verdict::AlreadyClosed
+                || record
+                    .incidents
+                    .get(id)
+                    .is_some_and(|r| self.visible_to_team(r))
+        });
         Ok(DeclarationOutcome {
             declaration: number,
             tick: d.tick,
@@ -347,7 +355,7 @@ impl Game {
             target: d.declaration.target.clone(),
             class: d.declaration.class,
             verdict: d.verdict,
-            incident: d.incident,
+            incident,
             ttd_s,
             points: d.points,
             overruled: d.overruled,

@@ -267,11 +267,18 @@ fn restore(
         }
     }
     for record in journal.read_from(game.last_seq)? {
-        if let Some(until) = until_tick
-            && record.tick > until
-        {
-            game.step_to(until);
-            break;
+        if let Some(until) = until_tick {
+            // A manual advance moves time past its own tick: stop inside it if needed.
+            let reaches = match record.entry {
+                JournalEntry::Advance { seconds } => record
+                    .tick
+                    .saturating_add(game.clock.ticks_in_secs(seconds)),
+                _ => record.tick,
+            };
+            if reaches > until {
+                game.step_to(until);
+                break;
+            }
         }
         game.apply(record.tick, &record.entry, 0)?;
         game.last_seq = record.seq;

@@ -294,11 +294,25 @@ fn scripted_teams_score_exactly_what_the_rules_say() {
         ]
     );
 
-    // Freeze at 8 minutes: the public board shows Sloppy's score before its fix (57 − 58).
+    // Freeze at 8 minutes: the board froze when the clock reached tick 480, before the
+    // commands accepted at 480 — Sloppy stood at −20 − 20 − 15 = −55, last.
     let public = game.scoreboard(false);
     assert!(public.frozen);
     assert_eq!(public.tick, 480);
-    assert_eq!(public.teams[1].score, -1);
+    let frozen: Vec<(&str, i64)> = public
+        .teams
+        .iter()
+        .map(|r| (r.name.as_str(), r.score))
+        .collect();
+    assert_eq!(
+        frozen,
+        vec![
+            ("Perfect", 400),
+            ("Restarter", 0),
+            ("Idle", 0),
+            ("Sloppy", -55)
+        ]
+    );
 
     // After Finish: debriefs and (live) grid.
     let debrief = game.debrief(t.idle).unwrap();
