@@ -68,6 +68,80 @@ fn mutate(seed: &str, edits: &[Edit]) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// Byte ranges of the number literals and the insides of string literals of `source`.
+fn value_slots(source: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = source.as_bytes();
+    let mut slots = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                slots.push(start..i.min(bytes.len()));
+                i += 1;
+            }
+            b'0'..=b'9' | b'-' => {
+                let start = i;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || b".-_".contains(&bytes[i]))
+                {
+                    i += 1;
+                }
+                slots.push(start..i);
+            }
+            b if b.is_ascii_alphabetic() || b == b'_' => {
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    slots
+}
+
+/// Values that push the checks to their edges.
+fn extreme_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "0",
+            "-1",
+            "0.0",
+            "-0.0",
+            "1e308",
+            "-1e308",
+            "NaN",
+            "inf",
+            "-inf",
+            "4294967295",
+            "4294967296",
+            "18446744073709551615",
+            "99999999999999999999",
+            "0s",
+            "1ms",
+            "99999999d",
+            "1.5",
+            "",
+            "web",
+            "main",
+            "zzz",
+        ])
+        .prop_map(str::to_owned),
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<f64>().prop_map(|f| f.to_string()),
+        "[a-z0-9_.]{0,12}",
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -78,6 +152,23 @@ proptest! {
 
     #[test]
     fn ron_shaped_text_never_panics(source in "[(){}\\[\\]:,\"'#!/*a-z0-9_ .\\-\n]{0,300}") {
+        exercise(&source);
+    }
+
+    #[test]
+    fn scenarios_with_extreme_values_never_panic(
+        seed in 0..SEEDS.len(),
+        replacements in prop::collection::vec((any::<prop::sample::Index>(), extreme_value()), 1..6),
+    ) {
+        let mut source = SEEDS[seed].to_owned();
+        for (index, value) in replacements {
+            let slots = value_slots(&source);
+            if slots.is_empty() {
+                break;
+            }
+            let slot = slots[index.index(slots.len())].clone();
+            source.replace_range(slot, &value);
+        }
         exercise(&source);
     }
 
