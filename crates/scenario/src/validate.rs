@@ -622,6 +622,19 @@ impl<'a> Checker<'a> {
 
     fn condition(&mut self, path: &str, condition: &Condition) {
         self.service_ref(&format!("{path}.service"), &condition.service);
+        let end = self.s.duration;
+        if condition.for_duration >= end {
+            self.error(
+                K::OutsideGame,
+                &format!("{path}.for"),
+                format!(
+                    "the condition must hold for {}, but the game lasts {end}",
+                    condition.for_duration
+                ),
+                "as long as the game",
+                Some(format!("use a `for` shorter than {end}")),
+            );
+        }
         if !condition.threshold.is_finite() {
             self.error(
                 K::OutOfRange,

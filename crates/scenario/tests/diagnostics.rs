@@ -172,7 +172,7 @@ fn after_chains_in_a_cycle() {
 #[test]
 fn everything_after_the_end_of_the_game() {
     let report = snapshot("outside-game", &[DiagnosticKind::OutsideGame]);
-    assert_eq!(report.error_count(), 7);
+    assert_eq!(report.error_count(), 8);
 }
 
 #[test]
