@@ -19,7 +19,7 @@ fn main() {
     let t0 = std::time::Instant::now();
     while sim.tick() < end {
         sim.step();
-        if sim.tick() % every == 0 {
+        if sim.tick().is_multiple_of(every) {
             let r = sim.last_tick_report();
             println!(
                 "t={} ok={:.0} fail={:.0} breached={:?}",

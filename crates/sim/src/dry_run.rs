@@ -131,7 +131,9 @@ pub enum DryRunError {
         index: usize,
     },
     /// A scripted action is at or after the end of the game.
-    #[error("scripted action #{index} at tick {tick} is after the end of the game (tick {end_tick})")]
+    #[error(
+        "scripted action #{index} at tick {tick} is after the end of the game (tick {end_tick})"
+    )]
     ActionAfterEnd {
         /// Position in the script, from 1.
         index: usize,

@@ -10,6 +10,7 @@
 //! operations).
 
 pub mod action;
+pub mod dry_run;
 pub mod error;
 pub mod faults;
 pub mod history;

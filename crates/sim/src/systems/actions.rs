@@ -333,7 +333,7 @@ pub fn parse_config(key: &str, value: &str) -> Result<ConfigValue, String> {
                 return Ok(ConfigValue::RateLimit(None));
             }
             match v.parse::<f64>() {
-                Ok(x) if x == 0.0 => Ok(ConfigValue::RateLimit(None)),
+                Ok(0.0) => Ok(ConfigValue::RateLimit(None)),
                 Ok(x) if x > 0.0 && x.is_finite() => Ok(ConfigValue::RateLimit(Some(x))),
                 _ => Err("rate_limit must be requests per second, or `off`".into()),
             }

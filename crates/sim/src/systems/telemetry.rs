@@ -170,7 +170,7 @@ pub fn telemetry(
 fn probes(model: &Model, fleet: &mut Fleet, tick: u64) {
     for (s, stat) in model.services.iter().enumerate() {
         let interval = stat.probe_interval_ticks;
-        if (tick + s as u64) % interval != 0 {
+        if !(tick + s as u64).is_multiple_of(interval) {
             continue;
         }
         let hc = &model.spec(s as u32).health_check;
@@ -244,7 +244,7 @@ fn service_logs(
     let spec = model.spec(s);
     let name = &model.services[s as usize].name;
     let mut errors = 0usize;
-    let warn_tick = (tick + u64::from(s)) % WARN_LOG_EVERY_TICKS == 0;
+    let warn_tick = (tick + u64::from(s)).is_multiple_of(WARN_LOG_EVERY_TICKS);
     for &id in &svc.instances {
         let inst = &fleet.instances[id as usize];
         if !inst.is_running() || inst.disk_used_gb >= spec.disk_gb * 0.999 {
@@ -328,7 +328,7 @@ fn service_logs(
         if failed_share < 0.005 || inst.m.cause == Cause::None {
             continue;
         }
-        if (tick + u64::from(inst.index)) % ERROR_LOG_EVERY_TICKS != 0
+        if !(tick + u64::from(inst.index)).is_multiple_of(ERROR_LOG_EVERY_TICKS)
             || errors >= MAX_ERROR_LINES_PER_SERVICE_TICK
         {
             continue;
@@ -390,7 +390,7 @@ fn service_logs(
             );
         }
     }
-    if (tick + u64::from(s)) % INFO_LOG_EVERY_TICKS == 0 && svc.m.ok_rps > 0.0 {
+    if (tick + u64::from(s)).is_multiple_of(INFO_LOG_EVERY_TICKS) && svc.m.ok_rps > 0.0 {
         let routes = ["/", "/api/items", "/api/cart", "/health", "/api/checkout"];
         let route = routes[rngs.logs.random_range(0..routes.len())];
         push_log(
