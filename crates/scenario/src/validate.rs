@@ -631,7 +631,7 @@ impl<'a> Checker<'a> {
                     "the condition must hold for {}, but the game lasts {end}",
                     condition.for_duration
                 ),
-                "as long as the game",
+                "not shorter than the game",
                 Some(format!("use a `for` shorter than {end}")),
             );
         }
