@@ -24,6 +24,10 @@ enum Command {
     Check(cli::check::CheckArgs),
     /// Write a commented starter scenario that passes `check`.
     New(cli::new::NewArgs),
+    /// Recompute a game from its journal alone and print the standings and state hash.
+    Replay(cli::replay::ReplayArgs),
+    /// Write a game's results (teams, incidents, ledger) as JSON or CSV, from its journal.
+    Export(cli::export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +35,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => cli::check::run(&args),
         Command::New(args) => cli::new::run(&args),
+        Command::Replay(args) => cli::replay::run(&args),
+        Command::Export(args) => cli::export::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -169,8 +169,9 @@ impl Game {
     }
 
     /// Recomputes a game from a journal file alone — from its first record, ignoring
-    /// checkpoints — up to `until_tick` if given (the state at that tick) or to its end. The
-    /// result is not attached to the journal.
+    /// checkpoints — up to `until_tick` if given (the state at the end of that tick: after
+    /// every command accepted at it) or to its end. The result is not attached to the
+    /// journal.
     pub fn replay(path: &Path, until_tick: Option<u64>) -> Result<Game, GameError> {
         let journal = SqliteJournal::open_read_only(path)?;
         let meta = journal.meta()?;
