@@ -1,0 +1,128 @@
+//! Live streams (SSE): the scoreboard and a team's own events. Each scoreboard change is
+//! encoded once and shared by every client through a `watch` channel, so a slow client only
+//! ever skips to the latest state and never slows the game. Streams end on shutdown.
+
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::{self, Stream, StreamExt};
+use tokio::sync::watch;
+
+use crate::auth::{Caller, Team};
+use crate::error::ApiError;
+use crate::limits::{KEEP_ALIVE_INTERVAL, MAX_TEAM_EVENTS_PER_BATCH, TICK_INTERVAL};
+use crate::state::{AppState, Published};
+
+/// Counts a stream client while it is connected.
+struct ClientGuard(AppState);
+
+impl ClientGuard {
+    fn new(state: AppState) -> Self {
+        state.stats().stream_clients.fetch_add(1, Ordering::Relaxed);
+        Self(state)
+    }
+}
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        self.0
+            .stats()
+            .stream_clients
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Wraps a stream so that it ends when the server shuts down, with keep-alives.
+fn sse<S: Stream<Item = Event> + Send + 'static>(
+    state: &AppState,
+    events: S,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + Send + 'static + use<S>> {
+    let events = events
+        .map(Ok)
+        .take_until(state.shutdown().clone().cancelled_owned());
+    Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE_INTERVAL))
+}
+
+/// SSE of the scoreboard: `data` is the same JSON as `GET /scoreboard`, sent at once and on
+/// every change (unnamed events, so `EventSource.onmessage` sees them; `id` = change seq).
+#[utoipa::path(get, path = "/api/v1/scoreboard/stream", tag = "public",
+    responses((status = 200, description = "text/event-stream of scoreboard JSON", content_type = "text/event-stream", body = String)))]
+pub async fn scoreboard(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + Send + 'static> {
+    let mut receiver = state.subscribe(caller.is_staff());
+    receiver.mark_changed();
+    let guard = ClientGuard::new(state.clone());
+    let events = stream::unfold(
+        (receiver, guard),
+        move |(mut receiver, guard): (watch::Receiver<Published>, ClientGuard)| async move {
+            receiver.changed().await.ok()?;
+            let published = receiver.borrow_and_update().clone();
+            let event = Event::default()
+                .id(published.seq.to_string())
+                .data(&*published.json);
+            Some((event, (receiver, guard)))
+        },
+    );
+    sse(&state, events)
+}
+
+/// SSE of the team's own events and those for everyone (ledger, verdict, announcement, state, incident), each as
+/// JSON `{seq, type, data}` with the SSE event name set to its `type`.
+#[utoipa::path(get, path = "/api/v1/team/stream", tag = "team",
+    responses((status = 200, description = "text/event-stream of the team's events", content_type = "text/event-stream", body = String)),
+    security(("bearer" = [])))]
+pub async fn team(
+    State(state): State<AppState>,
+    Team(team): Team,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + Send + 'static>, ApiError> {
+    // A reconnecting EventSource resumes after the last event it saw; a new client gets the
+    // recent history first.
+    let resume_after = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let receiver = state.subscribe(true);
+    let guard = ClientGuard::new(state.clone());
+    let batches = stream::unfold(
+        (receiver, guard, resume_after, true),
+        move |(mut receiver, guard, since, first)| async move {
+            if !first {
+                // Wake on a published change, or poll: some team events (alerts) do not
+                // change the public board.
+                let _ = tokio::time::timeout(TICK_INTERVAL * 5, receiver.changed()).await;
+            }
+            let state = guard.0.clone();
+            let (events, next) = state
+                .read(move |game| {
+                    let mut events = game.team_events_since(team, since);
+                    events.truncate(MAX_TEAM_EVENTS_PER_BATCH);
+                    let next = events.last().map_or(since, |event| event.seq);
+                    let encoded: Vec<Event> = events
+                        .iter()
+                        .filter_map(|event| {
+                            let json = serde_json::to_value(event).ok()?;
+                            let name = json["type"].as_str().unwrap_or("team").to_owned();
+                            Event::default()
+                                .event(name)
+                                .id(event.seq.to_string())
+                                .json_data(&json)
+                                .ok()
+                        })
+                        .collect();
+                    (encoded, next)
+                })
+                .await
+                .ok()?;
+            Some((stream::iter(events), (receiver, guard, next, false)))
+        },
+    )
+    .flatten();
+    Ok(sse(&state, batches))
+}

@@ -1,0 +1,346 @@
+//! Prometheus text exposition: `GET /metrics` (the server's own health, organizer token) and
+//! `GET /metrics/team` (the team's fleet, team token).
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use breakathon_sim::{FleetView, Health, InstancePhase, MetricPoint};
+
+use crate::auth::{Organizer, Team};
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+/// Content type of the Prometheus text format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Writes one metric family header.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Escapes a label value.
+pub fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Formats a float the way Prometheus reads it.
+fn number(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".into()
+    } else if value.is_infinite() {
+        if value > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        format!("{value}")
+    }
+}
+
+/// The server's health in Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "metrics",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn server(State(state): State<AppState>, _: Organizer) -> Result<Response, ApiError> {
+    let (teams, tick, change_seq, hash) = state
+        .read(|game| {
+            (
+                game.teams().len(),
+                game.status().tick,
+                game.change_seq(),
+                game.state_hash(),
+            )
+        })
+        .await?;
+    let stats = state.stats();
+    let mut out = String::new();
+    family(&mut out, "breakathon_teams", "gauge", "Teams in the game.");
+    let _ = writeln!(out, "breakathon_teams {teams}");
+    family(
+        &mut out,
+        "breakathon_tick",
+        "gauge",
+        "Simulation ticks completed.",
+    );
+    let _ = writeln!(out, "breakathon_tick {tick}");
+    family(
+        &mut out,
+        "breakathon_change_seq",
+        "gauge",
+        "Visible changes so far.",
+    );
+    let _ = writeln!(out, "breakathon_change_seq {change_seq}");
+    family(
+        &mut out,
+        "breakathon_state_hash_info",
+        "gauge",
+        "Hash of the whole game state, as a label.",
+    );
+    let _ = writeln!(out, "breakathon_state_hash_info{{hash=\"{hash:016x}\"}} 1");
+    family(
+        &mut out,
+        "breakathon_pumps_total",
+        "counter",
+        "Ticker rounds run.",
+    );
+    let _ = writeln!(
+        out,
+        "breakathon_pumps_total {}",
+        stats.pumps.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "breakathon_http_requests_total",
+        "counter",
+        "HTTP requests answered.",
+    );
+    let _ = writeln!(
+        out,
+        "breakathon_http_requests_total {}",
+        stats.requests.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "breakathon_http_errors_total",
+        "counter",
+        "HTTP 4xx and 5xx answers.",
+    );
+    let _ = writeln!(
+        out,
+        "breakathon_http_errors_total {}",
+        stats.errors.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "breakathon_rate_limited_total",
+        "counter",
+        "Writes refused by the rate limiter.",
+    );
+    let _ = writeln!(
+        out,
+        "breakathon_rate_limited_total {}",
+        stats.rate_limited.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "breakathon_stream_clients",
+        "gauge",
+        "Live stream clients connected.",
+    );
+    let _ = writeln!(
+        out,
+        "breakathon_stream_clients {}",
+        stats.stream_clients.load(Ordering::Relaxed)
+    );
+    let (count, sum_s, buckets) = stats.command_latency();
+    family(
+        &mut out,
+        "breakathon_command_seconds",
+        "histogram",
+        "Latency of game commands, journal append included.",
+    );
+    for (bound, cumulative) in buckets {
+        let _ = writeln!(
+            out,
+            "breakathon_command_seconds_bucket{{le=\"{}\"}} {cumulative}",
+            number(bound)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "breakathon_command_seconds_bucket{{le=\"+Inf\"}} {count}"
+    );
+    let _ = writeln!(out, "breakathon_command_seconds_sum {}", number(sum_s));
+    let _ = writeln!(out, "breakathon_command_seconds_count {count}");
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], out).into_response())
+}
+
+/// The team's fleet in Prometheus text format.
+#[utoipa::path(get, path = "/metrics/team", tag = "metrics",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn team(State(state): State<AppState>, Team(team): Team) -> Result<Response, ApiError> {
+    let out = state
+        .read(move |game| game.world(team).map(|world| fleet_text(&world.fleet())))
+        .await??;
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], out).into_response())
+}
+
+/// Renders a fleet view as Prometheus text: one gauge family per metric, labelled by
+/// service (and instance, zone). Services whose telemetry is dark have no metric samples,
+/// as with a real scrape target that stopped answering.
+pub fn fleet_text(fleet: &FleetView) -> String {
+    let mut out = String::new();
+    family(
+        &mut out,
+        "breakathon_fleet_tick",
+        "gauge",
+        "Simulation tick of this view.",
+    );
+    let _ = writeln!(out, "breakathon_fleet_tick {}", fleet.tick);
+
+    family(
+        &mut out,
+        "breakathon_zone_up",
+        "gauge",
+        "Whether the zone answers (1) or is lost (0).",
+    );
+    for zone in &fleet.zones {
+        let _ = writeln!(
+            out,
+            "breakathon_zone_up{{zone=\"{}\"}} {}",
+            escape_label(&zone.name),
+            u8::from(zone.up)
+        );
+    }
+    family(
+        &mut out,
+        "breakathon_zone_drained",
+        "gauge",
+        "Whether traffic is drained away from the zone.",
+    );
+    for zone in &fleet.zones {
+        let _ = writeln!(
+            out,
+            "breakathon_zone_drained{{zone=\"{}\"}} {}",
+            escape_label(&zone.name),
+            u8::from(zone.drained)
+        );
+    }
+
+    family(
+        &mut out,
+        "breakathon_service_health",
+        "gauge",
+        "Map colour of the service: 1 for its current health, 0 otherwise.",
+    );
+    for service in &fleet.services {
+        let name = escape_label(&service.name);
+        for (health, label) in [
+            (Health::Healthy, "healthy"),
+            (Health::Degraded, "degraded"),
+            (Health::Down, "down"),
+            (Health::Unknown, "unknown"),
+        ] {
+            let _ = writeln!(
+                out,
+                "breakathon_service_health{{service=\"{name}\",health=\"{label}\"}} {}",
+                u8::from(service.health == health)
+            );
+        }
+    }
+
+    type Getter = fn(&MetricPoint) -> f64;
+    let gauges: [(&str, &str, Getter); 10] = [
+        (
+            "breakathon_service_requests_per_second",
+            "Requests per second offered to the service.",
+            |m| m.rps,
+        ),
+        (
+            "breakathon_service_error_ratio",
+            "Share of requests that fail, 0 to 1.",
+            |m| m.error_percent / 100.0,
+        ),
+        (
+            "breakathon_service_latency_p50_seconds",
+            "Median latency.",
+            |m| m.latency_p50_ms / 1000.0,
+        ),
+        (
+            "breakathon_service_latency_p99_seconds",
+            "99th percentile latency.",
+            |m| m.latency_p99_ms / 1000.0,
+        ),
+        (
+            "breakathon_service_cpu_ratio",
+            "Mean CPU use of running instances, 0 to 1.",
+            |m| m.cpu_percent / 100.0,
+        ),
+        (
+            "breakathon_service_memory_ratio",
+            "Highest memory use of running instances, 0 to 1.",
+            |m| m.memory_percent / 100.0,
+        ),
+        (
+            "breakathon_service_disk_ratio",
+            "Highest disk use of running instances, 0 to 1.",
+            |m| m.disk_percent / 100.0,
+        ),
+        (
+            "breakathon_service_connections_ratio",
+            "Connections in use over the limit, 0 to 1.",
+            |m| m.connections_percent / 100.0,
+        ),
+        (
+            "breakathon_service_saturation_ratio",
+            "Offered load over capacity (above 1 when overloaded).",
+            |m| m.saturation_percent / 100.0,
+        ),
+        (
+            "breakathon_service_healthy_instances_ratio",
+            "Instances passing health probes, 0 to 1.",
+            |m| m.healthy_percent / 100.0,
+        ),
+    ];
+    for (name, help, get) in gauges {
+        family(&mut out, name, "gauge", help);
+        for service in &fleet.services {
+            if let Some(metrics) = &service.metrics {
+                let _ = writeln!(
+                    out,
+                    "{name}{{service=\"{}\"}} {}",
+                    escape_label(&service.name),
+                    number(get(metrics))
+                );
+            }
+        }
+    }
+
+    family(
+        &mut out,
+        "breakathon_instance_up",
+        "gauge",
+        "Whether the instance's health probe passes.",
+    );
+    for service in &fleet.services {
+        for instance in &service.instances {
+            if instance.phase == InstancePhase::Removed {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "breakathon_instance_up{{service=\"{}\",instance=\"{}\",zone=\"{}\"}} {}",
+                escape_label(&service.name),
+                instance.index,
+                escape_label(&instance.zone),
+                u8::from(instance.probe_healthy)
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped_and_numbers_are_prometheus_floats() {
+        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(number(f64::INFINITY), "+Inf");
+        assert_eq!(number(f64::NAN), "NaN");
+        assert_eq!(number(0.25), "0.25");
+    }
+}
