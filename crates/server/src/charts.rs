@@ -23,6 +23,12 @@ pub const MAX_POINTS_PER_SERIES: usize = 2_000;
 pub const MAX_LABEL_CHARS: usize = 32;
 /// Series with a name written at the end of their line (beyond this, the legend only).
 const MAX_END_LABELS: usize = 12;
+/// Most characters of a name written at the end of a line.
+const MAX_END_LABEL_CHARS: usize = 14;
+/// Font size of a chart's caption, in pixels.
+const CAPTION_FONT_PX: u32 = 20;
+/// Font size of axis labels, legends and line names, in pixels.
+const LABEL_FONT_PX: u32 = 14;
 
 /// Line colours, chosen to stay apart for common colour-vision deficiencies (Okabe–Ito first).
 const PALETTE: [RGBColor; 10] = [
@@ -84,6 +90,9 @@ fn metric_info(metric: &str) -> MetricInfo {
     }
 }
 
+/// Seconds in a minute: the time axis is drawn in minutes.
+const SECONDS_PER_MINUTE: f64 = 60.0;
+
 /// `m:ss` or `h:mm:ss` for an axis label.
 fn format_elapsed(seconds: f64) -> String {
     let total = if seconds.is_finite() {
@@ -113,11 +122,12 @@ fn format_value(value: f64) -> String {
     }
 }
 
-fn truncate_label(label: &str) -> String {
-    if label.chars().count() <= MAX_LABEL_CHARS {
+/// `label` cut to at most `max_chars` characters, with an ellipsis when cut.
+fn shorten(label: &str, max_chars: usize) -> String {
+    if label.chars().count() <= max_chars {
         label.to_owned()
     } else {
-        let mut short: String = label.chars().take(MAX_LABEL_CHARS - 1).collect();
+        let mut short: String = label.chars().take(max_chars.saturating_sub(1)).collect();
         short.push('…');
         short
     }
@@ -143,9 +153,15 @@ fn clean_points(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     thinned
 }
 
-/// A score series as a step line: the score holds until the next change, and until `until_s`.
+/// A score series as a step line from 0 at the start: the score holds until the next change,
+/// and until `until_s`.
 fn step_points(points: &[(f64, f64)], until_s: f64) -> Vec<(f64, f64)> {
-    let mut steps = Vec::with_capacity(points.len() * 2 + 1);
+    let mut steps = Vec::with_capacity(points.len() * 2 + 2);
+    match points.first() {
+        Some(&(x, _)) if x > 0.0 => steps.extend([(0.0, 0.0), (x, 0.0)]),
+        None => steps.push((0.0, 0.0)),
+        Some(_) => {}
+    }
     for (i, &(x, y)) in points.iter().enumerate() {
         if i > 0 {
             let previous = points[i - 1].1;
@@ -153,10 +169,9 @@ fn step_points(points: &[(f64, f64)], until_s: f64) -> Vec<(f64, f64)> {
         }
         steps.push((x, y));
     }
-    if let Some(&(x, y)) = points.last()
-        && until_s > x
-    {
-        steps.push((until_s, y));
+    let (last_x, last_y) = steps.last().copied().unwrap_or((0.0, 0.0));
+    if until_s > last_x {
+        steps.push((until_s, last_y));
     }
     steps
 }
@@ -224,14 +239,15 @@ fn draw_lines(
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
         root.fill(&WHITE).map_err(err)?;
         let ((x0, x1), (y0, y1)) = ranges;
-        let right_margin = if end_labels { 110 } else { 16 };
+        let right_margin = if end_labels { 130 } else { 16 };
         let mut chart = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 17))
+            .caption(caption, ("sans-serif", CAPTION_FONT_PX))
             .margin(10)
             .margin_right(right_margin)
             .x_label_area_size(30)
             .y_label_area_size(56)
-            .build_cartesian_2d(x0..x1, y0..y1)
+            // The time axis counts minutes, so that its labels fall on round minutes.
+            .build_cartesian_2d(x0 / SECONDS_PER_MINUTE..x1 / SECONDS_PER_MINUTE, y0..y1)
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
@@ -239,18 +255,21 @@ fn draw_lines(
             .bold_line_style(RGBColor(217, 222, 229))
             .x_labels(6)
             .y_labels(6)
-            .x_label_formatter(&|x| format_elapsed(*x))
+            .x_label_formatter(&|minutes| format_elapsed(*minutes * SECONDS_PER_MINUTE))
             .y_label_formatter(&|y| format_value(*y))
             .x_desc("game time")
             .y_desc(y_desc)
-            .label_style(("sans-serif", 12))
+            .label_style(("sans-serif", LABEL_FONT_PX))
             .draw()
             .map_err(|e| e.to_string())?;
         for (i, (label, points)) in lines.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
             let style = color.stroke_width(2);
             chart
-                .draw_series(LineSeries::new(points.iter().copied(), style))
+                .draw_series(LineSeries::new(
+                    points.iter().map(|&(x, y)| (x / SECONDS_PER_MINUTE, y)),
+                    style,
+                ))
                 .map_err(|e| e.to_string())?
                 .label(label.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
@@ -260,9 +279,9 @@ fn draw_lines(
             {
                 chart
                     .draw_series(std::iter::once(Text::new(
-                        format!(" {label}"),
-                        (x, y),
-                        ("sans-serif", 12).into_font().color(&color),
+                        format!(" {}", shorten(label, MAX_END_LABEL_CHARS)),
+                        (x / SECONDS_PER_MINUTE, y),
+                        ("sans-serif", LABEL_FONT_PX).into_font().color(&color),
                     )))
                     .map_err(|e| e.to_string())?;
             }
@@ -273,7 +292,7 @@ fn draw_lines(
                 .position(SeriesLabelPosition::UpperLeft)
                 .background_style(WHITE.mix(0.85))
                 .border_style(RGBColor(217, 222, 229))
-                .label_font(("sans-serif", 12))
+                .label_font(("sans-serif", LABEL_FONT_PX))
                 .draw()
                 .map_err(|e| e.to_string())?;
         }
@@ -288,7 +307,7 @@ fn prepare(series: &[ChartSeries]) -> (Vec<Line>, usize) {
     let kept: Vec<Line> = series
         .iter()
         .take(MAX_SERIES)
-        .map(|s| (truncate_label(&s.label), clean_points(&s.points)))
+        .map(|s| (shorten(&s.label, MAX_LABEL_CHARS), clean_points(&s.points)))
         .collect();
     (kept, series.len().saturating_sub(MAX_SERIES))
 }
@@ -430,6 +449,12 @@ mod tests {
         assert_eq!(
             steps,
             vec![(0.0, 0.0), (60.0, 0.0), (60.0, 10.0), (90.0, 10.0)]
+        );
+        // A series whose first change comes later still starts from 0 at the start.
+        let late = step_points(&[(30.0, 5.0)], 40.0);
+        assert_eq!(
+            late,
+            vec![(0.0, 0.0), (30.0, 0.0), (30.0, 5.0), (40.0, 5.0)]
         );
     }
 
