@@ -487,12 +487,25 @@ const BK = (() => {
     return parts.join(', ');
   }
 
+  /** A root-cause target ({Service: "x"}, {zone: "a"}, "x") as "x" or "zone a". */
+  function targetText(target) {
+    if (target === null || target === undefined) return '';
+    if (typeof target !== 'object') return String(target);
+    const keys = Object.keys(target);
+    if (keys.length === 1) {
+      const kind = keys[0].toLowerCase();
+      const name = text(target[keys[0]]);
+      return kind === 'zone' ? 'zone ' + name : name;
+    }
+    return text(target);
+  }
+
   /** "shop-api-instance-crash · crash · on shop-api". */
   function incidentLabel(row) {
     const name = pick(row, 'fault_name', 'name', 'fault');
     const cls = pick(row, 'class', 'fault_class');
     const root = pick(row, 'root', 'target');
-    return [name ? String(name) : null, cls ? humanize(cls) : null, root ? 'on ' + text(root) : null].filter(Boolean).join(' · ');
+    return [name ? String(name) : null, cls ? humanize(cls) : null, root ? 'on ' + targetText(root) : null].filter(Boolean).join(' · ');
   }
 
   /** A table of incidents with their injection time and each team's outcome. */
@@ -510,7 +523,7 @@ const BK = (() => {
       return el('tr', { dataset: { incident: String(pick(row, 'incident', 'id') ?? '') } },
         el('td', null, incidentLabel(row)),
         el('td', null, fmtGameTime(timeOf(row, 'inject') ?? timeOf(row, 'injected'))),
-        el('td', null, end === null ? '–' : fmtGameTime(end)),
+        el('td', null, end === null ? 'until fixed' : fmtGameTime(end)),
         teamNames.map((n) => el('td', { dataset: { team: n } }, cells.has(n) ? outcomeText(cells.get(n)) : '—')));
     });
     return el('table', { id: opts.id || null }, el('thead', null, head), el('tbody', null, rows));
@@ -632,7 +645,7 @@ const BK = (() => {
 
   return {
     API, el, svg, fill, $, append, fmtDuration, fmtGameTime, fmtPoints, fmtField, humanize, text, pick, timeOf,
-    setTickSeconds, tickSecondsFrom, ticksToSeconds, healthInfo, incidentGrid, incidentLabel, outcomeText, healthBadge, stateBadge, toast, showError, ApiError, api, list,
+    setTickSeconds, tickSecondsFrom, targetText, ticksToSeconds, healthInfo, incidentGrid, incidentLabel, outcomeText, healthBadge, stateBadge, toast, showError, ApiError, api, list,
     getToken, setToken, clearToken, signIn, publicStream, authStream, throttle, table, loadImage, download,
     gameClock, FAULT_CLASSES, ZONE_CLASSES, ACTIONS, ALL_KINDS, METRICS,
   };

@@ -126,7 +126,7 @@
       height = Math.max(height, y);
     });
     const width = MAP.padX * 2 + (columns.length - 1) * MAP.colWidth + MAP.nodeWidth;
-    const root = svg('svg', { class: 'fleet-map', viewBox: `0 0 ${width} ${height}`, role: 'group', 'aria-label': 'Fleet map: services, their calls and health' });
+    const root = svg('svg', { class: 'fleet-map', viewBox: `0 0 ${width} ${height}`, width: String(width), height: String(height), role: 'group', 'aria-label': 'Fleet map: services, their calls and health' });
     const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' },
       svg('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#9aa5b4' }));
     root.appendChild(svg('defs', null, marker));
@@ -591,8 +591,7 @@
       const items = list(await call('/team/incidents'), 'incidents');
       fill('incidents', BK.table(items, [
         { label: 'Incident', fmt: (r) => '#' + String(pick(r, 'incident', 'id') ?? '') },
-        { label: 'Struck', fmt: (r) => fmtGameTime(timeOf(r, 'injected')) },
-        { label: 'Target', fmt: (r) => text(pick(r, 'root', 'target', 'service', 'zone')) },
+        { label: 'Target', fmt: (r) => BK.targetText(pick(r, 'root', 'target', 'service', 'zone')) },
         { label: 'Fault', fmt: (r) => humanize(pick(r, 'class', 'fault') ?? '') },
         { label: 'Status', fmt: (r) => incidentStatus(r) },
         { label: 'TTD', num: true, fmt: (r) => fmtDuration(timeOf(r, 'ttd')) },
