@@ -1,6 +1,7 @@
 //! Every scenario shipped in `scenarios/` and `benches/scenarios/` loads through the
-//! validating loader without errors, and each keeps the promises its name makes (the
-//! tutorial is short and gentle, the four-hour game covers the catalog, and so on).
+//! validating loader without errors, runs healthy in the engine until its faults strike,
+//! and keeps the promises its name makes (the tutorial is short and gentle, the four-hour
+//! game covers the catalog, and so on).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use breakathon_scenario::{
     ActionKind, FaultClass, FaultKind, Scenario, ServiceKind, SimDuration, Target, Trigger,
     load_file,
 };
+use breakathon_sim::dry_run::{DryRunOptions, dry_run};
 
 /// Directories (relative to the repository root) whose `.ron` files are shipped.
 const SHIPPED_DIRS: [&str; 2] = ["scenarios", "benches/scenarios"];
@@ -18,6 +20,9 @@ const MIN_BASELINE_UTILISATION_PERCENT: f64 = 30.0;
 
 /// Highest baseline utilisation (at the daily curve's peak) we call realistic, in percent.
 const MAX_BASELINE_UTILISATION_PERCENT: f64 = 65.0;
+
+/// Largest share of requests that may fail in a fleet where nothing is broken.
+const MAX_BASELINE_FAILED_SHARE: f64 = 0.001;
 
 fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -163,6 +168,49 @@ fn shipped_fleets_run_at_a_realistic_baseline_utilisation() {
                 service.name
             );
         }
+    }
+}
+
+#[test]
+fn game_scenarios_are_healthy_until_something_breaks() {
+    for path in shipped_files() {
+        let relative = path.strip_prefix(repo_root()).expect("under the root");
+        if !relative.starts_with("scenarios") {
+            continue;
+        }
+        let scenario = load(&relative.to_string_lossy());
+        let report = dry_run(&scenario, &DryRunOptions::default(), &mut |_, _| {})
+            .unwrap_or_else(|e| panic!("{}: {e}", relative.display()));
+        // The same fleet with no fault and nobody acting breaches no customer-facing SLO.
+        for service in &report.services {
+            assert_eq!(
+                service.baseline_breached_minutes,
+                0.0,
+                "{}: {} breaches its SLO with nothing broken",
+                relative.display(),
+                service.service
+            );
+        }
+        let served = report.summary.requests_ok + report.summary.requests_failed;
+        assert!(
+            report.summary.baseline_requests_failed <= served * MAX_BASELINE_FAILED_SHARE,
+            "{}: {} requests fail with nothing broken",
+            relative.display(),
+            report.summary.baseline_requests_failed
+        );
+        // Every fault on the shared schedule strikes, and together they hurt customers.
+        for fault in &scenario.faults {
+            if matches!(fault.trigger, Trigger::When(_)) {
+                continue;
+            }
+            assert!(
+                report.incidents.iter().any(|i| i.fault_name == fault.name),
+                "{}: {} never strikes",
+                relative.display(),
+                fault.name
+            );
+        }
+        assert!(report.summary.error_minutes > 0.0, "{}", relative.display());
     }
 }
 
