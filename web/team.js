@@ -22,7 +22,7 @@
   /** Most entries kept in the session's action and declaration logs. */
   const SESSION_LOG_LIMIT = 50;
   /** Fleet map geometry, in SVG user units. */
-  const MAP = { colWidth: 230, nodeWidth: 190, rowGap: 22, padX: 16, padY: 16, headH: 44, zoneH: 20 };
+  const MAP = { scale: 1.2, colWidth: 230, nodeWidth: 190, rowGap: 22, padX: 16, padY: 16, headH: 44, zoneH: 20 };
   const CHART_SETS = {
     traffic: ['rps', 'error_percent', 'latency_p99_ms', 'latency_p50_ms'],
     resources: ['cpu_percent', 'memory_percent', 'disk_percent', 'connections_percent'],
@@ -126,7 +126,7 @@
       height = Math.max(height, y);
     });
     const width = MAP.padX * 2 + (columns.length - 1) * MAP.colWidth + MAP.nodeWidth;
-    const root = svg('svg', { class: 'fleet-map', viewBox: `0 0 ${width} ${height}`, width: String(width), height: String(height), role: 'group', 'aria-label': 'Fleet map: services, their calls and health' });
+    const root = svg('svg', { class: 'fleet-map', viewBox: `0 0 ${width} ${height}`, width: String(Math.round(width * MAP.scale)), height: String(Math.round(height * MAP.scale)), role: 'group', 'aria-label': 'Fleet map: services, their calls and health' });
     const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' },
       svg('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#9aa5b4' }));
     root.appendChild(svg('defs', null, marker));
