@@ -10,7 +10,9 @@ use breakathon_scenario::ActionKind;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().unwrap_or_else(|| "scenarios/breakathon-4h.ron".into());
+    let path = args
+        .next()
+        .unwrap_or_else(|| "scenarios/breakathon-4h.ron".into());
     let teams: u32 = args.next().map_or(Ok(100), |a| a.parse())?;
     let ticks: u64 = args.next().map_or(Ok(60), |a| a.parse())?;
     let source = std::fs::read_to_string(&path)?;
@@ -64,7 +66,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hash = game.state_hash();
     drop(game);
     let s = Instant::now();
-    let recovered = Game::open(GameOptions { new_game: false, ..options }, 0)?.game;
+    let recovered = Game::open(
+        GameOptions {
+            new_game: false,
+            ..options
+        },
+        0,
+    )?
+    .game;
     println!("recovery from the checkpoint: {:?}", s.elapsed());
     assert_eq!(recovered.state_hash(), hash, "recovered state differs");
     Ok(())
