@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Report, byte_offset, closest_match};
-use crate::span_index::{SpanIndex, token_before};
+use crate::span_index::{
+    BracketProblem, SpanIndex, bracket_problem, string_spans_lines, token_before,
+};
 use crate::{Scenario, parse_unchecked, validate};
 
 /// Largest scenario file accepted, in bytes.
@@ -81,6 +83,34 @@ fn syntax_diagnostic(source: &str, error: &ron::error::SpannedError) -> Diagnost
     let start = byte_offset(source, error.span.start.line, error.span.start.col);
     let end = byte_offset(source, error.span.end.line, error.span.end.col).max(start);
     let span = widen_to_token(source, start, end);
+    // Unbalanced brackets at or before the error are its likely cause.
+    match bracket_problem(source) {
+        Some(BracketProblem::Mismatched { open, close }) if close.start <= start => {
+            let expected = match source.as_bytes().get(open.start) {
+                Some(b'(') => ")",
+                Some(b'[') => "]",
+                _ => "}",
+            };
+            return Diagnostic::error(
+                DiagnosticKind::Syntax,
+                format!("this bracket does not match: `{expected}` was expected"),
+            )
+            .with_label(Some(close), "closes the wrong bracket")
+            .with_label(Some(open), "the innermost open bracket")
+            .with_help(format!(
+                "close the inner bracket with `{expected}` first, or remove the extra one"
+            ));
+        }
+        Some(BracketProblem::Unclosed(open)) if at_end(source, start) => {
+            return Diagnostic::error(
+                DiagnosticKind::Syntax,
+                "the file ends before this bracket is closed",
+            )
+            .with_label(Some(open), "opened here, never closed")
+            .with_help("close it (and any bracket opened after it) at the right place");
+        }
+        _ => {}
+    }
     let mut message = sentence(&error.code.to_string());
     let help = match &error.code {
         ron::Error::NoSuchStructField {
@@ -103,22 +133,43 @@ fn syntax_diagnostic(source: &str, error: &ron::error::SpannedError) -> Diagnost
             message = format!("missing field `{field}`{}", inside(outer.as_deref()));
             Some(format!("add `{field}: ...` here"))
         }
+        ron::Error::Eof => Some("a bracket or quote is probably not closed".to_owned()),
         ron::Error::ExpectedComma => {
             // The comma is missing after the previous item, usually on the line before.
             if let Some(previous) = token_before(source, span.start) {
+                if string_spans_lines(source, &previous) {
+                    return Diagnostic::error(
+                        DiagnosticKind::Syntax,
+                        "this string runs on to the next line",
+                    )
+                    .with_label(Some(previous.start..previous.start + 1), "starts here")
+                    .with_label(
+                        Some(previous.end.saturating_sub(1)..previous.end),
+                        "ends here, on a later line",
+                    )
+                    .with_help("a closing `\"` is probably missing");
+                }
                 return Diagnostic::error(DiagnosticKind::Syntax, "expected a comma")
                     .with_label(Some(previous), "add a comma after this")
                     .with_label(Some(span), "before this")
-                    .with_help("separate items with commas");
+                    .with_help(
+                        "separate items with commas (or, if a string above lacks its closing \
+                         `\"`, close it)",
+                    );
             }
             Some("separate items with commas".to_owned())
         }
-        ron::Error::Eof => Some("a bracket or quote is probably not closed".to_owned()),
         _ => None,
     };
     Diagnostic::error(DiagnosticKind::Syntax, message)
         .with_label(Some(span), "here")
         .with_optional_help(help)
+}
+
+/// Whether `offset` is at or after the start of the last token (ron reports a file that
+/// ends too early there).
+fn at_end(source: &str, offset: usize) -> bool {
+    token_before(source, usize::MAX).is_none_or(|last| last.start <= offset)
 }
 
 /// ` in `Outer`` or nothing.

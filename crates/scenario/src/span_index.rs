@@ -77,6 +77,52 @@ pub fn token_before(source: &str, offset: usize) -> Option<Range<usize>> {
         .map(|token| token.span)
 }
 
+/// The first problem with brackets in a source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BracketProblem {
+    /// The innermost bracket still open when the text ends.
+    Unclosed(Range<usize>),
+    /// A closing bracket that does not match the innermost open one.
+    Mismatched {
+        /// The open bracket.
+        open: Range<usize>,
+        /// The closing bracket that does not match it.
+        close: Range<usize>,
+    },
+}
+
+/// The first unbalanced bracket of `source` (outside strings and comments), if any.
+pub fn bracket_problem(source: &str) -> Option<BracketProblem> {
+    let mut open: Vec<(u8, Range<usize>)> = Vec::new();
+    for token in tokenize(source) {
+        match token.kind {
+            TokenKind::Open(b) => open.push((b, token.span)),
+            TokenKind::Close(c) => match open.pop() {
+                Some((b, _)) if matches!((b, c), (b'(', b')') | (b'[', b']') | (b'{', b'}')) => {}
+                Some((_, span)) => {
+                    return Some(BracketProblem::Mismatched {
+                        open: span,
+                        close: token.span,
+                    });
+                }
+                None => {}
+            },
+            _ => {}
+        }
+    }
+    open.pop().map(|(_, span)| BracketProblem::Unclosed(span))
+}
+
+/// Whether the string literal at `span` runs over a line end that is not escaped (usually a
+/// missing closing quote).
+pub fn string_spans_lines(source: &str, span: &Range<usize>) -> bool {
+    let text = source.get(span.clone()).unwrap_or("");
+    text.starts_with('"')
+        && text
+            .match_indices('\n')
+            .any(|(i, _)| !text[..i].trim_end_matches('\r').ends_with('\\'))
+}
+
 /// The path one level up: `a.b[2]` → `a.b`, `a.b` → `a`, `a` → ``.
 fn parent_path(path: &str) -> &str {
     let bytes = path.as_bytes();
@@ -496,6 +542,28 @@ mod tests {
         assert_eq!(parent_path("a.b[\"x[1]\"]"), "a.b");
         assert_eq!(parent_path("a.b[2]"), "a.b");
         assert_eq!(parent_path("a"), "");
+    }
+
+    #[test]
+    fn finds_unclosed_brackets_and_runaway_strings() {
+        let source = "(a: [1, (2)], b: [3";
+        assert_eq!(
+            bracket_problem(source),
+            Some(BracketProblem::Unclosed(17..18))
+        );
+        assert_eq!(bracket_problem("(a: [1], s: \")]\")"), None);
+        assert_eq!(
+            bracket_problem("(a: [1)"),
+            Some(BracketProblem::Mismatched {
+                open: 4..5,
+                close: 6..7
+            })
+        );
+        let runaway = "(a: \"x,\n b: \"y\")";
+        let string = token_before(runaway, 13).unwrap();
+        assert!(string_spans_lines(runaway, &string));
+        let continued = "(a: \"x \\\n y\")";
+        assert!(!string_spans_lines(continued, &(4..continued.len() - 1)));
     }
 
     #[test]

@@ -100,6 +100,28 @@ fn syntax_unknown_fault_parameter_is_refused() {
 }
 
 #[test]
+fn syntax_file_ending_early_points_at_the_open_bracket() {
+    let report = snapshot("syntax-file-ends-early", &[DiagnosticKind::Syntax]);
+    let record = &report.records()[0];
+    assert_eq!((record.line, record.column), (Some(5), Some(15)));
+}
+
+#[test]
+fn syntax_mismatched_bracket_points_at_both() {
+    let report = snapshot("syntax-mismatched-bracket", &[DiagnosticKind::Syntax]);
+    assert_eq!(report.diagnostics[0].labels.len(), 2);
+}
+
+#[test]
+fn syntax_runaway_string_is_named() {
+    let report = snapshot("syntax-runaway-string", &[DiagnosticKind::Syntax]);
+    assert_eq!(
+        report.diagnostics[0].message,
+        "this string runs on to the next line"
+    );
+}
+
+#[test]
 fn syntax_missing_field() {
     snapshot("syntax-missing-field", &[DiagnosticKind::Syntax]);
 }
