@@ -28,6 +28,8 @@ enum Command {
     Replay(cli::replay::ReplayArgs),
     /// Write a game's results (teams, incidents, ledger) as JSON or CSV, from its journal.
     Export(cli::export::ExportArgs),
+    /// Run the game server: API, live scoreboard and consoles (Ctrl-C stops it gracefully).
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Command::New(args) => cli::new::run(&args),
         Command::Replay(args) => cli::replay::run(&args),
         Command::Export(args) => cli::export::run(&args),
+        Command::Serve(args) => cli::serve::run(&args),
     };
     match result {
         Ok(code) => code,

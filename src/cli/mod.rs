@@ -7,3 +7,4 @@ pub mod export;
 pub mod new;
 pub mod replay;
 pub mod scenario;
+pub mod serve;

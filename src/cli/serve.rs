@@ -1,0 +1,221 @@
+//! `breakathon serve [SCENARIO]`: check the scenario, open or recover the game in the data
+//! directory, and run the web server (API, live streams, pages) until Ctrl-C.
+
+use std::io::IsTerminal;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use breakathon_game::{ClockMode, Game, GameOptions};
+use breakathon_server::{AppState, ServerConfig};
+use clap::Args;
+
+/// The scenarios shipped with Breakathon, embedded so that the binary alone is enough.
+pub const SHIPPED_SCENARIOS: [(&str, &str); 5] = [
+    ("tutorial", include_str!("../../scenarios/tutorial.ron")),
+    (
+        "retail-celebrity-spike",
+        include_str!("../../scenarios/retail-celebrity-spike.ron"),
+    ),
+    (
+        "failure-friday-three-datacenters",
+        include_str!("../../scenarios/failure-friday-three-datacenters.ron"),
+    ),
+    ("chaos-cat", include_str!("../../scenarios/chaos-cat.ron")),
+    (
+        "breakathon-4h",
+        include_str!("../../scenarios/breakathon-4h.ron"),
+    ),
+];
+
+/// The scenario `serve` runs when none is named.
+pub const DEFAULT_SCENARIO: &str = "tutorial";
+
+/// Environment variable holding the organizer token.
+pub const ORGANIZER_TOKEN_ENV: &str = "BREAKATHON_ORGANIZER_TOKEN";
+/// Environment variable holding the judge token.
+pub const JUDGE_TOKEN_ENV: &str = "BREAKATHON_JUDGE_TOKEN";
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Scenario file, or the name of a shipped scenario (tutorial, retail-celebrity-spike,
+    /// failure-friday-three-datacenters, chaos-cat, breakathon-4h). Default: tutorial.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<String>,
+    /// TCP port (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on. Anything but loopback should sit behind a TLS reverse proxy.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Simulated seconds per wall second (default: the scenario's own speed).
+    #[arg(long, conflicts_with = "clock")]
+    pub speed: Option<f64>,
+    /// `manual`: the clock only moves on `POST /api/v1/game/advance`.
+    #[arg(long, value_parser = ["manual"])]
+    pub clock: Option<String>,
+    /// Where the journal and tokens live.
+    #[arg(long, default_value = "./breakathon-data")]
+    pub data_dir: PathBuf,
+    /// Archive the game in the data directory and start a fresh one.
+    #[arg(long)]
+    pub new: bool,
+    /// Add bot teams (perfect, sloppy, restart-only, idle) and start the game at once.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// Runs the server until Ctrl-C (or SIGTERM).
+pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let (name, source) = scenario_source(args.scenario.as_deref())?;
+    let report = breakathon_scenario::check(&name, &source);
+    let handler = crate::cli::check::handler(std::io::stderr().is_terminal());
+    if report.has_errors() || report.warning_count() > 0 {
+        eprintln!("{}", crate::cli::check::render(&report, &handler));
+    }
+    if report.has_errors() {
+        return Ok(ExitCode::FAILURE);
+    }
+    let clock = match (&args.clock, args.speed) {
+        (Some(_), _) => ClockMode::Manual,
+        (None, Some(speed)) => {
+            if !(speed.is_finite() && speed > 0.0) {
+                bail!("--speed must be a positive number of simulated seconds per wall second");
+            }
+            ClockMode::Speed(speed)
+        }
+        (None, None) => ClockMode::Speed(report.scenario.as_ref().map_or(1.0, |s| s.speed)),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args, name, source, clock))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the game, binds, prints the URLs and serves until shutdown.
+async fn serve(
+    args: &ServeArgs,
+    name: String,
+    source: String,
+    clock: ClockMode,
+) -> anyhow::Result<()> {
+    let started = tokio::time::Instant::now();
+    let options = GameOptions {
+        data_dir: args.data_dir.clone(),
+        scenario_name: name.clone(),
+        scenario_source: source,
+        clock,
+        new_game: args.new,
+        organizer_token: env_token(ORGANIZER_TOKEN_ENV),
+        judge_token: env_token(JUDGE_TOKEN_ENV),
+    };
+    let opened = tokio::task::spawn_blocking(move || {
+        Game::open(
+            options,
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(0),
+        )
+    })
+    .await
+    .context("opening the game")?
+    .with_context(|| format!("opening the game in {}", args.data_dir.display()))?;
+    let state = AppState::new(opened.game, started, ServerConfig::default());
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port))
+        .await
+        .with_context(|| format!("binding {}:{}", args.bind, args.port))?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    let base = format!("http://{address}");
+    println!(
+        "Breakathon: {} game `{name}` in {}",
+        if opened.recovered { "recovered" } else { "new" },
+        args.data_dir.display()
+    );
+    println!("listening on {base}");
+    println!("  scoreboard: {base}/");
+    println!("  team:       {base}/team");
+    println!("  organizer:  {base}/organizer");
+    println!("  judge:      {base}/judge");
+    println!("  API:        {base}/api/v1/openapi.json");
+    println!("organizer token: {}", opened.organizer_token);
+    println!("judge token: {}", opened.judge_token);
+    if !address.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {} which is not loopback; tokens travel in clear text. \
+             Run behind a TLS reverse proxy: see docs/DEPLOYMENT.md",
+            address.ip()
+        );
+    }
+    if args.demo {
+        let bots = breakathon_server::demo::setup(&state)
+            .await
+            .context("setting up the demo bots")?;
+        for bot in &bots {
+            println!(
+                "demo team `{}` ({}) token: {}",
+                bot.name, bot.skill, bot.token
+            );
+        }
+        tokio::spawn(breakathon_server::demo::run(state.clone(), bots));
+    }
+    let shutdown = state.shutdown().clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!("breakathon: shutting down");
+        shutdown.cancel();
+    });
+    breakathon_server::serve(listener, state.clone())
+        .await
+        .context("serving HTTP")?;
+    let state_for_close = state;
+    tokio::task::spawn_blocking(move || state_for_close.close())
+        .await
+        .context("closing the game")??;
+    Ok(())
+}
+
+/// Resolves SCENARIO: an existing file is read from disk, else a shipped name is used.
+fn scenario_source(scenario: Option<&str>) -> anyhow::Result<(String, String)> {
+    let wanted = scenario.unwrap_or(DEFAULT_SCENARIO);
+    let path = Path::new(wanted);
+    if path.is_file() {
+        let source =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok((path.display().to_string(), source));
+    }
+    let stem = wanted.strip_suffix(".ron").unwrap_or(wanted);
+    let stem = stem.rsplit('/').next().unwrap_or(stem);
+    if let Some((name, source)) = SHIPPED_SCENARIOS.iter().find(|(name, _)| *name == stem) {
+        return Ok((format!("{name}.ron"), (*source).to_owned()));
+    }
+    let names: Vec<&str> = SHIPPED_SCENARIOS.iter().map(|(name, _)| *name).collect();
+    bail!(
+        "no scenario file `{wanted}` and no shipped scenario of that name (shipped: {})",
+        names.join(", ")
+    )
+}
+
+/// A token from the environment, if set and not empty.
+fn env_token(variable: &str) -> Option<String> {
+    std::env::var(variable)
+        .ok()
+        .filter(|token| !token.trim().is_empty())
+}
+
+/// Waits for Ctrl-C or, on Unix, SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
