@@ -40,6 +40,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(200);
 const MAX_FIX_WAIT_S: u64 = 600;
 /// Simulated seconds per advance while waiting for the fix.
 const FIX_STEP_S: u64 = 15;
+/// A judge's reason with markup in it: the team's ledger must show it as text.
+const ADJUSTMENT_REASON: &str = "Clear <em>status</em> updates";
 /// A value the scoreboard page keeps only if it is never reloaded.
 const MARKER: i64 = 42;
 
@@ -565,7 +567,60 @@ async fn play(server: &Server, client: &Client) -> TestResult {
         "const t = document.getElementById('timeline-table'); return t && t.textContent.includes('shop-api');",
     )
     .await?;
+    // A judge's adjustment through the form reaches the live standings.
+    select(client, "adj-team", &team_id).await?;
+    type_into(client, "adj-points", "7").await?;
+    type_into(client, "adj-reason", ADJUSTMENT_REASON).await?;
+    let before = client
+        .execute(
+            "const c = document.querySelector('#board-table tbody td:nth-child(3)'); return c ? c.textContent : null;",
+            vec![],
+        )
+        .await?;
+    click(client, "adj-submit").await?;
+    wait_for(
+        client,
+        "the adjusted score on the judge's standings",
+        &format!(
+            "const c = document.querySelector('#board-table tbody td:nth-child(3)'); return c !== null && c.textContent !== {before};"
+        ),
+    )
+    .await?;
     screenshot(client, "judge").await?;
+
+    // The team's ledger shows the judge's reason as text.
+    client.switch_to_window(team_window.clone()).await?;
+    click(client, "tab-ledger").await?;
+    wait_for(
+        client,
+        "the adjustment in the team's ledger",
+        &format!(
+            "const t = document.getElementById('ledger-table');\
+             return t !== null && t.textContent.includes({reason}) && t.querySelector('em') === null;",
+            reason = Value::String(ADJUSTMENT_REASON.into())
+        ),
+    )
+    .await?;
+    screenshot(client, "team-console-ledger").await?;
+
+    // Freeze: the public board says so; unfreeze reveals it again.
+    server.organizer("/game/freeze", json!({})).await?;
+    client.switch_to_window(board_window.clone()).await?;
+    wait_for(
+        client,
+        "the frozen banner",
+        "return !document.getElementById('frozen-banner').hidden;",
+    )
+    .await?;
+    screenshot(client, "scoreboard-frozen").await?;
+    server.organizer("/game/unfreeze", json!({})).await?;
+    wait_for(
+        client,
+        "the frozen banner gone",
+        "return document.getElementById('frozen-banner').hidden;",
+    )
+    .await?;
+    client.switch_to_window(organizer_window.clone()).await?;
 
     // --- Finish: the scoreboard reveals every incident, still without a reload.
     server.organizer("/game/finish", json!({})).await?;

@@ -218,7 +218,8 @@ const BK = (() => {
       box = el('div', { id: 'toasts', role: 'status', 'aria-live': 'polite' });
       document.body.appendChild(box);
     }
-    const node = el('div', { class: 'toast ' + (kind || '') }, String(message));
+    const node = el('div', { class: 'toast ' + (kind || ''), title: 'click to dismiss' }, String(message));
+    node.addEventListener('click', () => node.remove());
     box.appendChild(node);
     while (box.children.length > MAX_TOASTS) box.removeChild(box.firstChild);
     setTimeout(() => node.remove(), TOAST_MS);
