@@ -225,11 +225,24 @@ const BK = (() => {
     setTimeout(() => node.remove(), TOAST_MS);
   }
 
+  /** How long the same error message is not shown again, in milliseconds. */
+  const ERROR_REPEAT_MS = 15000;
+  const lastShown = new Map();
+
+  /** Shows an error's message (the same message at most once per ERROR_REPEAT_MS). */
   function showError(err) {
     const message = err && err.message ? err.message : String(err);
-    toast(message, 'error');
     console.warn('breakathon:', err);
+    if (err && err.status === 401 && onUnauthorized) { onUnauthorized(message); return; }
+    const now = Date.now();
+    if (lastShown.has(message) && now - lastShown.get(message) < ERROR_REPEAT_MS) return;
+    lastShown.set(message, now);
+    toast(message, 'error');
   }
+
+  /** What a signed-in page does when the server stops accepting its token. */
+  let onUnauthorized = null;
+  const SIGNIN_REASON_KEY = 'breakathon.signin.reason';
 
   // ---------- API ----------
 
@@ -314,7 +327,7 @@ const BK = (() => {
     append(form, [
       el('h1', null, 'Sign in'),
       el('p', { class: 'muted' }, `Paste the ${role} token you were given.`),
-      el('div', { class: 'field' }, el('label', { for: 'signin-token' }, humanize(role) + ' token'), input),
+      el('div', { class: 'field' }, el('label', { for: 'signin-token' }, humanize(role).replace(/^./, (c) => c.toUpperCase()) + ' token'), input),
       el('button', { class: 'primary', type: 'submit', id: 'signin-submit' }, 'Sign in'),
       status,
     ]);
@@ -324,6 +337,12 @@ const BK = (() => {
         const verified = await verify(token);
         setToken(role, token);
         fill(container);
+        onUnauthorized = (message) => {
+          onUnauthorized = null;
+          clearToken(role);
+          try { sessionStorage.setItem(SIGNIN_REASON_KEY, 'Signed out: ' + message); } catch (_) { /* private mode */ }
+          location.reload();
+        };
         onReady(token, verified);
       } catch (err) {
         if (err && (err.status === 401 || err.status === 403)) clearToken(role);
@@ -337,6 +356,9 @@ const BK = (() => {
       const token = input.value.trim();
       if (token) attempt(token, false);
     });
+    let reason = null;
+    try { reason = sessionStorage.getItem(SIGNIN_REASON_KEY); sessionStorage.removeItem(SIGNIN_REASON_KEY); } catch (_) { /* private mode */ }
+    if (reason) status.textContent = reason;
     if (stored) attempt(stored, true);
     else { fill(container, form); input.focus(); }
   }
