@@ -133,7 +133,6 @@ async fn serve(
         if opened.recovered { "recovered" } else { "new" },
         args.data_dir.display()
     );
-    println!("listening on {base}");
     println!("  scoreboard: {base}/");
     println!("  team:       {base}/team");
     println!("  organizer:  {base}/organizer");
@@ -141,6 +140,8 @@ async fn serve(
     println!("  API:        {base}/api/v1/openapi.json");
     println!("organizer token: {}", opened.organizer_token);
     println!("judge token: {}", opened.judge_token);
+    // Last line of the banner: scripts wait for it.
+    println!("listening on {base}");
     if !address.ip().is_loopback() {
         eprintln!(
             "warning: listening on {} which is not loopback; tokens travel in clear text. \
