@@ -8,13 +8,13 @@ use std::fmt::Write as _;
 use plotters::prelude::*;
 
 /// Width of the score-over-time chart, in pixels.
-pub const SCORE_CHART_WIDTH_PX: u32 = 720;
+pub const SCORE_CHART_WIDTH_PX: u32 = 600;
 /// Height of the score-over-time chart, in pixels.
-pub const SCORE_CHART_HEIGHT_PX: u32 = 360;
+pub const SCORE_CHART_HEIGHT_PX: u32 = 330;
 /// Width of a metric chart, in pixels.
-pub const METRIC_CHART_WIDTH_PX: u32 = 480;
+pub const METRIC_CHART_WIDTH_PX: u32 = 400;
 /// Height of a metric chart, in pixels.
-pub const METRIC_CHART_HEIGHT_PX: u32 = 220;
+pub const METRIC_CHART_HEIGHT_PX: u32 = 210;
 /// Most series drawn in one chart; the rest are left out (and said so).
 pub const MAX_SERIES: usize = 40;
 /// Most points drawn per series; longer series are thinned evenly (keeping the last point).
@@ -244,7 +244,7 @@ fn draw_lines(
             .caption(caption, ("sans-serif", CAPTION_FONT_PX))
             .margin(10)
             .margin_right(right_margin)
-            .x_label_area_size(30)
+            .x_label_area_size(42)
             .y_label_area_size(56)
             // The time axis counts minutes, so that its labels fall on round minutes.
             .build_cartesian_2d(x0 / SECONDS_PER_MINUTE..x1 / SECONDS_PER_MINUTE, y0..y1)
