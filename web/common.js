@@ -507,7 +507,8 @@ const BK = (() => {
     const complaint = timeOf(o, 'first_complaint');
     if (complaint !== null) parts.push('first complaint ' + fmtGameTime(complaint));
     if (parts.length === 0) parts.push('—');
-    return parts.join(', ');
+    const icons = { fixed: '✓ ', open: '● ', mitigated: '▲ ', verifying: '↻ ', expired: '○ ' };
+    return (icons[String(status)] || '') + parts.join(', ');
   }
 
   /** A root-cause target ({Service: "x"}, {zone: "a"}, "x") as "x" or "zone a". */
