@@ -645,35 +645,63 @@
     } catch (err) { BK.showError(err); }
   }
 
-  /** A little safe Markdown: headings, bullets, paragraphs, `code` and **bold**, built as DOM. */
+  /**
+   * A little safe Markdown, built as DOM (never parsed as HTML): headings, bullet lists with
+   * continuation lines, tables, paragraphs, `code`, **bold** and *italic*.
+   */
   function markdown(source) {
     const out = [];
-    let listNode = null;
-    let para = [];
-    const inline = (line) => {
+    const inline = (textIn) => {
       const nodes = [];
-      const re = /(`[^`]+`|\*\*[^*]+\*\*)/g;
+      const re = /(`[^`]+`|\*\*[^*]+\*\*|\*[^*\s][^*]*\*)/g;
       let last = 0;
       let m;
-      while ((m = re.exec(line))) {
-        if (m.index > last) nodes.push(line.slice(last, m.index));
-        nodes.push(m[0].startsWith('`') ? el('code', null, m[0].slice(1, -1)) : el('strong', null, m[0].slice(2, -2)));
-        last = m.index + m[0].length;
+      while ((m = re.exec(textIn))) {
+        if (m.index > last) nodes.push(textIn.slice(last, m.index));
+        const t = m[0];
+        if (t.startsWith('`')) nodes.push(el('code', null, t.slice(1, -1)));
+        else if (t.startsWith('**')) nodes.push(el('strong', null, inline(t.slice(2, -2))));
+        else nodes.push(el('em', null, inline(t.slice(1, -1))));
+        last = m.index + t.length;
       }
-      if (last < line.length) nodes.push(line.slice(last));
+      if (last < textIn.length) nodes.push(textIn.slice(last));
       return nodes;
     };
-    const flushPara = () => { if (para.length) { out.push(el('p', null, inline(para.join(' ')))); para = []; } };
+    let block = null; // {kind: 'p'|'ul'|'table', lines or items or rows}
+    const flush = () => {
+      if (!block) return;
+      if (block.kind === 'p') out.push(el('p', null, inline(block.lines.join(' '))));
+      else if (block.kind === 'ul') out.push(el('ul', null, block.items.map((item) => el('li', null, inline(item.join(' '))))));
+      else if (block.kind === 'table') {
+        const rows = block.rows.filter((r) => !r.every((c) => /^:?-{3,}:?$/.test(c)));
+        const [head, ...body] = rows;
+        out.push(el('table', { class: 'md-table' },
+          head ? el('thead', null, el('tr', null, head.map((c) => el('th', { scope: 'col' }, inline(c))))) : null,
+          el('tbody', null, body.map((r) => el('tr', null, r.map((c) => el('td', null, inline(c))))))));
+      }
+      block = null;
+    };
     for (const raw of String(source).split('\n')) {
-      const line = raw.trimEnd();
-      const h = /^(#{1,4})\s+(.*)$/.exec(line);
-      const li = /^\s*[-*]\s+(.*)$/.exec(line);
-      if (h) { flushPara(); listNode = null; out.push(el('h' + Math.min(4, h[1].length + 1), null, inline(h[2]))); }
-      else if (li) { flushPara(); if (!listNode) { listNode = el('ul'); out.push(listNode); } listNode.appendChild(el('li', null, inline(li[1]))); }
-      else if (!line.trim()) { flushPara(); listNode = null; }
-      else { listNode = null; para.push(line.trim()); }
+      const line = raw.replace(/\s+$/, '');
+      const heading = /^(#{1,4})\s+(.*)$/.exec(line);
+      const bullet = /^\s*[-*]\s+(.*)$/.exec(line);
+      if (!line.trim()) { flush(); continue; }
+      if (heading) { flush(); out.push(el('h' + Math.min(4, heading[1].length + 1), null, inline(heading[2]))); continue; }
+      if (line.trim().startsWith('|')) {
+        if (!block || block.kind !== 'table') { flush(); block = { kind: 'table', rows: [] }; }
+        block.rows.push(line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim()));
+        continue;
+      }
+      if (bullet) {
+        if (!block || block.kind !== 'ul') { flush(); block = { kind: 'ul', items: [] }; }
+        block.items.push([bullet[1]]);
+        continue;
+      }
+      if (block && block.kind === 'ul' && /^\s/.test(line)) { block.items[block.items.length - 1].push(line.trim()); continue; }
+      if (!block || block.kind !== 'p') { flush(); block = { kind: 'p', lines: [] }; }
+      block.lines.push(line.trim());
     }
-    flushPara();
+    flush();
     return out;
   }
 
