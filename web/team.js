@@ -581,7 +581,7 @@
           el('div', { class: 'row' }, el('strong', null, String(pick(h, 'title', 'name') ?? `Hint ${Number(id) + 1}`)),
             el('span', { class: 'badge' }, `cost ${cost}`),
             taken ? el('span', { class: 'badge ok' }, '✓ bought') : available === false ? el('span', { class: 'badge' }, unlock !== null ? 'unlocks at ' + fmtGameTime(unlock) : 'locked') : button),
-          taken && pick(h, 'text') ? el('p', null, String(pick(h, 'text'))) : null);
+          taken && pick(h, 'text') ? el('div', null, markdown(String(pick(h, 'text')))) : null);
       }));
     } catch (err) { fill('hints', el('p', { class: 'empty' }, err.message)); }
   }
