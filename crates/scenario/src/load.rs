@@ -9,7 +9,7 @@ use crate::span_index::{
 use crate::{Scenario, parse_unchecked, validate};
 
 /// Largest scenario file accepted, in bytes.
-pub const MAX_SOURCE_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
 
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]
