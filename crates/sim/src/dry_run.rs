@@ -387,7 +387,7 @@ pub fn dry_run(
             }
         }
         let done = world.tick();
-        if done % PROGRESS_EVERY_TICKS == 0 {
+        if done.is_multiple_of(PROGRESS_EVERY_TICKS) {
             progress(done, end_tick);
         }
     }

@@ -1,0 +1,121 @@
+//! Memory of one world: a 50-service fleet simulated over a whole 4-hour game, measured with a
+//! counting global allocator (live bytes after building and after the game, peak, allocations
+//! per tick) and the size of its snapshot. Also allocations per tick for fleets of several
+//! sizes, to see whether hot systems allocate per entity per tick.
+//!
+//! Run with `cargo bench -p breakathon-sim --bench memory`. It prints a table; the figures go
+//! into `docs/PERFORMANCE.md`.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use breakathon_sim::{FaultSchedule, Simulation};
+
+/// Counts live bytes, peak live bytes and allocations, then defers to the system allocator.
+struct Counting;
+
+static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
+static PEAK_BYTES: AtomicU64 = AtomicU64::new(0);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to `System`; only counters are added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_alloc(layout.size());
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_alloc(layout.size());
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+        count_alloc(new_size);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+fn count_alloc(size: usize) {
+    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    let live = LIVE_BYTES.fetch_add(size as u64, Ordering::Relaxed) + size as u64;
+    PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Ticks of warm-up before allocations per tick are counted.
+const WARMUP_TICKS: u64 = 1_800;
+/// Ticks over which allocations per tick are counted.
+const COUNTED_TICKS: u64 = 1_800;
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing useful either way.
+    let scenario = Arc::new(common::generated_fleet(50, "4h"));
+    let end_tick = scenario.duration.to_ticks(scenario.tick);
+    let schedule = Arc::new(FaultSchedule::compute(&scenario, scenario.seed));
+
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    PEAK_BYTES.store(before, Ordering::Relaxed);
+    let mut sim = Simulation::new(Arc::clone(&scenario), Arc::clone(&schedule)).expect("valid");
+    let built = LIVE_BYTES.load(Ordering::Relaxed) - before;
+    let allocations_before = ALLOCATIONS.load(Ordering::Relaxed);
+    sim.step_until(end_tick);
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations_before;
+    let after = LIVE_BYTES.load(Ordering::Relaxed) - before;
+    let peak = PEAK_BYTES.load(Ordering::Relaxed) - before;
+    let snapshot = serde_json::to_vec(&sim.snapshot()).expect("snapshot serializes");
+    println!("memory of one 50-service world over a 4-hour game ({end_tick} ticks):");
+    println!("  live after building      {:>10.2} MiB", mib(built));
+    println!("  live after the game      {:>10.2} MiB", mib(after));
+    println!("  peak during the game     {:>10.2} MiB", mib(peak));
+    println!(
+        "  snapshot (JSON)          {:>10.2} MiB",
+        mib(snapshot.len() as u64)
+    );
+    println!(
+        "  allocations              {allocations:>10} ({:.1} per tick)",
+        allocations as f64 / end_tick as f64
+    );
+    println!("  incidents injected       {:>10}", sim.incidents().len());
+    drop(sim);
+
+    println!(
+        "\nallocations per tick after {WARMUP_TICKS} ticks of warm-up, over {COUNTED_TICKS} ticks:"
+    );
+    for services in [10, 50, 100, 200] {
+        for faults in [false, true] {
+            let mut scenario = common::generated_fleet(services, "4h");
+            if !faults {
+                scenario.faults.clear();
+            }
+            let scenario = Arc::new(scenario);
+            let schedule = Arc::new(FaultSchedule::compute(&scenario, scenario.seed));
+            let mut sim = Simulation::new(scenario, schedule).expect("valid");
+            sim.step_until(WARMUP_TICKS);
+            let start = ALLOCATIONS.load(Ordering::Relaxed);
+            sim.step_until(WARMUP_TICKS + COUNTED_TICKS);
+            let counted = ALLOCATIONS.load(Ordering::Relaxed) - start;
+            println!(
+                "  {services:>4} services, faults {:<5}: {:>8.2} allocations per tick",
+                faults,
+                counted as f64 / COUNTED_TICKS as f64
+            );
+        }
+    }
+}
