@@ -10,6 +10,7 @@ use breakathon_scenario::{
     ActionKind, FaultClass, FaultKind, Scenario, ServiceKind, SimDuration, Target, Trigger,
     load_file,
 };
+use breakathon_sim::FaultSchedule;
 use breakathon_sim::dry_run::{
     DryRunOptions, DryRunReport, IncidentOutcome, ScriptedAction, dry_run,
 };
@@ -292,6 +293,57 @@ fn following_the_playbook_spares_the_customers_most_of_the_pain() {
             played.summary.error_minutes,
             idle.summary.error_minutes
         );
+    }
+}
+
+/// The shared fault schedule as a table: when, what, where, until when.
+fn timeline(scenario: &Scenario) -> String {
+    let tick = scenario.tick;
+    let at = |t: u64| SimDuration::from_millis(t.saturating_mul(tick.as_millis())).to_string();
+    let schedule = FaultSchedule::compute(scenario, scenario.seed);
+    let mut text = String::new();
+    for incident in &schedule.incidents {
+        let instances: Vec<String> = incident.instances.iter().map(|i| i.to_string()).collect();
+        let line = format!(
+            "{:>8}  {:<30} {:<26} {:<25} until {:<8} {}",
+            at(incident.inject_tick),
+            incident.fault_name,
+            incident.class.name(),
+            incident.root.to_string(),
+            incident.end_tick.map_or_else(|| "fixed".to_owned(), at),
+            instances.join(" ")
+        );
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    for &index in &schedule.conditional {
+        let fault = &scenario.faults[index];
+        text.push_str(&format!(
+            "{:>8}  {:<30} {}\n",
+            "per team",
+            fault.name,
+            fault.kind.class().name()
+        ));
+    }
+    text
+}
+
+#[test]
+fn the_fault_timelines_of_the_game_scenarios_are_stable() {
+    // The playbooks name instances and times drawn from the seeds: a change here means
+    // they need a look too.
+    for path in shipped_files() {
+        let relative = path.strip_prefix(repo_root()).expect("under the root");
+        if !relative.starts_with("scenarios") {
+            continue;
+        }
+        let scenario = load(&relative.to_string_lossy());
+        let name = relative
+            .file_stem()
+            .expect("a file name")
+            .to_string_lossy()
+            .into_owned();
+        insta::assert_snapshot!(format!("timeline_{name}"), timeline(&scenario));
     }
 }
 
