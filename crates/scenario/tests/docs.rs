@@ -106,43 +106,14 @@ fn default_kind(class: FaultClass) -> FaultKind {
         .expect("every kind parses with defaults")
 }
 
-/// A JSON value written the way a scenario author writes it.
-fn ron_like(value: &Value) -> String {
-    match value {
-        Value::Null => "unset".to_owned(),
-        Value::String(s) => format!("\"{s}\""),
-        Value::Number(n) if n.is_f64() => {
-            let f = n.as_f64().unwrap_or_default();
-            if f.fract() == 0.0 {
-                format!("{f:.1}")
-            } else {
-                f.to_string()
-            }
-        }
-        Value::Array(items) => {
-            let inner: Vec<String> = items.iter().map(ron_like).collect();
-            format!("[{}]", inner.join(", "))
-        }
-        other => other.to_string(),
-    }
-}
-
-/// `name(param: default, ...)` of a fault kind, or just `name` when it has no parameters.
+/// `name(param: default, ...)` of a fault kind in declaration order, or just `name` when it
+/// has no parameters.
 fn kind_with_defaults(class: FaultClass) -> String {
-    let value = serde_json::to_value(default_kind(class)).expect("serializes");
-    match value {
-        Value::Object(map) => {
-            let (name, params) = map.into_iter().next().expect("one variant");
-            let params = params.as_object().cloned().unwrap_or_default();
-            let parts: Vec<String> = params
-                .iter()
-                .map(|(k, v)| format!("{k}: {}", ron_like(v)))
-                .collect();
-            format!("{name}({})", parts.join(", "))
-        }
-        Value::String(name) => name,
-        other => other.to_string(),
-    }
+    let config = ron::ser::PrettyConfig::new()
+        .compact_structs(true)
+        .compact_arrays(true);
+    let text = ron::ser::to_string_pretty(&default_kind(class), config).expect("serializes");
+    text.replace("None", "unset")
 }
 
 fn action_list(actions: &[ActionKind]) -> String {
