@@ -61,6 +61,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         pct(&mut commit_ms, 0.99)
     );
     let s = Instant::now();
+    let snaps: Vec<_> = ids
+        .iter()
+        .map(|id| game.world(*id).map(|w| w.snapshot()))
+        .collect();
+    println!("snapshots alone: {:?}", s.elapsed());
+    let s = Instant::now();
+    let mut bytes = 0;
+    for snap in snaps.into_iter().flatten() {
+        bytes += serde_json::to_string(&snap)?.len();
+    }
+    println!(
+        "JSON of the snapshots alone: {:?}, {} MB",
+        s.elapsed(),
+        bytes / 1_000_000
+    );
+    let s = Instant::now();
     game.checkpoint()?;
     println!("checkpoint: {:?}", s.elapsed());
     let hash = game.state_hash();

@@ -49,12 +49,12 @@ pub enum GameError {
         source: std::io::Error,
     },
     /// A stored record could not be encoded or decoded.
-    #[error("{context}: {source}")]
+    #[error("{context}: {message}")]
     Codec {
         /// What was being encoded or decoded.
         context: String,
-        /// The underlying error.
-        source: serde_json::Error,
+        /// What went wrong.
+        message: String,
     },
     /// The scenario could not be loaded or simulated.
     #[error("{0}")]
@@ -83,10 +83,10 @@ impl GameError {
         }
     }
 
-    pub(crate) fn codec(context: impl Into<String>, source: serde_json::Error) -> Self {
+    pub(crate) fn codec(context: impl Into<String>, error: impl std::fmt::Display) -> Self {
         GameError::Codec {
             context: context.into(),
-            source,
+            message: error.to_string(),
         }
     }
 }

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use breakathon_scenario::Scenario;
 use breakathon_sim::{Action, FaultSchedule, IncidentId, RootTarget, Simulation};
 
+use crate::checkpoint::{self, CheckpointJob, Checkpointer};
 use crate::clock::Clock;
 use crate::command::MAX_MESSAGE_CHARS;
-use crate::journal::{Journal, StoredCheckpoint};
+use crate::journal::Journal;
 use crate::record::{
     ActionRecord, Core, DeclarationRecord, FrozenBoard, JudgeNote, MAX_RECORDS_PER_TEAM,
     NotificationRecord, TeamRecord,
@@ -32,9 +33,6 @@ pub const MAX_CLOCK_STEP_SECS: u64 = 86_400;
 pub const MAX_ADJUST_POINTS: i64 = 1_000_000;
 /// Simulated milliseconds between the clock's progress records in the journal.
 pub const TICK_RECORD_INTERVAL_MS: u64 = 1_000;
-/// Simulated ticks between checkpoints (at most; fewer with many teams is not needed for
-/// correctness, only for recovery time).
-pub const CHECKPOINT_INTERVAL_TICKS: u64 = 300;
 
 /// The referee of one game. Single-threaded: the server wraps it in a mutex.
 pub struct Game {
@@ -55,6 +53,7 @@ pub struct Game {
     pub(crate) events: VecDeque<(u64, Option<TeamId>, Event)>,
     pub(crate) emitted_ledger: BTreeMap<TeamId, usize>,
     pub(crate) poisoned: Option<String>,
+    pub(crate) checkpointer: Option<Checkpointer>,
 }
 
 /// What applying an entry produced, for the command that caused it.
@@ -107,6 +106,7 @@ impl Game {
             events: VecDeque::new(),
             emitted_ledger: BTreeMap::new(),
             poisoned: None,
+            checkpointer: None,
         })
     }
 
@@ -392,36 +392,61 @@ impl Game {
         self.flush_ledger_events();
     }
 
-    fn maybe_checkpoint(&mut self) -> Result<(), GameError> {
-        if self.journal.is_none()
-            || self.core.tick < self.last_checkpoint_tick + CHECKPOINT_INTERVAL_TICKS
-        {
-            return Ok(());
-        }
-        self.checkpoint()
-    }
-
-    /// Writes a checkpoint of the whole state now (after the last journaled record).
-    pub fn checkpoint(&mut self) -> Result<(), GameError> {
-        let core_json = serde_json::to_string(&self.core)
-            .map_err(|e| GameError::codec("encoding a checkpoint", e))?;
-        let worlds: Vec<(TeamId, breakathon_sim::WorldSnapshot)> = self
-            .worlds
-            .iter()
-            .map(|(id, w)| (*id, w.snapshot()))
-            .collect();
-        let worlds_json = serde_json::to_string(&worlds)
-            .map_err(|e| GameError::codec("encoding world snapshots", e))?;
-        let checkpoint = StoredCheckpoint {
+    fn checkpoint_job(&self) -> CheckpointJob {
+        CheckpointJob {
             seq: self.last_seq,
             tick: self.core.tick,
-            core_json,
-            worlds_json,
-        };
+            core: self.core.clone(),
+            worlds: self
+                .worlds
+                .iter()
+                .map(|(id, w)| (*id, w.snapshot()))
+                .collect(),
+        }
+    }
+
+    /// Checkpoints when the interval for this many teams has passed: on the background
+    /// writer if there is one (skipped while it is busy), else right here.
+    fn maybe_checkpoint(&mut self) -> Result<(), GameError> {
+        let interval = checkpoint::interval_ticks(self.worlds.len());
+        if self.journal.is_none() || self.core.tick < self.last_checkpoint_tick + interval {
+            return Ok(());
+        }
+        match &self.checkpointer {
+            Some(writer) => {
+                if writer.offer(self.checkpoint_job()) {
+                    self.last_checkpoint_tick = self.core.tick;
+                }
+                Ok(())
+            }
+            None => self.checkpoint(),
+        }
+    }
+
+    /// Writes a checkpoint of the whole state now (after the last journaled record) and
+    /// waits until it is stored.
+    pub fn checkpoint(&mut self) -> Result<(), GameError> {
+        let stored = checkpoint::encode(&self.checkpoint_job())?;
         if let Some(journal) = self.journal.as_mut() {
-            journal.save_checkpoint(&checkpoint)?;
+            journal.save_checkpoint(&stored)?;
         }
         self.last_checkpoint_tick = self.core.tick;
+        Ok(())
+    }
+
+    /// The error of the last background checkpoint, if it failed (the game goes on; the
+    /// journal alone still recovers everything, only more slowly).
+    pub fn checkpoint_error(&self) -> Option<String> {
+        self.checkpointer
+            .as_ref()
+            .and_then(Checkpointer::last_error)
+    }
+
+    /// Starts writing automatic checkpoints on a background thread.
+    pub(crate) fn start_checkpointer(&mut self) -> Result<(), GameError> {
+        if let Some(path) = self.journal.as_ref().and_then(|j| j.path()) {
+            self.checkpointer = Some(Checkpointer::start(path)?);
+        }
         Ok(())
     }
 

@@ -2,7 +2,8 @@
 //! the tick at which it applies; the clock's progress; checkpoints. SQLite (WAL,
 //! `synchronous=FULL`) behind a small trait so that another store can take its place.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -26,17 +27,17 @@ pub struct JournalRecord {
     pub entry: JournalEntry,
 }
 
-/// A checkpoint as stored: the game state after applying record `seq`.
+/// A checkpoint as stored: the game state after applying record `seq`, encoded.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredCheckpoint {
     /// Last record applied.
     pub seq: u64,
     /// Tick reached.
     pub tick: u64,
-    /// The game's own state, JSON.
-    pub core_json: String,
-    /// Every team's world snapshot, JSON.
-    pub worlds_json: String,
+    /// The game's own state, encoded.
+    pub core: Vec<u8>,
+    /// Every team's world snapshot, encoded, by team id.
+    pub worlds: Vec<(u32, Vec<u8>)>,
 }
 
 /// Where commands are kept: append, read back from a position, keep checkpoints.
@@ -47,22 +48,30 @@ pub trait Journal: Send {
     fn read_from(&self, after_seq: u64) -> Result<Vec<JournalRecord>, GameError>;
     /// The game's meta data.
     fn meta(&self) -> Result<GameMeta, GameError>;
-    /// Stores a checkpoint (and drops old ones).
+    /// Stores a checkpoint (and drops old ones). It counts only once completely written.
     fn save_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> Result<(), GameError>;
-    /// The newest checkpoint, if any.
+    /// The newest completely written checkpoint, if any.
     fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, GameError>;
+    /// Where the journal lives, if a second connection can be opened to it (for writing
+    /// checkpoints on another thread).
+    fn path(&self) -> Option<&Path>;
 }
+
+/// How long a writer waits for the other connection (journal vs checkpoint writer).
+pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 
 /// The SQLite journal.
 pub struct SqliteJournal {
     conn: Connection,
     last_seq: u64,
+    path: Option<PathBuf>,
 }
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, tick INTEGER NOT NULL, entry TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS checkpoints (seq INTEGER PRIMARY KEY, tick INTEGER NOT NULL, core TEXT NOT NULL, worlds TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (seq INTEGER PRIMARY KEY, tick INTEGER NOT NULL, core BLOB NOT NULL, complete INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS checkpoint_worlds (seq INTEGER NOT NULL, team INTEGER NOT NULL, snapshot BLOB NOT NULL, PRIMARY KEY (seq, team));
 ";
 
 fn to_i64(v: u64) -> i64 {
@@ -85,7 +94,11 @@ impl SqliteJournal {
             "INSERT INTO meta (key, value) VALUES ('game', ?1), ('format_version', ?2)",
             params![meta_json, meta.format_version.to_string()],
         )?;
-        Ok(SqliteJournal { conn, last_seq: 0 })
+        Ok(SqliteJournal {
+            conn,
+            last_seq: 0,
+            path: Some(path.to_owned()),
+        })
     }
 
     /// Opens an existing journal for appending, after checking its format version.
@@ -100,6 +113,7 @@ impl SqliteJournal {
         Ok(SqliteJournal {
             conn,
             last_seq: to_u64(last_seq),
+            path: Some(path.to_owned()),
         })
     }
 
@@ -113,12 +127,17 @@ impl SqliteJournal {
         }
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         check_format(&conn, path)?;
-        Ok(SqliteJournal { conn, last_seq: 0 })
+        Ok(SqliteJournal {
+            conn,
+            last_seq: 0,
+            path: None,
+        })
     }
 
     fn configure(conn: &Connection) -> Result<(), GameError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
         Ok(())
     }
 
@@ -223,41 +242,76 @@ impl Journal for SqliteJournal {
     }
 
     fn save_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> Result<(), GameError> {
+        let seq = to_i64(checkpoint.seq);
+        // Small transactions, so that journal appends on the other connection never wait
+        // for a whole checkpoint; it counts only once marked complete.
+        self.conn
+            .execute("DELETE FROM checkpoint_worlds WHERE seq = ?1", params![seq])?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO checkpoints (seq, tick, core, complete) VALUES (?1, ?2, ?3, 0)",
+            params![seq, to_i64(checkpoint.tick), checkpoint.core],
+        )?;
+        for (team, snapshot) in &checkpoint.worlds {
+            self.conn.execute(
+                "INSERT INTO checkpoint_worlds (seq, team, snapshot) VALUES (?1, ?2, ?3)",
+                params![seq, team, snapshot],
+            )?;
+        }
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT OR REPLACE INTO checkpoints (seq, tick, core, worlds) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                to_i64(checkpoint.seq),
-                to_i64(checkpoint.tick),
-                checkpoint.core_json,
-                checkpoint.worlds_json
-            ],
+            "UPDATE checkpoints SET complete = 1 WHERE seq = ?1",
+            params![seq],
         )?;
         tx.execute(
             "DELETE FROM checkpoints WHERE seq NOT IN \
-             (SELECT seq FROM checkpoints ORDER BY seq DESC LIMIT ?1)",
+             (SELECT seq FROM checkpoints WHERE complete = 1 ORDER BY seq DESC LIMIT ?1)",
             params![CHECKPOINTS_KEPT],
+        )?;
+        tx.execute(
+            "DELETE FROM checkpoint_worlds WHERE seq NOT IN (SELECT seq FROM checkpoints)",
+            [],
         )?;
         tx.commit()?;
         Ok(())
     }
 
     fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, GameError> {
-        Ok(self
+        let head = self
             .conn
             .query_row(
-                "SELECT seq, tick, core, worlds FROM checkpoints ORDER BY seq DESC LIMIT 1",
+                "SELECT seq, tick, core FROM checkpoints WHERE complete = 1 \
+                 ORDER BY seq DESC LIMIT 1",
                 [],
                 |r| {
-                    Ok(StoredCheckpoint {
-                        seq: to_u64(r.get(0)?),
-                        tick: to_u64(r.get(1)?),
-                        core_json: r.get(2)?,
-                        worlds_json: r.get(3)?,
-                    })
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                    ))
                 },
             )
-            .optional()?)
+            .optional()?;
+        let Some((seq, tick, core)) = head else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT team, snapshot FROM checkpoint_worlds WHERE seq = ?1 ORDER BY team")?;
+        let worlds = stmt
+            .query_map(params![seq], |r| {
+                Ok((r.get::<_, u32>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(StoredCheckpoint {
+            seq: to_u64(seq),
+            tick: to_u64(tick),
+            core,
+            worlds,
+        }))
+    }
+
+    fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 }
 
@@ -303,12 +357,31 @@ mod tests {
             j.save_checkpoint(&StoredCheckpoint {
                 seq,
                 tick: seq,
-                core_json: "{}".into(),
-                worlds_json: "[]".into(),
+                core: vec![1, 2],
+                worlds: vec![(0, vec![3]), (2, vec![4, 5])],
             })
             .unwrap();
         }
+        let latest = j.latest_checkpoint().unwrap().unwrap();
+        assert_eq!(latest.seq, 3);
+        assert_eq!(latest.worlds, vec![(0, vec![3]), (2, vec![4, 5])]);
+        // A checkpoint cut short (never marked complete) is ignored.
+        j.conn
+            .execute(
+                "INSERT INTO checkpoints (seq, tick, core) VALUES (9, 9, x'00')",
+                [],
+            )
+            .unwrap();
         assert_eq!(j.latest_checkpoint().unwrap().unwrap().seq, 3);
+        let kept: i64 = j
+            .conn
+            .query_row(
+                "SELECT COUNT(DISTINCT seq) FROM checkpoint_worlds",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept, 2, "older checkpoints are dropped");
     }
 
     #[test]

@@ -4,10 +4,11 @@
 //!
 //! Layout: [`game`] (the [`Game`] and its commands), [`queries`] (views per role),
 //! [`clock`], [`team`] (teams and tokens), [`command`] (inputs and journal entries),
-//! [`journal`] (SQLite journal and checkpoints), [`recovery`] (open, replay, state hash),
+//! [`journal`] (SQLite journal), [`checkpoint`] (snapshots that bound recovery time), [`recovery`] (open, replay, state hash),
 //! [`rules`] (points, ranking, per-tick rules), [`ledger`], [`views`], [`export`].
 //! The rules as teams read them are in `docs/RULES.md`.
 
+pub mod checkpoint;
 pub mod clock;
 pub mod command;
 pub mod error;

@@ -4,13 +4,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use breakathon_sim::{Simulation, WorldSnapshot};
+use breakathon_sim::Simulation;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::game::Game;
 use crate::journal::{JOURNAL_FILE_NAME, JOURNAL_FORMAT_VERSION, Journal, SqliteJournal};
-use crate::record::Core;
 use crate::team::{generate_token, to_hex};
 use crate::{ClockMode, GameError, GameMeta, GameState, JournalEntry, TeamId, TokenHash};
 
@@ -50,6 +49,17 @@ pub struct Opened {
     pub judge_token: String,
     /// Whether it was recovered from an existing journal.
     pub recovered: bool,
+    /// The tick of the checkpoint recovery started from, if any.
+    pub checkpoint_tick: Option<u64>,
+    /// Journal records replayed on top of it.
+    pub replayed_records: usize,
+}
+
+/// How a game was rebuilt.
+#[derive(Clone, Copy, Debug, Default)]
+struct Rebuilt {
+    checkpoint_tick: Option<u64>,
+    replayed_records: usize,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -107,7 +117,8 @@ impl Game {
             archive_journal(dir, &path)?;
         }
         let hash = sha256_hex(&options.scenario_source);
-        let (mut game, recovered) = if path.exists() {
+        let recovered = path.exists();
+        let (mut game, rebuilt) = if recovered {
             let journal = SqliteJournal::open(&path)?;
             let meta = journal.meta()?;
             check_program_version(&meta, &path)?;
@@ -121,7 +132,7 @@ impl Game {
                     options.scenario_name,
                 )));
             }
-            (restore(meta, Box::new(journal), None, true)?, true)
+            restore(meta, Box::new(journal), None, true)?
         } else {
             let meta = GameMeta {
                 format_version: JOURNAL_FORMAT_VERSION,
@@ -134,8 +145,10 @@ impl Game {
             // Parse before creating any file, so that a bad scenario leaves nothing behind.
             Game::from_meta(meta.clone(), None)?;
             let journal = SqliteJournal::create(&path, &meta)?;
-            (Game::from_meta(meta, Some(Box::new(journal)))?, false)
+            let game = Game::from_meta(meta, Some(Box::new(journal)))?;
+            (game, Rebuilt::default())
         };
+        game.start_checkpointer()?;
         game.organizer_token = Some(TokenHash::new(&organizer_token)?);
         game.judge_token = Some(TokenHash::new(&judge_token)?);
         if recovered {
@@ -152,6 +165,8 @@ impl Game {
             organizer_token,
             judge_token,
             recovered,
+            checkpoint_tick: rebuilt.checkpoint_tick,
+            replayed_records: rebuilt.replayed_records,
         })
     }
 
@@ -176,7 +191,7 @@ impl Game {
         let journal = SqliteJournal::open_read_only(path)?;
         let meta = journal.meta()?;
         check_program_version(&meta, path)?;
-        let mut game = restore(meta, Box::new(journal), until_tick, false)?;
+        let (mut game, _) = restore(meta, Box::new(journal), until_tick, false)?;
         game.journal = None;
         Ok(game)
     }
@@ -241,8 +256,9 @@ fn restore(
     journal: Box<dyn Journal>,
     until_tick: Option<u64>,
     use_checkpoints: bool,
-) -> Result<Game, GameError> {
+) -> Result<(Game, Rebuilt), GameError> {
     let mut game = Game::from_meta(meta, None)?;
+    let mut rebuilt = Rebuilt::default();
     let checkpoint = if use_checkpoints {
         journal
             .latest_checkpoint()?
@@ -251,10 +267,7 @@ fn restore(
         None
     };
     if let Some(cp) = checkpoint {
-        let core: Core = serde_json::from_str(&cp.core_json)
-            .map_err(|e| GameError::codec("decoding a checkpoint", e))?;
-        let worlds: Vec<(TeamId, WorldSnapshot)> = serde_json::from_str(&cp.worlds_json)
-            .map_err(|e| GameError::codec("decoding world snapshots", e))?;
+        let (core, worlds) = crate::checkpoint::decode(&cp)?;
         game.core = core;
         for (id, snapshot) in worlds {
             let world = Simulation::restore(game.scenario.clone(), game.schedule.clone(), snapshot)
@@ -263,6 +276,7 @@ fn restore(
         }
         game.last_seq = cp.seq;
         game.last_checkpoint_tick = cp.tick;
+        rebuilt.checkpoint_tick = Some(cp.tick);
         if matches!(game.core.state, GameState::Running) {
             game.clock.anchor(0, game.core.tick);
         }
@@ -283,10 +297,11 @@ fn restore(
         }
         game.apply(record.tick, &record.entry, 0)?;
         game.last_seq = record.seq;
+        rebuilt.replayed_records += 1;
     }
     game.flush_ledger_events();
     game.journal = Some(journal);
-    Ok(game)
+    Ok((game, rebuilt))
 }
 
 /// Reads or creates the organizer and judge tokens (explicit ones win and are not stored).

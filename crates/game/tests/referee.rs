@@ -589,3 +589,35 @@ fn a_manual_game_comes_back_exactly_where_it_was() {
     assert_eq!(game.tick(), 42);
     assert_eq!(game.state_hash(), hash);
 }
+
+#[test]
+fn automatic_checkpoints_are_written_in_the_background_and_used_on_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let opened = Game::open(options(dir.path(), ClockMode::Speed(1.0)), 0).unwrap();
+    let mut game = opened.game;
+    game.create_team("Red").unwrap();
+    game.start(0).unwrap();
+    // One team: a checkpoint every 300 ticks (the most); pump in steps of 50 s.
+    for s in 1..=9 {
+        game.pump(s * 50_000).unwrap();
+    }
+    assert_eq!(game.tick(), 450);
+    assert_eq!(game.checkpoint_error(), None);
+    let hash = game.state_hash();
+    drop(game); // waits for a checkpoint in flight
+
+    let reopened = Game::open(options(dir.path(), ClockMode::Speed(1.0)), 0).unwrap();
+    // Due at 300; a pump that finds the writer busy leaves it to the next one.
+    assert!(
+        reopened
+            .checkpoint_tick
+            .is_some_and(|t| (300..=450).contains(&t)),
+        "{:?}",
+        reopened.checkpoint_tick
+    );
+    assert!(reopened.replayed_records > 0);
+    assert_eq!(reopened.game.tick(), 450);
+    assert_eq!(reopened.game.state_hash(), hash);
+    let fresh = Game::replay(&dir.path().join("game.sqlite"), None).unwrap();
+    assert_eq!(fresh.state_hash(), hash);
+}
