@@ -202,23 +202,44 @@ pub struct ServeProcess {
     pub base: String,
     /// Lines it printed on stdout up to "listening on".
     pub banner: Vec<String>,
+    /// Everything it printed on stderr so far (also echoed to the test's stderr).
+    pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl ServeProcess {
-    /// Spawns `breakathon serve ARGS --port 0` with the test tokens and waits until it listens.
+    /// Spawns `breakathon serve ARGS --port 0` (on 127.0.0.1 unless ARGS has `--bind`) with
+    /// the test tokens and waits until it listens.
     pub fn spawn(args: &[&str]) -> ServeProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_breakathon"))
             .arg("serve")
             .args(args)
-            .args(["--port", "0", "--bind", "127.0.0.1"])
+            .args(["--port", "0"])
+            .args(if args.contains(&"--bind") {
+                &[][..]
+            } else {
+                &["--bind", "127.0.0.1"][..]
+            })
             .env("BREAKATHON_ORGANIZER_TOKEN", ORGANIZER)
             .env("BREAKATHON_JUDGE_TOKEN", JUDGE)
             .env("NO_COLOR", "1")
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("breakathon serve starts");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let child_stderr = child.stderr.take().expect("stderr");
+        let collected = stderr.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(child_stderr).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("[serve] {line}");
+                if let Ok(mut text) = collected.lock() {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
+        });
         let stdout = child.stdout.take().expect("stdout");
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -249,6 +270,7 @@ impl ServeProcess {
                     child,
                     base,
                     banner,
+                    stderr,
                 };
             }
         }
