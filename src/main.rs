@@ -24,6 +24,8 @@ enum Command {
     Check(cli::check::CheckArgs),
     /// Write a commented starter scenario that passes `check`.
     New(cli::new::NewArgs),
+    /// Simulate a scenario with nobody acting (or scripted actions): fault timeline and impact.
+    DryRun(cli::dry_run::DryRunArgs),
     /// Recompute a game from its journal alone and print the standings and state hash.
     Replay(cli::replay::ReplayArgs),
     /// Write a game's results (teams, incidents, ledger) as JSON or CSV, from its journal.
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => cli::check::run(&args),
         Command::New(args) => cli::new::run(&args),
+        Command::DryRun(args) => cli::dry_run::run(&args),
         Command::Replay(args) => cli::replay::run(&args),
         Command::Export(args) => cli::export::run(&args),
         Command::Serve(args) => cli::serve::run(&args),

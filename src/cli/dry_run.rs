@@ -13,7 +13,6 @@ use breakathon_sim::dry_run::{
     DryRunOptions, DryRunReport, IncidentOutcome, ScriptedAction, dry_run,
 };
 use clap::{Args, ValueEnum};
-use miette::{GraphicalReportHandler, GraphicalTheme};
 
 /// Largest actions file read, in bytes.
 const MAX_ACTIONS_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -68,18 +67,11 @@ IMPACT
   difference (failed customer-facing requests, revenue, SLO breach minutes) is split among
   the incidents open at that tick. The footer of the report repeats this.";
 
-/// Runs the dry run and prints its report; exit code 1 if the scenario has errors.
+/// Runs the dry run and prints its report; an invalid scenario is reported like `check` does.
 pub fn run(args: &DryRunArgs) -> anyhow::Result<ExitCode> {
     let name = args.scenario.display().to_string();
-    let source = std::fs::read_to_string(&args.scenario)
-        .with_context(|| format!("cannot read scenario `{name}`"))?;
-    let report = breakathon_scenario::check(&name, &source);
-    let Some(scenario) = report.scenario.as_ref().filter(|_| !report.has_errors()) else {
-        let terminal = std::io::stderr().is_terminal();
-        let handler = GraphicalReportHandler::new_themed(theme(terminal));
-        eprintln!("{}", super::check::render(&report, &handler));
-        return Ok(ExitCode::FAILURE);
-    };
+    let scenario = super::scenario::load_or_report(&args.scenario)?;
+    let scenario = &scenario;
     let actions = match &args.actions {
         Some(path) => read_actions(path)?,
         None => Vec::new(),
@@ -106,16 +98,6 @@ pub fn run(args: &DryRunArgs) -> anyhow::Result<ExitCode> {
         Format::Human => out.write_all(render_human(&dry).as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Colour on a terminal unless `NO_COLOR` is set (as `check` does); plain otherwise.
-fn theme(terminal: bool) -> GraphicalTheme {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    if terminal && !no_color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    }
 }
 
 /// A progress bar on stderr when it is a terminal; hidden (plain output) otherwise.
@@ -190,8 +172,8 @@ pub fn render_human(report: &DryRunReport) -> String {
     } else {
         let _ = writeln!(
             text,
-            "  {:>4}  {:>8}  {:<28} {:<26} {:<22} {:<18} {}",
-            "id", "time", "fault", "class", "root target", "outcome", "instances"
+            "  {:>4}  {:>8}  {:<28} {:<26} {:<22} {:<18} instances",
+            "id", "time", "fault", "class", "root target", "outcome"
         );
     }
     for incident in &report.incidents {

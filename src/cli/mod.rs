@@ -3,6 +3,7 @@
 //! [`scenario::load_or_report`], which prints diagnostics the way `check` does.
 
 pub mod check;
+pub mod dry_run;
 pub mod export;
 pub mod new;
 pub mod replay;

@@ -9,10 +9,6 @@ use breakathon_scenario::{Scenario, ScenarioError};
 
 /// Loads and validates the scenario at `path`. Warnings are printed to stderr; errors are
 /// printed to stderr and turned into an error naming the file.
-#[expect(
-    dead_code,
-    reason = "for the subcommands that load a scenario (dry-run, serve); remove when one does"
-)]
 pub fn load_or_report(path: &Path) -> anyhow::Result<Scenario> {
     let handler = super::check::handler(std::io::stderr().is_terminal());
     match breakathon_scenario::load_file(path) {
