@@ -34,7 +34,7 @@ fn valid_files_exit_zero_with_one_summary_line_each() {
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let text = stdout(&output);
     assert!(
-        text.contains("tests/fixtures/warnings.ron: ok (5 warnings)"),
+        text.contains("tests/fixtures/warnings.ron: ok (6 warnings)"),
         "{text}"
     );
     assert!(

@@ -1220,6 +1220,29 @@ impl<'a> Checker<'a> {
                 "nothing resolves it here",
                 Some("override `resolves` with actions valid for this kind of service".to_owned()),
             );
+        } else if let Some(service) = service
+            && fault.kind.class() != FaultClass::BadDeploy
+            && service.rollback_versions.is_empty()
+            && resolves.contains(&crate::ActionKind::Rollback)
+            && resolves
+                .iter()
+                .filter(|a| a.valid_for(service.kind))
+                .all(|a| *a == crate::ActionKind::Rollback)
+        {
+            // A bad deploy leaves the good version to roll back to; anything else needs one.
+            self.warning(
+                K::NoResolvingAction,
+                &format!("{p}.target"),
+                format!(
+                    "fault `{}` is resolved only by `rollback`, but `{}` has no version to roll back to",
+                    fault.name, service.name
+                ),
+                "nothing to roll back to",
+                Some(format!(
+                    "add `rollback_versions: [\"...\"]` to `{}`, or override `resolves`",
+                    service.name
+                )),
+            );
         }
     }
 

@@ -243,7 +243,7 @@ fn warnings_do_not_reject_the_scenario() {
     );
     assert!(!report.has_errors());
     assert!(report.scenario.is_some());
-    assert_eq!(report.warning_count(), 5);
+    assert_eq!(report.warning_count(), 6);
 }
 
 #[test]
