@@ -226,6 +226,33 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Reports every entry of a list that appears twice (a zone, a dependency, an entry
+    /// point), at its second place.
+    fn unique_entries<'n>(
+        &mut self,
+        entries: impl IntoIterator<Item = (String, &'n str)>,
+        list: &str,
+    ) {
+        let mut seen: HashMap<&str, String> = HashMap::new();
+        for (path, name) in entries {
+            if let Some(first_path) = seen.get(name) {
+                let first = self.span(first_path);
+                let here = self.span(&path);
+                self.push(
+                    Diagnostic::error(
+                        K::DuplicateName,
+                        format!("`{name}` appears twice in {list}"),
+                    )
+                    .with_label(here, "listed again here")
+                    .with_label(first, "first listed here")
+                    .with_help("list it once"),
+                );
+            } else {
+                seen.insert(name, path);
+            }
+        }
+    }
+
     fn unknown(&mut self, path: &str, name: &str, what: &str, plural: &str, candidates: &[&str]) {
         self.unknown_in(path, name, what, plural, candidates, None);
     }
@@ -393,13 +420,13 @@ impl<'a> Checker<'a> {
             for (j, zone) in service.zones.iter().enumerate() {
                 self.zone_ref(&format!("{p}.zones[{j}]"), zone);
             }
-            self.unique_names(
+            self.unique_entries(
                 service
                     .zones
                     .iter()
                     .enumerate()
                     .map(|(j, z)| (format!("{p}.zones[{j}]"), z.as_str())),
-                "zone of a service",
+                &format!("the zones of `{}`", service.name),
             );
             let instances = service.instances_per_zone;
             if instances == 0 || instances > MAX_INSTANCES_PER_ZONE {
@@ -490,13 +517,13 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
-            self.unique_names(
+            self.unique_entries(
                 service
                     .dependencies
                     .iter()
                     .enumerate()
                     .map(|(j, d)| (format!("{p}.dependencies[{j}].service"), d.service.as_str())),
-                "dependency",
+                &format!("the dependencies of `{}`", service.name),
             );
         }
     }
@@ -548,14 +575,14 @@ impl<'a> Checker<'a> {
             self.service_ref(&format!("{p}.service"), &entry.service);
             self.non_negative(&format!("{p}.rps"), entry.rps, "rps");
         }
-        self.unique_names(
+        self.unique_entries(
             t.entry_points.iter().enumerate().map(|(i, e)| {
                 (
                     format!("traffic.entry_points[{i}].service"),
                     e.service.as_str(),
                 )
             }),
-            "entry point",
+            "the entry points",
         );
         if !t.daily_curve.is_empty() && t.daily_curve.len() != HOURS_PER_DAY {
             self.error(

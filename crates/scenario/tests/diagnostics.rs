@@ -164,7 +164,7 @@ fn unknown_flags_config_keys_and_dependencies() {
 #[test]
 fn duplicate_names_point_at_both_places() {
     let report = snapshot("duplicate-names", &[DiagnosticKind::DuplicateName]);
-    assert_eq!(report.error_count(), 5);
+    assert_eq!(report.error_count(), 8);
     assert!(report.diagnostics.iter().all(|d| d.labels.len() == 2));
 }
 
