@@ -23,7 +23,7 @@ pub const CUSTOMER_TIMEOUT_MS: f64 = 10_000.0;
 /// Share of failed customer requests the customers retry (hit refresh) next tick.
 pub const CUSTOMER_RETRY_SHARE: f64 = 0.3;
 /// Share of failed requests retried next tick by clients during a retry storm.
-pub const STORM_RETRY_SHARE: f64 = 0.75;
+pub const STORM_RETRY_SHARE: f64 = 0.5;
 /// Share of pooled connections that close each second (max lifetime ≈ 5 min).
 pub const CONN_CHURN_PER_S: f64 = 1.0 / 300.0;
 /// Idle connections a pool keeps open beyond what it needs.
@@ -31,7 +31,7 @@ pub const POOL_MIN_IDLE: f64 = 2.0;
 /// Headroom a pool keeps over its current concurrency.
 pub const POOL_HEADROOM: f64 = 1.25;
 /// Delay a TCP retransmission adds to a call, ms.
-pub const RETRANSMIT_MS: f64 = 1_000.0;
+pub const RETRANSMIT_MS: f64 = 300.0;
 /// Packets per call (each can be lost).
 pub const PACKETS_PER_CALL: i32 = 4;
 /// Capacity of a freshly booted instance, as a share of full, rising to 1 over the warm-up.

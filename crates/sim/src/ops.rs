@@ -16,6 +16,7 @@ pub fn restart(fleet: &mut Fleet, model: &Model, id: u32, tick: u64) {
     }
     let s = inst.service as usize;
     let zone_up = fleet.zones[inst.zone as usize].up;
+    drop_callers_connections(fleet, model, s as u32);
     let version = fleet.services[s].version.clone();
     let config_bad = fleet.services[s].config_bad;
     let boot = model.services[s].boot_ticks;
@@ -41,6 +42,26 @@ pub fn restart(fleet: &mut Fleet, model: &Model, id: u32, tick: u64) {
     for dep in &mut inst.deps {
         dep.conns = 0.0;
         dep.retry_rps = 0.0;
+    }
+}
+
+/// A restarted server closes its clients' connections: every caller of service `s` loses the
+/// share of its pooled connections that went to the restarted instance.
+fn drop_callers_connections(fleet: &mut Fleet, model: &Model, s: u32) {
+    let existing = fleet.services[s as usize]
+        .instances
+        .iter()
+        .filter(|&&id| fleet.instances[id as usize].is_running())
+        .count()
+        .max(1) as f64;
+    let keep = 1.0 - 1.0 / existing;
+    for &(c, d) in &model.services[s as usize].callers {
+        for i in 0..fleet.services[c as usize].instances.len() {
+            let id = fleet.services[c as usize].instances[i] as usize;
+            if let Some(dep) = fleet.instances[id].deps.get_mut(d as usize) {
+                dep.conns *= keep;
+            }
+        }
     }
 }
 

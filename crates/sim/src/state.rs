@@ -148,6 +148,8 @@ pub struct InstanceDep {
     pub latency_p50_ms: f64,
     /// 99th percentile call latency, ms.
     pub latency_p99_ms: f64,
+    /// How long a call holds a connection (latency without pool waits and retries), ms.
+    pub hold_ms: f64,
     /// Why calls failed, if they did.
     pub cause: Option<DepCause>,
 }
@@ -177,6 +179,10 @@ pub struct InstanceTick {
     pub latency_p99_ms: f64,
     /// Own failure share (before dependencies), 0–1.
     pub own_error: f64,
+    /// How long a request holds a worker thread (latency without queueing), ms.
+    pub thread_ms: f64,
+    /// Queueing delay this tick, ms.
+    pub wait_ms: f64,
     /// CPU, 0–100.
     pub cpu_percent: f64,
     /// Server-side connections in use.

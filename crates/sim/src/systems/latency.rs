@@ -10,6 +10,8 @@ use crate::model::{CUSTOMER_TIMEOUT_MS, Model, PACKETS_PER_CALL, RETRANSMIT_MS};
 use crate::state::{Cause, Clock, DepCause, Fleet};
 use crate::systems::{Scratch, timeout_share};
 
+/// Weight of the past in the smoothed connection hold time.
+const HOLD_SMOOTHING: f64 = 0.7;
 /// Error share under which a dependency's failures get no cause attached.
 const CAUSE_THRESHOLD: f64 = 0.005;
 
@@ -88,9 +90,9 @@ pub fn latency_and_errors(
                 }
                 let c = dep.callee as usize;
                 let timeout = dep.timeout_ms;
-                let (ok_frac, lat50, lat99, cause, retry) =
+                let (ok_frac, lat50, lat99, cause, retry, hold) =
                     if dep.breaker_open_until.is_some_and(|until| tick < until) {
-                        (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0)
+                        (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
                     } else {
                         let mut s_net = 0.0;
                         let mut l50 = 0.0;
@@ -117,7 +119,7 @@ pub fn latency_and_errors(
                             } else {
                                 0.0
                             };
-                            let p_lost = (p_retx * loss * 2.0).min(1.0);
+                            let p_lost = loss * loss;
                             let c50 = sc.zone_p50[c * nz + b]
                                 + if p_retx > 0.5 { RETRANSMIT_MS } else { 0.0 };
                             let c99 = sc.zone_p99[c * nz + b]
@@ -138,6 +140,7 @@ pub fn latency_and_errors(
                         let pool_frac = idep.pool_frac;
                         let conn_ok = pool_frac * (1.0 - refuse);
                         let s_call = conn_ok * s_net;
+                        let hold = l50;
                         if pool_frac < 1.0 {
                             l50 += (1.0 - pool_frac) * timeout * 0.5;
                             l99 = timeout;
@@ -184,8 +187,14 @@ pub fn latency_and_errors(
                         } else {
                             None
                         };
-                        (ok_frac, l50, l99, cause, idep.fresh_rps * retry)
+                        (ok_frac, l50, l99, cause, idep.fresh_rps * retry, hold)
                     };
+                // Smoothed: pools react to the recent past, not to one tick.
+                idep.hold_ms = if idep.hold_ms > 0.0 {
+                    HOLD_SMOOTHING * idep.hold_ms + (1.0 - HOLD_SMOOTHING) * hold
+                } else {
+                    hold
+                };
                 idep.ok_frac = ok_frac;
                 idep.latency_p50_ms = lat50;
                 idep.latency_p99_ms = lat99;
@@ -223,6 +232,7 @@ pub fn latency_and_errors(
             inst.m.failed_rps = failed;
             inst.m.latency_p50_ms = p50;
             inst.m.latency_p99_ms = p99;
+            inst.m.thread_ms = (p50 - inst.m.wait_ms).max(0.0);
             if let Some((d, cause)) = worst_dep.1 {
                 inst.m.cause = Cause::Dependency(d, cause);
             }

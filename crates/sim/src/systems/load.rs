@@ -206,11 +206,12 @@ pub fn load(
             if stat.kind == ServiceKind::Database && services[s].reads_on_primary {
                 cap *= PRIMARY_ONLY_CAPACITY;
             }
-            let base = spec.base_latency_ms / cpu_avail
-                + inst.fx.extra_latency_ms
-                + inst.fx.flag_latency_ms
-                + GC_PAUSE_MS * gc * 0.3;
-            let last_latency_s = prev.latency_p50_ms.max(base) / 1000.0;
+            // Past its connection limit a server thrashes (a process or buffer per connection).
+            cap *= 1.0 - services[s].conn_refuse;
+            let service_ms = spec.base_latency_ms / cpu_avail;
+            let added_ms = inst.fx.extra_latency_ms + inst.fx.flag_latency_ms;
+            let base = service_ms + added_ms + GC_PAUSE_MS * gc * 0.3;
+            let last_latency_s = prev.thread_ms.max(base) / 1000.0;
             let threads = f64::from(spec.max_connections.max(1));
             cap = cap
                 .min(threads / last_latency_s.max(1e-6))
@@ -228,15 +229,16 @@ pub fn load(
             let rho = offered / cap;
             let queue_wait_ms = (q0 + q1) * 0.5 / cap * 1000.0;
             let wait_ms = if rho < 1.0 {
-                (base * (rho / (1.0 - rho)).min(max_queue_factor)).max(queue_wait_ms)
+                (service_ms * (rho / (1.0 - rho)).min(max_queue_factor)).max(queue_wait_ms)
             } else {
-                queue_wait_ms.max(base * max_queue_factor * 0.2)
+                queue_wait_ms.max(service_ms * max_queue_factor * 0.2)
             };
             inst.m.capacity_rps = cap;
             inst.m.utilisation = rho;
             inst.m.served_rps = served / dt;
             inst.m.abandoned_rps = abandoned / dt;
             inst.m.own_p50_ms = base + wait_ms;
+            inst.m.wait_ms = wait_ms;
             inst.m.own_p99_ms = base * P99_IDLE_FACTOR
                 + wait_ms * 2.0
                 + GC_PAUSE_MS * gc
@@ -328,7 +330,7 @@ pub fn load(
                     usable = usable.min(idep.conns);
                 }
                 let callee_base = model.spec(c as u32).base_latency_ms;
-                let lat_s = idep.latency_p50_ms.max(callee_base) / 1000.0;
+                let lat_s = idep.hold_ms.max(callee_base) / 1000.0;
                 let needed = calls * lat_s;
                 let pool_frac = if needed <= usable {
                     1.0

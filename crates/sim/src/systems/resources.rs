@@ -49,7 +49,7 @@ pub fn resources(
                 if stuck {
                     idep.conns = pool;
                 } else {
-                    let needed = idep.sent_rps * idep.latency_p50_ms / 1000.0;
+                    let needed = idep.sent_rps * idep.hold_ms / 1000.0;
                     let target = pool.min(needed * POOL_HEADROOM + POOL_MIN_IDLE);
                     let blocked = *dns_failing || services[dep.callee as usize].fx.cert_expired;
                     if blocked {

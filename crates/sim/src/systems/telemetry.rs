@@ -201,12 +201,26 @@ fn visible(model: &Model, fleet: &Fleet, s: u32, index: Option<u32>) -> bool {
     if svc.fx.telemetry_down {
         return false;
     }
-    let Some(index) = index else { return true };
     let disk = model.spec(s).disk_gb * 0.999;
+    let Some(index) = index else {
+        return !all_disks_full(model, fleet, s);
+    };
     !svc.instances.iter().any(|&id| {
         let inst = &fleet.instances[id as usize];
         inst.index == index && inst.disk_used_gb >= disk
     })
+}
+
+/// Whether every running instance of service `s` has a full disk (service-level lines stop).
+fn all_disks_full(model: &Model, fleet: &Fleet, s: u32) -> bool {
+    let disk = model.spec(s).disk_gb * 0.999;
+    let mut running = fleet.services[s as usize]
+        .instances
+        .iter()
+        .map(|&id| &fleet.instances[id as usize])
+        .filter(|i| i.is_running())
+        .peekable();
+    running.peek().is_some() && running.all(|i| i.disk_used_gb >= disk)
 }
 
 fn push_log(
@@ -244,7 +258,8 @@ fn service_logs(
     let spec = model.spec(s);
     let name = &model.services[s as usize].name;
     let mut errors = 0usize;
-    let warn_tick = (tick + u64::from(s)).is_multiple_of(WARN_LOG_EVERY_TICKS);
+    let blind = all_disks_full(model, fleet, s);
+    let warn_tick = !blind && (tick + u64::from(s)).is_multiple_of(WARN_LOG_EVERY_TICKS);
     for &id in &svc.instances {
         let inst = &fleet.instances[id as usize];
         if !inst.is_running() || inst.disk_used_gb >= spec.disk_gb * 0.999 {
@@ -390,7 +405,7 @@ fn service_logs(
             );
         }
     }
-    if (tick + u64::from(s)).is_multiple_of(INFO_LOG_EVERY_TICKS) && svc.m.ok_rps > 0.0 {
+    if !blind && (tick + u64::from(s)).is_multiple_of(INFO_LOG_EVERY_TICKS) && svc.m.ok_rps > 0.0 {
         let routes = ["/", "/api/items", "/api/cart", "/health", "/api/checkout"];
         let route = routes[rngs.logs.random_range(0..routes.len())];
         push_log(
