@@ -30,6 +30,8 @@ const TEAM_NAME: &str = "Blue <b>Team</b> & co";
 /// Where the Debian packages install the browser and its driver.
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// What `serve` prints before the address it listens on.
+const LISTENING_PREFIX: &str = "listening on ";
 /// Longest wait for a process to answer.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest wait for a page to show something.
@@ -109,19 +111,19 @@ struct Server {
 impl Server {
     async fn start() -> TestResult<Server> {
         let data = tempfile::tempdir()?;
-        let port = free_port()?;
         let log = data.path().join("server.log");
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let process = Command::new(env!("CARGO_BIN_EXE_breakathon"))
             .current_dir(root)
+            // Port 0: the server picks a free port and prints where it listens.
             .args([
                 "serve",
                 "scenarios/tutorial.ron",
                 "--clock",
                 "manual",
                 "--port",
+                "0",
             ])
-            .arg(port.to_string())
             .arg("--data-dir")
             .arg(data.path().join("game"))
             .arg("--new")
@@ -133,7 +135,7 @@ impl Server {
             )?))
             .spawn()?;
         let mut server = Server {
-            base: format!("http://127.0.0.1:{port}"),
+            base: String::new(),
             http: reqwest::Client::new(),
             process: Guard(process),
             log,
@@ -141,11 +143,21 @@ impl Server {
         };
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
-            if let Ok(response) = server
-                .http
-                .get(format!("{}/api/v1/game", server.base))
-                .send()
-                .await
+            if server.base.is_empty() {
+                let printed = fs::read_to_string(&server.log).unwrap_or_default();
+                if let Some(url) = printed
+                    .lines()
+                    .find_map(|line| line.strip_prefix(LISTENING_PREFIX))
+                {
+                    server.base = url.trim().trim_end_matches('/').to_owned();
+                }
+            }
+            if !server.base.is_empty()
+                && let Ok(response) = server
+                    .http
+                    .get(format!("{}/api/v1/game", server.base))
+                    .send()
+                    .await
                 && response.status().is_success()
             {
                 return Ok(server);
@@ -644,7 +656,7 @@ async fn play(server: &Server, client: &Client) -> TestResult {
     }
     screenshot(client, "scoreboard-finished").await?;
     client.goto(&server.url("/?big=1")).await?;
-    wait_for(client, "big-screen mode", "return document.body.classList.contains('big') && document.getElementById('board-table') !== null;").await?;
+    wait_for(client, "big-screen mode", "return document.body.classList.contains('big') && document.getElementById('board-table') !== null && !document.getElementById('score-chart').hidden;").await?;
     screenshot(client, "scoreboard-big").await?;
 
     // --- The team's debrief.

@@ -864,9 +864,11 @@
       if (game && game.state === 'running' && document.visibilityState === 'visible') { refreshFleet(); refreshAlerts(); refreshComplaints(); refreshHeavy(); }
     }, RUNNING_REFRESH_MS);
     const setLive = (on) => { const n = $('live'); n.className = 'live ' + (on ? 'on' : 'off'); n.textContent = on ? 'live' : 'reconnecting…'; if (on) refreshSoon(); };
+    // One stream only: browsers allow few connections per server over HTTP/1.1, and a team
+    // often has the console and the scoreboard open side by side. The team stream carries
+    // state changes, verdicts, incidents, ledger entries and announcements; the fleet is
+    // re-read on a timer while the game runs.
     BK.authStream('/team/stream', token, onTeamEvent, setLive);
-    // The public stream also announces every visible change of the game (state, clock, scores).
-    BK.publicStream('/scoreboard/stream', ['scoreboard', 'game', 'announcement'], onTeamEvent, null);
   }
 
   async function verify(tok) {
