@@ -138,7 +138,8 @@
     if (on) url.searchParams.set('big', '1'); else url.searchParams.delete('big');
     history.replaceState(null, '', url);
     if (scrollTimer) { clearInterval(scrollTimer); scrollTimer = null; }
-    if (on) {
+    const reduced = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    if (on && !reduced) {
       let pauseUntil = Date.now() + SCROLL_PAUSE_MS;
       scrollTimer = setInterval(() => {
         const max = document.documentElement.scrollHeight - window.innerHeight;
