@@ -347,6 +347,20 @@ fn board_cell_is(field: &str, expected: &str) -> String {
     )
 }
 
+/// Fails if a page recorded a script error.
+async fn no_script_errors(client: &Client, page: &str) -> TestResult {
+    let errors = client
+        .execute(
+            "return typeof BK === 'undefined' ? ['common.js did not load'] : BK.errors;",
+            vec![],
+        )
+        .await?;
+    match errors.as_array() {
+        Some(list) if list.is_empty() => Ok(()),
+        _ => Err(format!("script errors on the {page} page: {errors}").into()),
+    }
+}
+
 async fn run() -> TestResult {
     let server = Server::start().await?;
     let (_driver, client) = browser().await?;
@@ -398,6 +412,7 @@ async fn play(server: &Server, client: &Client) -> TestResult {
     )
     .await?;
     screenshot(client, "organizer").await?;
+    no_script_errors(client, "organizer").await?;
     let organizer_window = client.window().await?;
 
     // --- The public scoreboard in its own window, marked so that a reload would show.
@@ -489,6 +504,7 @@ async fn play(server: &Server, client: &Client) -> TestResult {
         return Err(format!("the action was refused: {accepted}").into());
     }
     screenshot(client, "team-console-declared").await?;
+    no_script_errors(client, "team console").await?;
 
     // --- The scoreboard, never reloaded, shows the detection.
     client.switch_to_window(board_window.clone()).await?;
@@ -530,6 +546,7 @@ async fn play(server: &Server, client: &Client) -> TestResult {
     let shown = client.execute(&board_cell("median_ttf_s"), vec![]).await?;
     eprintln!("median TTF on the board: {shown}");
     screenshot(client, "scoreboard-fixed").await?;
+    no_script_errors(client, "scoreboard").await?;
 
     // --- The team's own incident list says fixed.
     client.switch_to_window(team_window.clone()).await?;
@@ -599,6 +616,7 @@ async fn play(server: &Server, client: &Client) -> TestResult {
     )
     .await?;
     screenshot(client, "judge").await?;
+    no_script_errors(client, "judge").await?;
 
     // The team's ledger shows the judge's reason as text.
     client.switch_to_window(team_window.clone()).await?;
@@ -658,6 +676,7 @@ async fn play(server: &Server, client: &Client) -> TestResult {
     client.goto(&server.url("/?big=1")).await?;
     wait_for(client, "big-screen mode", "return document.body.classList.contains('big') && document.getElementById('board-table') !== null && !document.getElementById('score-chart').hidden;").await?;
     screenshot(client, "scoreboard-big").await?;
+    no_script_errors(client, "big-screen scoreboard").await?;
 
     // --- The team's debrief.
     client.switch_to_window(team_window).await?;
@@ -669,6 +688,7 @@ async fn play(server: &Server, client: &Client) -> TestResult {
     )
     .await?;
     screenshot(client, "team-debrief").await?;
+    no_script_errors(client, "team console").await?;
 
     // --- The organizer page after the game.
     client.switch_to_window(organizer_window).await?;
@@ -680,5 +700,6 @@ async fn play(server: &Server, client: &Client) -> TestResult {
     )
     .await?;
     screenshot(client, "organizer-finished").await?;
+    no_script_errors(client, "organizer").await?;
     Ok(())
 }

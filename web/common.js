@@ -667,8 +667,13 @@ const BK = (() => {
   }
   document.addEventListener('DOMContentLoaded', markNav);
 
+  /** Script errors seen on this page (the browser test checks that there are none). */
+  const errors = [];
+  window.addEventListener('error', (ev) => errors.push(String(ev.message || ev.error || 'error')));
+  window.addEventListener('unhandledrejection', (ev) => errors.push('unhandled: ' + String(ev.reason && ev.reason.message ? ev.reason.message : ev.reason)));
+
   return {
-    API, el, svg, fill, $, append, fmtDuration, fmtGameTime, fmtPoints, fmtField, humanize, text, pick, timeOf,
+    errors, API, el, svg, fill, $, append, fmtDuration, fmtGameTime, fmtPoints, fmtField, humanize, text, pick, timeOf,
     setTickSeconds, tickSecondsFrom, targetText, ticksToSeconds, healthInfo, incidentGrid, incidentLabel, outcomeText, healthBadge, stateBadge, toast, showError, ApiError, api, list,
     getToken, setToken, clearToken, signIn, publicStream, authStream, throttle, table, loadImage, download,
     gameClock, FAULT_CLASSES, ZONE_CLASSES, ACTIONS, ALL_KINDS, METRICS,
