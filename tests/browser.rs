@@ -27,9 +27,19 @@ const ORGANIZER_TOKEN: &str = "browser-test-organizer-token-0123456789";
 const JUDGE_TOKEN: &str = "browser-test-judge-token-0123456789";
 /// A team name with markup in it: the pages must show it as text.
 const TEAM_NAME: &str = "Blue <b>Team</b> & co";
-/// Where the Debian packages install the browser and its driver.
+/// Where the Debian packages install the browser and its driver (override with the
+/// environment variables `BREAKATHON_CHROMIUM` and `BREAKATHON_CHROMEDRIVER`).
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The browser and driver to use: the environment's choice, else the Debian paths.
+fn browser_paths() -> (String, String) {
+    let pick = |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.to_owned());
+    (
+        pick("BREAKATHON_CHROMIUM", CHROMIUM),
+        pick("BREAKATHON_CHROMEDRIVER", CHROMEDRIVER),
+    )
+}
 /// What `serve` prints before the address it listens on.
 const LISTENING_PREFIX: &str = "listening on ";
 /// Longest wait for a process to answer.
@@ -69,7 +79,8 @@ fn screenshots_dir() -> PathBuf {
 
 /// Whether the browser is there; if not, why.
 fn browser_missing() -> Option<String> {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+    let (chromium, chromedriver) = browser_paths();
+    let missing: Vec<String> = [chromium, chromedriver]
         .into_iter()
         .filter(|path| !Path::new(path).exists())
         .collect();
@@ -210,8 +221,9 @@ impl Server {
 
 /// chromedriver, and a browser session on it.
 async fn browser() -> TestResult<(Guard, Client)> {
+    let (chromium, chromedriver) = browser_paths();
     let port = free_port()?;
-    let driver = Command::new(CHROMEDRIVER)
+    let driver = Command::new(chromedriver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -237,7 +249,7 @@ async fn browser() -> TestResult<(Guard, Client)> {
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
-        json!({ "binary": CHROMIUM, "args": args }),
+        json!({ "binary": chromium, "args": args }),
     );
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + STARTUP_TIMEOUT;
