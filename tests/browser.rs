@@ -220,7 +220,7 @@ impl Server {
 }
 
 /// chromedriver, and a browser session on it.
-async fn browser() -> TestResult<(Guard, Client)> {
+async fn browser() -> TestResult<(Guard, tempfile::TempDir, Client)> {
     let (chromium, chromedriver) = browser_paths();
     let port = free_port()?;
     let driver = Command::new(chromedriver)
@@ -229,7 +229,7 @@ async fn browser() -> TestResult<(Guard, Client)> {
         .stderr(Stdio::null())
         .spawn()?;
     let guard = Guard(driver);
-    let profile = tempfile::tempdir()?.keep();
+    let profile = tempfile::tempdir()?;
     let args = [
         "--headless",
         "--no-sandbox",
@@ -244,7 +244,7 @@ async fn browser() -> TestResult<(Guard, Client)> {
     ]
     .into_iter()
     .map(str::to_owned)
-    .chain([format!("--user-data-dir={}", profile.display())])
+    .chain([format!("--user-data-dir={}", profile.path().display())])
     .collect::<Vec<_>>();
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
@@ -259,7 +259,7 @@ async fn browser() -> TestResult<(Guard, Client)> {
             .connect(&url)
             .await
         {
-            Ok(client) => return Ok((guard, client)),
+            Ok(client) => return Ok((guard, profile, client)),
             Err(error) if Instant::now() > deadline => {
                 return Err(format!("no WebDriver session: {error}").into());
             }
@@ -375,7 +375,7 @@ async fn no_script_errors(client: &Client, page: &str) -> TestResult {
 
 async fn run() -> TestResult {
     let server = Server::start().await?;
-    let (_driver, client) = browser().await?;
+    let (_driver, _profile, client) = browser().await?;
     let outcome = play(&server, &client).await;
     if outcome.is_err() {
         let _ = screenshot(&client, "failure").await;
