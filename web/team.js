@@ -274,6 +274,7 @@
     const params = new URLSearchParams();
     if (service) params.set('service', service);
     if (q) params.set('q', q);
+    params.set('limit', String(LOG_LIMIT));
     try {
       const lines = list(await call('/team/logs?' + params.toString()), 'logs', 'lines').slice(-LOG_LIMIT);
       const box = $('logs');
