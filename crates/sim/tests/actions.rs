@@ -146,3 +146,29 @@ fn default_alerts_fire_on_slo_breaches() {
         "{alerts:?}"
     );
 }
+
+#[test]
+fn when_faults_fire_per_world_from_its_own_state() {
+    let faults = r#"
+        (name: "hog", kind: cpu_saturation(cpu_percent: 80.0), target: Service("api"), trigger: At("60s")),
+        (name: "fill", kind: disk_full(), target: Service("api"),
+         trigger: When((metric: cpu_percent, service: "api", op: above, threshold: 90.0, for: "30s")))
+    "#;
+    let s = scenario(faults, Knobs::default());
+    let mut hogged = world(&s);
+    hogged.step_until(200);
+    let fired: Vec<_> = hogged
+        .incidents()
+        .iter()
+        .map(|i| (i.id.0, i.inject_tick))
+        .collect();
+    assert_eq!(fired.len(), 2, "{fired:?}");
+    assert!(fired[1].1 >= 90 && fired[1].1 <= 95, "{fired:?}");
+    assert_eq!(fired[1].0, 1, "conditional ids follow the scheduled ones");
+    // A team that kills the runaway job before the condition holds long enough never gets it.
+    let mut quick = world(&s);
+    quick.step_until(70);
+    quick.submit(on(A::KillJob, "api")).unwrap();
+    quick.step_until(200);
+    assert_eq!(quick.incidents().len(), 1);
+}

@@ -17,6 +17,8 @@ use crate::state::{Clock, DownReason, Fleet, Life};
 use crate::systems::{ActionQueue, PendingLogs};
 use crate::telemetry::LogLevel;
 
+/// Most mitigations (and, separately, worsenings) recorded per incident.
+pub const MAX_REMEDY_RECORDS: usize = 64;
 /// Most retries a `set_config retries` accepts.
 pub const MAX_RETRIES: u32 = 10;
 /// Largest pool a `set_config pool_size` accepts.
@@ -69,7 +71,9 @@ pub fn team_actions(
                     }
                 }
                 Verdict::Mitigates => {
-                    status.mitigations.push((tick, action.kind));
+                    if status.mitigations.len() < MAX_REMEDY_RECORDS {
+                        status.mitigations.push((tick, action.kind));
+                    }
                     if matches!(
                         status.class,
                         FaultClass::CpuSaturation | FaultClass::ConnectionPoolExhausted
@@ -86,7 +90,11 @@ pub fn team_actions(
                         }
                     }
                 }
-                Verdict::Worsens => status.worsenings.push((tick, action.kind)),
+                Verdict::Worsens => {
+                    if status.worsenings.len() < MAX_REMEDY_RECORDS {
+                        status.worsenings.push((tick, action.kind));
+                    }
+                }
                 Verdict::Unrelated => {}
             }
         }
