@@ -156,9 +156,9 @@
       dataset: { service: s.name, health: word },
     });
     g.appendChild(svg('rect', { class: 'box', width: MAP.nodeWidth, height: p.h, rx: '8' }));
-    g.appendChild(svg('text', { x: '10', y: '19', 'font-size': '14', 'font-weight': '700' }, s.name));
+    g.appendChild(svg('text', { x: '10', y: '19', 'font-size': '14', 'font-weight': '700' }, s.name.length > 24 ? s.name.slice(0, 23) + '…' : s.name));
     g.appendChild(svg('text', { x: '10', y: '36', 'font-size': '11', fill: '#5b6574' }, humanize(s.kind || '')));
-    g.appendChild(svg('text', { x: MAP.nodeWidth - 10, y: '19', 'font-size': '12', 'text-anchor': 'end', class: 'h-' + cls }, `${icon} ${word}`));
+    g.appendChild(svg('text', { x: MAP.nodeWidth - 10, y: '36', 'font-size': '12', 'font-weight': '600', 'text-anchor': 'end', class: 'h-' + cls }, `${icon} ${word}`));
     const byZone = new Map();
     insts.forEach((inst, i) => { const z = String(inst.zone ?? ''); if (!byZone.has(z)) byZone.set(z, []); byZone.get(z).push([inst, i]); });
     if (!byZone.size) byZone.set('', []);
@@ -179,7 +179,7 @@
         const idx = instanceIndex(inst, i);
         const box = svg('g', { dataset: { instance: String(idx), state: iword } },
           svg('rect', { x, y: y + 2, width: '16', height: '16', rx: '3', class: 'h-' + icls }),
-          svg('text', { x: x + 8, y: y + 14, 'font-size': '11', 'text-anchor': 'middle', fill: '#fff' }, iicon),
+          svg('text', { x: x + 8, y: y + 14, 'font-size': '11', 'text-anchor': 'middle', class: 'glyph' }, iicon),
           svg('title', null, `${s.name} #${idx}${zone ? ' in ' + zone : ''}: ${iword}`));
         g.appendChild(box);
       });
