@@ -45,3 +45,10 @@ fn the_hash_sees_every_change() {
     b.submit(on(A::RestartService, "web")).unwrap();
     assert_ne!(a.state_hash(), b.state_hash());
 }
+
+#[test]
+fn a_world_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Simulation>();
+    assert_send::<WorldSnapshot>();
+}

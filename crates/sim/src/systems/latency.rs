@@ -48,6 +48,32 @@ pub fn latency_and_errors(
         let mut zone_potential = [0.0f64; MAX_ZONES];
         let mut zone_p50_plain = [0.0f64; MAX_ZONES];
         let mut zone_n = [0u32; MAX_ZONES];
+        // Calls from each zone to each dependency look the same from every instance of the
+        // zone (unless an instance has its own packet loss): compute them once.
+        let ndeps = services[s].deps.len();
+        if sc.calls.len() < ndeps * nz {
+            sc.calls.resize(ndeps * nz, ZoneCall::default());
+        }
+        for d in 0..ndeps {
+            let dep = &services[s].deps[d];
+            let c = dep.callee as usize;
+            for z in 0..nz {
+                if sc.count[s * nz + z] == 0 {
+                    continue;
+                }
+                let own_loss = zones[z].loss.max(services[s].fx.loss);
+                sc.calls[d * nz + z] = zone_call(
+                    &ZoneView::of(sc),
+                    zones,
+                    reach,
+                    services,
+                    c,
+                    z,
+                    own_loss,
+                    dep.timeout_ms,
+                );
+            }
+        }
         let mut ok_total = 0.0;
         let mut failed_total = 0.0;
         let mut served_total = 0.0;
@@ -94,48 +120,30 @@ pub fn latency_and_errors(
                     if dep.breaker_open_until.is_some_and(|until| tick < until) {
                         (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
                     } else {
-                        let mut s_net = 0.0;
-                        let mut l50 = 0.0;
-                        let mut l99: f64 = 0.0;
-                        let mut unreach = 0.0;
-                        let mut timed_out = 0.0;
-                        let mut upstream = 0.0;
-                        let mut upstream_cause = DepCause::Upstream;
-                        let own_loss = inst.fx.loss.max(zones[z].loss).max(services[s].fx.loss);
-                        for b in 0..nz {
-                            let w = sc.share[c * nz + b];
-                            if w <= 0.0 {
-                                continue;
-                            }
-                            if !reach[z * nz + b] {
-                                unreach += w;
-                                l50 += w * timeout;
-                                l99 = l99.max(timeout);
-                                continue;
-                            }
-                            let loss = own_loss.max(zones[b].loss).max(services[c].fx.loss);
-                            let p_retx = if loss > 0.0 {
-                                1.0 - (1.0 - loss).powi(PACKETS_PER_CALL)
-                            } else {
-                                0.0
-                            };
-                            let p_lost = loss * loss;
-                            let c50 = sc.zone_p50[c * nz + b]
-                                + if p_retx > 0.5 { RETRANSMIT_MS } else { 0.0 };
-                            let c99 = sc.zone_p99[c * nz + b]
-                                + if p_retx > 0.01 { RETRANSMIT_MS } else { 0.0 };
-                            let to = timeout_share(c50, c99.max(c50), timeout);
-                            let zok = sc.zone_ok[c * nz + b];
-                            let ok_b = zok * (1.0 - to) * (1.0 - p_lost);
-                            s_net += w * ok_b;
-                            timed_out += w * (to + (1.0 - to) * p_lost);
-                            upstream += w * (1.0 - zok);
-                            if sc.zone_cause[c * nz + b] == Cause::Quota {
-                                upstream_cause = DepCause::TooManyRequests;
-                            }
-                            l50 += w * c50.min(timeout);
-                            l99 = l99.max(c99.min(timeout));
-                        }
+                        let base_loss = zones[z].loss.max(services[s].fx.loss);
+                        let zc = if inst.fx.loss > base_loss {
+                            zone_call(
+                                &ZoneView::of(sc),
+                                zones,
+                                reach,
+                                services,
+                                c,
+                                z,
+                                inst.fx.loss,
+                                timeout,
+                            )
+                        } else {
+                            sc.calls[d * nz + z]
+                        };
+                        let ZoneCall {
+                            s_net,
+                            mut l50,
+                            mut l99,
+                            unreach,
+                            timed_out,
+                            upstream,
+                            upstream_cause,
+                        } = zc;
                         let refuse = services[c].conn_refuse;
                         let pool_frac = idep.pool_frac;
                         let conn_ok = pool_frac * (1.0 - refuse);
@@ -291,3 +299,110 @@ pub fn latency_and_errors(
 
 /// Most zones the engine tracks separately (more zones share the last slot).
 pub const MAX_ZONES: usize = 16;
+
+/// What calls from one zone to a dependency see, before the caller's own pool.
+#[derive(Clone, Copy, Debug)]
+pub struct ZoneCall {
+    /// Share of calls that get through and succeed.
+    pub s_net: f64,
+    /// Median latency, ms.
+    pub l50: f64,
+    /// 99th percentile latency, ms.
+    pub l99: f64,
+    /// Share of calls to zones out of reach.
+    pub unreach: f64,
+    /// Share of calls that time out (incl. lost packets).
+    pub timed_out: f64,
+    /// Share of calls the callee fails.
+    pub upstream: f64,
+    /// How the callee fails them.
+    pub upstream_cause: DepCause,
+}
+
+impl Default for ZoneCall {
+    fn default() -> Self {
+        ZoneCall {
+            s_net: 1.0,
+            l50: 0.0,
+            l99: 0.0,
+            unreach: 0.0,
+            timed_out: 0.0,
+            upstream: 0.0,
+            upstream_cause: DepCause::Upstream,
+        }
+    }
+}
+
+/// Read-only rows of the scratch buffers `zone_call` needs.
+pub struct ZoneView<'a> {
+    share: &'a [f64],
+    ok: &'a [f64],
+    p50: &'a [f64],
+    p99: &'a [f64],
+    cause: &'a [Cause],
+    zones: usize,
+}
+
+impl<'a> ZoneView<'a> {
+    fn of(sc: &'a Scratch) -> ZoneView<'a> {
+        ZoneView {
+            share: &sc.share,
+            ok: &sc.zone_ok,
+            p50: &sc.zone_p50,
+            p99: &sc.zone_p99,
+            cause: &sc.zone_cause,
+            zones: sc.zones,
+        }
+    }
+}
+
+/// Calls from zone `z` (with packet loss `own_loss` on the caller's side) to service `c`.
+#[allow(clippy::too_many_arguments)]
+fn zone_call(
+    v: &ZoneView<'_>,
+    zones: &[crate::state::ZoneState],
+    reach: &[bool],
+    services: &[crate::state::ServiceState],
+    c: usize,
+    z: usize,
+    own_loss: f64,
+    timeout: f64,
+) -> ZoneCall {
+    let nz = v.zones;
+    let mut out = ZoneCall {
+        s_net: 0.0,
+        ..ZoneCall::default()
+    };
+    for b in 0..nz {
+        let w = v.share[c * nz + b];
+        if w <= 0.0 {
+            continue;
+        }
+        if !reach[z * nz + b] {
+            out.unreach += w;
+            out.l50 += w * timeout;
+            out.l99 = out.l99.max(timeout);
+            continue;
+        }
+        let loss = own_loss.max(zones[b].loss).max(services[c].fx.loss);
+        let p_retx = if loss > 0.0 {
+            1.0 - (1.0 - loss).powi(PACKETS_PER_CALL)
+        } else {
+            0.0
+        };
+        let p_lost = loss * loss;
+        let c50 = v.p50[c * nz + b] + if p_retx > 0.5 { RETRANSMIT_MS } else { 0.0 };
+        let c99 = v.p99[c * nz + b] + if p_retx > 0.01 { RETRANSMIT_MS } else { 0.0 };
+        let to = timeout_share(c50, c99.max(c50), timeout);
+        let zok = v.ok[c * nz + b];
+        out.s_net += w * zok * (1.0 - to) * (1.0 - p_lost);
+        out.timed_out += w * (to + (1.0 - to) * p_lost);
+        out.upstream += w * (1.0 - zok);
+        if v.cause[c * nz + b] == Cause::Quota {
+            out.upstream_cause = DepCause::TooManyRequests;
+        }
+        out.l50 += w * c50.min(timeout);
+        out.l99 = out.l99.max(c99.min(timeout));
+    }
+    out
+}

@@ -111,7 +111,10 @@ pub fn load(
         let (entry, factor, shed, rate_limit, cert_expired, quota) = {
             let svc = &services[s];
             (
-                svc.entry_rps + svc.client_retry_rps,
+                // Customer arrivals (times a spike's factor) plus customers' retries of last
+                // tick's failures, which came from that multiplied load already: multiplying
+                // them again made retries grow without bound under a spike.
+                svc.entry_rps * svc.fx.load_factor + svc.client_retry_rps,
                 svc.fx.load_factor,
                 svc.shed,
                 svc.rate_limit_rps,
@@ -123,22 +126,22 @@ pub fn load(
         let total_rotation: u32 = (0..nz).map(|z| sc.count[s * nz + z]).sum();
         // Customers' TLS handshakes fail at the edge when the certificate expired.
         let entry_admitted = if cert_expired {
-            sc.edge_failed[s] += entry * factor;
+            sc.edge_failed[s] += entry;
             0.0
         } else {
             entry
         };
         let mut offered_total = 0.0;
         for z in 0..nz {
-            let v = (sc.offered[s * nz + z] + entry_admitted * sc.share[s * nz + z]) * factor;
+            let v = sc.offered[s * nz + z] * factor + entry_admitted * sc.share[s * nz + z];
             sc.offered[s * nz + z] = v;
             offered_total += v;
         }
         m.offered_rps = offered_total + sc.edge_failed[s];
         if total_rotation == 0 {
             // No healthy upstream: everything offered fails.
-            sc.edge_failed[s] += entry_admitted * factor;
-            m.offered_rps = entry * factor;
+            sc.edge_failed[s] += entry_admitted;
+            m.offered_rps = entry;
         }
         let mut keep = 1.0 - shed;
         if let Some(limit) = rate_limit

@@ -70,6 +70,8 @@ pub struct Scratch {
     pub held: Vec<f64>,
     /// Per service: how long its clients wait before giving up, ms.
     pub client_timeout_ms: Vec<f64>,
+    /// `[d * zones + z]`: calls from zone `z` to dependency `d` of the service being computed.
+    pub calls: Vec<latency::ZoneCall>,
 }
 
 impl Scratch {

@@ -48,7 +48,7 @@ pub fn resilience(model: Res<Model>, clock: Res<Clock>, mut fleet: ResMut<Fleet>
         let m = &svc.m;
         let entry_failed = if stat.entry_rps > 0.0 && m.offered_rps > 1e-9 {
             m.failed_rps
-                * ((svc.entry_rps + svc.client_retry_rps) * svc.fx.load_factor / m.offered_rps)
+                * ((svc.entry_rps * svc.fx.load_factor + svc.client_retry_rps) / m.offered_rps)
                     .min(1.0)
         } else {
             0.0
