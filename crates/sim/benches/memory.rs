@@ -3,6 +3,10 @@
 //! per tick) and the size of its snapshot. Also allocations per tick for fleets of several
 //! sizes, to see whether hot systems allocate per entity per tick.
 //!
+//! It also times a whole 4-hour game of the 100-service fleet in wall time and in on-CPU time
+//! of this thread (from `/proc/thread-self/schedstat`, Linux), which stays meaningful on a busy
+//! machine where criterion's wall-clock figures are inflated by other processes.
+//!
 //! Run with `cargo bench -p breakathon-sim --bench memory`. It prints a table; the figures go
 //! into `docs/PERFORMANCE.md`.
 
@@ -12,7 +16,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use breakathon_sim::{FaultSchedule, Simulation};
+use breakathon_sim::{FaultSchedule, LogLine, MetricPoint, Simulation};
 
 /// Counts live bytes, peak live bytes and allocations, then defers to the system allocator.
 struct Counting;
@@ -60,6 +64,15 @@ const WARMUP_TICKS: u64 = 1_800;
 /// Ticks over which allocations per tick are counted.
 const COUNTED_TICKS: u64 = 1_800;
 
+/// Timed runs of the 4-hour game (the best is kept).
+const TIMED_RUNS: usize = 3;
+
+/// Nanoseconds this thread has spent on a CPU (Linux `schedstat`), if available.
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
@@ -93,7 +106,44 @@ fn main() {
         allocations as f64 / end_tick as f64
     );
     println!("  incidents injected       {:>10}", sim.incidents().len());
+    let logs = sim.logs(None, None, 0, usize::MAX);
+    let log_text: usize = logs.iter().map(|l| l.service.len() + l.message.len()).sum();
+    println!(
+        "  log lines kept           {:>10} ({} B each + {:.1} B of text on average)",
+        logs.len(),
+        std::mem::size_of::<LogLine>(),
+        log_text as f64 / logs.len().max(1) as f64
+    );
+    println!(
+        "  metric point size        {:>10} B",
+        std::mem::size_of::<MetricPoint>()
+    );
+    drop(logs);
     drop(sim);
+
+    let (fleet, source) = common::fleet_100();
+    let fleet = Arc::new(fleet);
+    let end_tick = fleet.duration.to_ticks(fleet.tick);
+    let schedule = Arc::new(FaultSchedule::compute(&fleet, fleet.seed));
+    println!("\nwhole 4-hour game of the 100-service fleet ({source}), best of {TIMED_RUNS}:");
+    let mut best_wall = f64::MAX;
+    let mut best_cpu = f64::MAX;
+    for _ in 0..TIMED_RUNS {
+        let cpu_start = thread_cpu_ns();
+        let wall_start = std::time::Instant::now();
+        let mut sim = Simulation::new(Arc::clone(&fleet), Arc::clone(&schedule)).expect("valid");
+        sim.step_until(end_tick);
+        std::hint::black_box(sim.tick());
+        best_wall = best_wall.min(wall_start.elapsed().as_secs_f64());
+        if let (Some(start), Some(end)) = (cpu_start, thread_cpu_ns()) {
+            best_cpu = best_cpu.min((end - start) as f64 / 1e9);
+        }
+    }
+    let service_ticks = (fleet.services.len() as u64 * end_tick) as f64;
+    println!(
+        "  wall {best_wall:.3} s, on-CPU {best_cpu:.3} s -> {:.2} M service-ticks/s on-CPU",
+        service_ticks / best_cpu / 1e6
+    );
 
     println!(
         "\nallocations per tick after {WARMUP_TICKS} ticks of warm-up, over {COUNTED_TICKS} ticks:"
