@@ -60,37 +60,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         pct(&mut commit_ms, 0.5),
         pct(&mut commit_ms, 0.99)
     );
-    let s = Instant::now();
-    let snaps: Vec<_> = ids
-        .iter()
-        .map(|id| game.world(*id).map(|w| w.snapshot()))
-        .collect();
-    println!("snapshots alone: {:?}", s.elapsed());
-    let s = Instant::now();
-    let mut bytes = 0;
-    for snap in snaps.into_iter().flatten() {
-        bytes += serde_json::to_string(&snap)?.len();
+    if let Some(id) = ids.first() {
+        let snapshot = game.world(*id)?.snapshot();
+        for (name, named) in [("named", true), ("compact", false)] {
+            let s = Instant::now();
+            let bytes = if named {
+                rmp_serde::to_vec_named(&snapshot)?
+            } else {
+                rmp_serde::to_vec(&snapshot)?
+            };
+            println!(
+                "one world, MessagePack {name}: {} KB in {:?}",
+                bytes.len() / 1000,
+                s.elapsed()
+            );
+        }
     }
-    println!(
-        "JSON of the snapshots alone: {:?}, {} MB",
-        s.elapsed(),
-        bytes / 1_000_000
-    );
     let s = Instant::now();
     game.checkpoint()?;
-    println!("checkpoint: {:?}", s.elapsed());
+    println!(
+        "checkpoint (encode and write, synchronous): {:?}",
+        s.elapsed()
+    );
+    // Run one more checkpoint interval, so that recovery replays about that much.
+    let interval = breakathon_game::checkpoint::interval_ticks(ids.len());
+    game.advance(interval - 1)?;
     let hash = game.state_hash();
     drop(game);
     let s = Instant::now();
-    let recovered = Game::open(
+    let opened = Game::open(
         GameOptions {
             new_game: false,
             ..options
         },
         0,
-    )?
-    .game;
-    println!("recovery from the checkpoint: {:?}", s.elapsed());
-    assert_eq!(recovered.state_hash(), hash, "recovered state differs");
+    )?;
+    println!(
+        "recovery: {:?} (checkpoint at tick {:?}, {} records replayed)",
+        s.elapsed(),
+        opened.checkpoint_tick,
+        opened.replayed_records
+    );
+    assert_eq!(opened.game.state_hash(), hash, "recovered state differs");
     Ok(())
 }

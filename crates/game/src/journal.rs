@@ -15,6 +15,9 @@ pub const JOURNAL_FORMAT_VERSION: u32 = 1;
 pub const JOURNAL_FILE_NAME: &str = "game.sqlite";
 /// Checkpoints kept in the journal (older ones are deleted).
 pub const CHECKPOINTS_KEPT: u32 = 2;
+/// World snapshots written per transaction of a checkpoint (a few MB: short enough that
+/// journal commits on the other connection barely wait).
+pub const CHECKPOINT_WORLDS_PER_TRANSACTION: usize = 16;
 
 /// One journal record.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,6 +118,16 @@ impl SqliteJournal {
             last_seq: to_u64(last_seq),
             path: Some(path.to_owned()),
         })
+    }
+
+    /// Opens an existing journal for writing checkpoints from another thread. Its commits
+    /// are not synced one by one (`synchronous=NORMAL`): a checkpoint lost in a power cut
+    /// only means an older one is used, and WAL commits stay in order, so a checkpoint is
+    /// never seen complete without its rows.
+    pub fn open_for_checkpoints(path: &Path) -> Result<SqliteJournal, GameError> {
+        let journal = Self::open(path)?;
+        journal.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(journal)
     }
 
     /// Opens a journal file read-only (for replay and export), after checking its version.
@@ -251,11 +264,17 @@ impl Journal for SqliteJournal {
             "INSERT OR REPLACE INTO checkpoints (seq, tick, core, complete) VALUES (?1, ?2, ?3, 0)",
             params![seq, to_i64(checkpoint.tick), checkpoint.core],
         )?;
-        for (team, snapshot) in &checkpoint.worlds {
-            self.conn.execute(
-                "INSERT INTO checkpoint_worlds (seq, team, snapshot) VALUES (?1, ?2, ?3)",
-                params![seq, team, snapshot],
-            )?;
+        for chunk in checkpoint.worlds.chunks(CHECKPOINT_WORLDS_PER_TRANSACTION) {
+            let tx = self.conn.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO checkpoint_worlds (seq, team, snapshot) VALUES (?1, ?2, ?3)",
+                )?;
+                for (team, snapshot) in chunk {
+                    stmt.execute(params![seq, team, snapshot])?;
+                }
+            }
+            tx.commit()?;
         }
         let tx = self.conn.transaction()?;
         tx.execute(
