@@ -511,3 +511,105 @@ fn order_script<'a>(
 fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCENARIO: &str = r#"(
+        title: "dry run test",
+        duration: "20m",
+        seed: 5,
+        services: [
+            (name: "web", kind: frontend, instances_per_zone: 2, customer_facing: true,
+             revenue_per_request: 1.0, slo: (), config: {"page_size": "24"},
+             dependencies: [(service: "db")]),
+            (name: "db", kind: database, instances_per_zone: 2),
+        ],
+        traffic: (entry_points: [(service: "web", rps: 100.0)]),
+        faults: [
+            (name: "crash", kind: crash, target: Select(service: "db", pick: One),
+             trigger: At("2m")),
+            (name: "config", kind: bad_config(key: "page_size", error_percent: 30.0),
+             target: Service("web"), trigger: At("5m"), duration: "5m"),
+        ],
+    )"#;
+
+    fn scenario() -> Scenario {
+        breakathon_scenario::parse_unchecked(SCENARIO).expect("test scenario parses")
+    }
+
+    #[test]
+    fn attribution_adds_up_to_the_difference_from_the_baseline() {
+        let report =
+            dry_run(&scenario(), &DryRunOptions::default(), &mut |_, _| {}).expect("dry run");
+        let s = &report.summary;
+        assert_eq!(report.incidents.len(), 2);
+        assert_eq!(report.incidents[1].outcome, IncidentOutcome::Expired(600));
+        let attributed: f64 = report.incidents.iter().map(|i| i.requests_failed).sum();
+        let extra = s.requests_failed - s.baseline_requests_failed;
+        assert!(extra > 0.0, "the bad config fails requests");
+        assert!(
+            (attributed + s.unattributed_requests_failed - extra).abs() < 1.0,
+            "{attributed} + {} != {extra}",
+            s.unattributed_requests_failed
+        );
+        let lost: f64 = report.incidents.iter().map(|i| i.revenue_lost_units).sum();
+        assert!((lost + s.unattributed_revenue_lost_units - s.revenue_lost_units).abs() < 1.0);
+        // Open windows: the crash from 2 min to the end, the config fault for its 5 minutes.
+        assert_eq!(report.incidents[0].open_ticks, 1_200 - 120);
+        assert_eq!(report.incidents[1].open_ticks, 600 - 300);
+    }
+
+    #[test]
+    fn scripts_are_checked_before_running() {
+        let action = ScriptedActionSpec {
+            kind: ActionKind::RevertConfig,
+            service: Some("web".into()),
+            instance: None,
+            zone: None,
+            count: None,
+            version: None,
+            key: None,
+            value: None,
+            flag: None,
+            enabled: None,
+            level_percent: None,
+        };
+        let run = |tick, at| {
+            let options = DryRunOptions {
+                seed: None,
+                actions: vec![ScriptedAction {
+                    tick,
+                    at,
+                    action: action.clone(),
+                }],
+            };
+            dry_run(&scenario(), &options, &mut |_, _| {})
+        };
+        assert!(matches!(
+            run(None, None),
+            Err(DryRunError::ActionTime { index: 1 })
+        ));
+        assert!(matches!(
+            run(Some(5_000), None),
+            Err(DryRunError::ActionAfterEnd { tick: 5_000, .. })
+        ));
+        let fixed = run(None, Some(SimDuration::from_secs(330))).expect("valid script");
+        assert_eq!(fixed.incidents[1].outcome, IncidentOutcome::Resolved(330));
+        let mut bad = action.clone();
+        bad.service = Some("nope".into());
+        let options = DryRunOptions {
+            seed: None,
+            actions: vec![ScriptedAction {
+                tick: Some(10),
+                at: None,
+                action: bad,
+            }],
+        };
+        assert!(matches!(
+            dry_run(&scenario(), &options, &mut |_, _| {}),
+            Err(DryRunError::Action { index: 1, .. })
+        ));
+    }
+}

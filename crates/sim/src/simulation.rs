@@ -12,7 +12,7 @@ use crate::incident::IncidentStatus;
 use crate::model::Model;
 use crate::rng::Rngs;
 use crate::schedule::FaultSchedule;
-use crate::snapshot::{SNAPSHOT_FORMAT, WorldSnapshot, fnv1a};
+use crate::snapshot::{Fnv1a, SNAPSHOT_FORMAT, WorldSnapshot};
 use crate::state::{Clock, Fleet, Life};
 use crate::systems::customers::CustomerState;
 use crate::systems::telemetry::{TelemetryState, point_of};
@@ -319,10 +319,26 @@ impl Simulation {
         Ok(Self::build(model, snapshot))
     }
 
-    /// A stable hash of the whole state (FNV-1a over its canonical RON form).
+    /// A stable hash of the whole state (FNV-1a over its canonical RON form, streamed: no
+    /// copy of the state is made).
     pub fn state_hash(&self) -> u64 {
-        let text = ron::to_string(&self.snapshot()).unwrap_or_default();
-        fnv1a(text.as_bytes())
+        let w = &self.world;
+        let state = (
+            SNAPSHOT_FORMAT,
+            w.resource::<Clock>(),
+            w.resource::<Fleet>(),
+            w.resource::<Incidents>(),
+            w.resource::<TelemetryState>(),
+            w.resource::<CustomerState>(),
+            w.resource::<Rngs>(),
+            w.resource::<ActionQueue>(),
+            w.resource::<PendingLogs>(),
+            w.resource::<Report>(),
+        );
+        let mut hasher = Fnv1a::default();
+        // Writing into the hasher cannot fail; a serializer error would be a bug in a type.
+        let _ = ron::ser::to_writer(&mut hasher, &state);
+        hasher.finish()
     }
 }
 
