@@ -34,7 +34,10 @@ pub enum ActionError {
         index: u32,
     },
     /// The action does not apply to this kind of service.
-    #[error("`{action}` cannot be done on `{service}`, a {kind} (it works on: {valid})")]
+    #[error(
+        "`{action}` cannot be done on `{service}`, {article} {kind} (it works on: {valid})",
+        article = indefinite_article(kind)
+    )]
     InvalidForKind {
         /// The action's name.
         action: String,
@@ -61,4 +64,12 @@ pub enum ActionError {
         /// What is wrong, in words.
         reason: String,
     },
+}
+
+/// "an" before a word that starts with a vowel sound ("an api"), "a" otherwise ("a cache").
+fn indefinite_article(word: &str) -> &'static str {
+    match word.chars().next().map(|c| c.to_ascii_lowercase()) {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
 }

@@ -340,6 +340,55 @@ pub struct ServiceTick {
     pub healthy_percent: f64,
 }
 
+impl ServiceTick {
+    /// Every number in it, for checks.
+    pub fn values(&self) -> [f64; 13] {
+        [
+            self.offered_rps,
+            self.ok_rps,
+            self.failed_rps,
+            self.shed_rps,
+            self.latency_p50_ms,
+            self.latency_p99_ms,
+            self.error_percent,
+            self.cpu_percent,
+            self.memory_percent,
+            self.disk_percent,
+            self.connections_percent,
+            self.saturation_percent,
+            self.healthy_percent,
+        ]
+    }
+
+    /// Whether every number in it is finite (neither NaN nor infinite).
+    pub fn is_finite(&self) -> bool {
+        self.values().iter().all(|v| v.is_finite())
+    }
+
+    /// Replaces any NaN or infinite number by 0 (a guard: none should ever occur).
+    pub fn sanitize(&mut self) {
+        for v in [
+            &mut self.offered_rps,
+            &mut self.ok_rps,
+            &mut self.failed_rps,
+            &mut self.shed_rps,
+            &mut self.latency_p50_ms,
+            &mut self.latency_p99_ms,
+            &mut self.error_percent,
+            &mut self.cpu_percent,
+            &mut self.memory_percent,
+            &mut self.disk_percent,
+            &mut self.connections_percent,
+            &mut self.saturation_percent,
+            &mut self.healthy_percent,
+        ] {
+            if !v.is_finite() {
+                *v = 0.0;
+            }
+        }
+    }
+}
+
 /// One service.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServiceState {

@@ -152,8 +152,9 @@ pub fn resources(
         m.cpu_percent = if running > 0.0 { cpu / running } else { 0.0 };
         m.memory_percent = mem;
         m.disk_percent = disk;
+        // Connections past the limit are refused, not in use: at most 100 %.
         m.connections_percent = if limit > 0.0 {
-            (held + inflight) / limit * 100.0
+            ((held + inflight) / limit * 100.0).min(100.0)
         } else {
             0.0
         };

@@ -102,6 +102,15 @@ pub fn telemetry(
     incidents: Res<Incidents>,
 ) {
     let tick = clock.tick;
+    // Guard: no NaN or infinity ever leaves the engine (a bug in debug builds).
+    for svc in &mut fleet.services {
+        debug_assert!(
+            svc.m.is_finite(),
+            "non-finite service metrics at tick {tick}: {:?}",
+            svc.m
+        );
+        svc.m.sanitize();
+    }
     probes(&model, &mut fleet, tick);
     let state = &mut *state;
     let ns = fleet.services.len();
@@ -484,9 +493,23 @@ fn error_message(
                 DepCause::Tls => format!(
                     "Post https://{callee}.internal/: x509: certificate has expired or is not yet valid"
                 ),
-                DepCause::ConnRefused => format!(
-                    "connection to {callee} refused: FATAL: sorry, too many clients already"
-                ),
+                DepCause::ConnRefused => {
+                    let c = dep.callee as usize;
+                    let up = fleet.services[c]
+                        .instances
+                        .iter()
+                        .any(|&id| fleet.instances[id as usize].is_running());
+                    if !up {
+                        // Nothing listens: the callee is down or still booting.
+                        format!("dial tcp {callee}.internal:443: connect: connection refused")
+                    } else if model.services[c].kind == ServiceKind::Database {
+                        format!(
+                            "connection to {callee} refused: FATAL: sorry, too many clients already"
+                        )
+                    } else {
+                        format!("{callee} returned 503 Service Unavailable: too many connections")
+                    }
+                }
                 DepCause::Unreachable => {
                     format!("dial tcp {callee}.internal: i/o timeout (no route to host)")
                 }
