@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         step_ms.push(s.elapsed().as_secs_f64() * 1000.0);
         let team = ids[usize::try_from(t).unwrap_or(0) % ids.len().max(1)];
         let s = Instant::now();
-        game.act(team, Action::on_service(ActionKind::ScaleOut, &service))?;
+        game.act(team, Action::on_service(ActionKind::FreeDisk, &service))?;
         commit_ms.push(s.elapsed().as_secs_f64() * 1000.0);
     }
     let pct = |v: &mut Vec<f64>, p: f64| {
