@@ -621,3 +621,22 @@ fn automatic_checkpoints_are_written_in_the_background_and_used_on_recovery() {
     let fresh = Game::replay(&dir.path().join("game.sqlite"), None).unwrap();
     assert_eq!(fresh.state_hash(), hash);
 }
+
+#[test]
+fn the_rules_teams_read_carry_this_scenarios_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let game = Game::open(options(dir.path(), ClockMode::Manual), 0)
+        .unwrap()
+        .game;
+    let rules = game.rules_markdown();
+    assert!(rules.starts_with("# Breakathon rules"), "{rules}");
+    for row in [
+        "| grace period | 1m |",
+        "| decay window | 10m |",
+        "| floor | 30 % |",
+        "| sustain window | 30s |",
+        "| false alarm | −20 |",
+    ] {
+        assert!(rules.contains(row), "{row} missing from:\n{rules}");
+    }
+}
