@@ -322,6 +322,24 @@ fn scripted_teams_score_exactly_what_the_rules_say() {
 }
 
 #[test]
+fn unfreezing_reveals_the_final_standings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut game, _, _) = play(dir.path());
+    assert!(game.scoreboard(false).frozen, "finishing does not unfreeze");
+    game.unfreeze().unwrap();
+    let public = game.scoreboard(false);
+    assert!(!public.frozen);
+    assert_eq!(public, game.scoreboard(true));
+    assert_eq!(game.incident_grid(false).unwrap().incidents.len(), 2);
+    let history = game.score_history(false);
+    let sloppy = history.iter().find(|s| s.name == "Sloppy").unwrap();
+    assert_eq!(
+        sloppy.points.last().map(|p| (p.elapsed_s, p.score)),
+        Some((510.0, 57))
+    );
+}
+
+#[test]
 fn team_views_keep_undeclared_incidents_secret() {
     let dir = tempfile::tempdir().unwrap();
     let opened = Game::open(options(dir.path(), ClockMode::Manual), 0).unwrap();
