@@ -245,31 +245,6 @@ impl Game {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_journal_from_another_program_version_is_refused_clearly() {
-        let meta = |version: &str| GameMeta {
-            format_version: JOURNAL_FORMAT_VERSION,
-            program_version: version.into(),
-            scenario_name: "s.ron".into(),
-            scenario_source: String::new(),
-            scenario_hash: String::new(),
-            clock: ClockMode::Manual,
-        };
-        let path = Path::new("game.sqlite");
-        assert!(check_program_version(&meta(PROGRAM_VERSION), path).is_ok());
-        let err = check_program_version(&meta("9.9.0"), path).unwrap_err();
-        assert!(
-            err.to_string().contains("written by breakathon 9.9.0"),
-            "{err}"
-        );
-        assert!(err.to_string().contains("cannot replay it"), "{err}");
-    }
-}
-
 fn short(hash: &str) -> String {
     format!("sha256 {}…", &hash[..hash.len().min(12)])
 }
@@ -404,4 +379,29 @@ fn archive_journal(dir: &Path, path: &Path) -> Result<PathBuf, GameError> {
         "{} already holds {MAX_ARCHIVES} archived games",
         archive.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_from_another_program_version_is_refused_clearly() {
+        let meta = |version: &str| GameMeta {
+            format_version: JOURNAL_FORMAT_VERSION,
+            program_version: version.into(),
+            scenario_name: "s.ron".into(),
+            scenario_source: String::new(),
+            scenario_hash: String::new(),
+            clock: ClockMode::Manual,
+        };
+        let path = Path::new("game.sqlite");
+        assert!(check_program_version(&meta(PROGRAM_VERSION), path).is_ok());
+        let err = check_program_version(&meta("9.9.0"), path).unwrap_err();
+        assert!(
+            err.to_string().contains("written by breakathon 9.9.0"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("cannot replay it"), "{err}");
+    }
 }
