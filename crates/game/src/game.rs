@@ -31,6 +31,9 @@ pub const MAX_EVENTS: usize = 20_000;
 pub const MAX_CLOCK_STEP_SECS: u64 = 86_400;
 /// Largest judge adjustment at once, points.
 pub const MAX_ADJUST_POINTS: i64 = 1_000_000;
+/// Most team-ticks one `pump` simulates (1,000 teams: 20 ticks), so that a game that runs
+/// behind its clock holds the caller for a bounded time; the next pump catches up.
+pub const MAX_TEAM_TICKS_PER_PUMP: u64 = 20_000;
 /// Simulated milliseconds between the clock's progress records in the journal.
 pub const TICK_RECORD_INTERVAL_MS: u64 = 1_000;
 
@@ -282,9 +285,12 @@ impl Game {
     /// journals the clock's progress first. Does nothing when paused, manual or finished.
     pub fn pump(&mut self, now_ms: u64) -> Result<(), GameError> {
         let current = self.core.tick;
+        let teams = u64::try_from(self.worlds.len().max(1)).unwrap_or(u64::MAX);
+        let most = (MAX_TEAM_TICKS_PER_PUMP / teams).max(1);
         let target = self
             .clock
-            .target_tick(now_ms, current, self.core.state, self.core.end_tick);
+            .target_tick(now_ms, current, self.core.state, self.core.end_tick)
+            .min(current.saturating_add(most));
         if target <= current {
             return Ok(());
         }
