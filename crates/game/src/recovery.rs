@@ -344,7 +344,14 @@ fn load_tokens(
 
 fn write_private(path: &Path, text: &str) -> Result<(), GameError> {
     let tmp = path.with_extension("tmp");
-    fs::write(&tmp, text).map_err(|e| GameError::io(format!("writing {}", tmp.display()), e))?;
+    {
+        use std::io::Write;
+        let mut file = fs::File::create(&tmp)
+            .map_err(|e| GameError::io(format!("writing {}", tmp.display()), e))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| GameError::io(format!("writing {}", tmp.display()), e))?;
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -296,3 +296,55 @@ fn a_late_team_joins_with_a_world_that_ran_untouched() {
     drop(game);
     assert_eq!(Game::replay(&journal, None).unwrap().teams().len(), 1);
 }
+
+#[test]
+fn zone_faults_are_declared_on_the_zone() {
+    let scenario = r#"(
+        title: "zones",
+        duration: "5m",
+        zones: [(name: "east"), (name: "west")],
+        services: [(name: "web", kind: frontend, customer_facing: true)],
+        traffic: (entry_points: [(service: "web", rps: 20.0)]),
+        faults: [(name: "blackout", kind: zone_outage, target: Zone("west"), trigger: At("1m"))],
+    )"#;
+    let dir = tempfile::tempdir().unwrap();
+    let mut game = open(dir.path(), scenario);
+    let team = game.create_team("Zoners").unwrap().0.id;
+    game.start(0).unwrap();
+    at(&mut game, 70);
+    let mut verdict = |target: DeclaredTarget| {
+        game.declare(
+            team,
+            Declaration {
+                target,
+                class: FaultClass::ZoneOutage,
+            },
+        )
+        .unwrap()
+        .verdict
+    };
+    // Naming a service (or the other zone) is wrong; naming the zone is right, TTD 10 s.
+    assert_eq!(
+        verdict(DeclaredTarget::Service("web".into())),
+        Verdict::FalseAlarm
+    );
+    assert_eq!(
+        verdict(DeclaredTarget::Zone("east".into())),
+        Verdict::FalseAlarm
+    );
+    assert_eq!(
+        verdict(DeclaredTarget::Zone("west".into())),
+        Verdict::Correct
+    );
+    let err = game
+        .declare(
+            team,
+            Declaration {
+                target: DeclaredTarget::Zone("wset".into()),
+                class: FaultClass::ZoneOutage,
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("did you mean `west`"), "{err}");
+    assert_eq!(game.team_incidents(team).unwrap()[0].ttd_s, Some(10.0));
+}
