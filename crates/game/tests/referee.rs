@@ -658,3 +658,36 @@ fn the_rules_teams_read_carry_this_scenarios_numbers() {
         assert!(rules.contains(row), "{row} missing from:\n{rules}");
     }
 }
+
+#[test]
+fn live_streams_carry_verdicts_ledger_lines_and_announcements() {
+    let dir = tempfile::tempdir().unwrap();
+    let (game, t, _) = play(dir.path());
+    let events = serde_json::to_value(game.team_events_since(t.perfect, 0)).unwrap();
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "verdict").count(), 3);
+    assert_eq!(kinds.iter().filter(|k| **k == "ledger").count(), 9);
+    assert!(kinds.contains(&"incident"));
+    // Events are in order and resumable from any sequence number.
+    let seqs: Vec<u64> = game
+        .team_events_since(t.perfect, 0)
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    let later = game.team_events_since(t.perfect, seqs[seqs.len() / 2]);
+    assert_eq!(later.len(), seqs.len() - seqs.len() / 2 - 1);
+    // Another team's ledger never reaches this stream; announcements reach everyone.
+    assert!(game.team_events_since(t.idle, 0).iter().all(|e| !matches!(
+        e.event,
+        breakathon_game::Event::Ledger(_) | breakathon_game::Event::Verdict(_)
+    )));
+    let public = serde_json::to_string(&game.public_events_since(0)).unwrap();
+    assert!(public.contains("halfway to lunch"), "{public}");
+    assert!(!public.contains("ledger"), "{public}");
+}
