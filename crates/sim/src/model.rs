@@ -279,6 +279,11 @@ impl Model {
 /// How long a default alert's condition must hold.
 pub const DEFAULT_ALERT_FOR: SimDuration = SimDuration::from_secs(60);
 
+/// How long no instance of a service may be healthy before its "down" alert fires.
+pub const DOWN_ALERT_FOR: SimDuration = SimDuration::from_secs(10);
+/// Healthy instances below this share (of 100) mean the service is down.
+pub const DOWN_HEALTHY_PERCENT: f64 = 1.0;
+
 /// Default alerts: per service with an SLO (or customer-facing), error rate and p99 above the
 /// objective; per service, instances failing their probes.
 pub fn default_alerts(scenario: &Scenario) -> Vec<AlertRule> {
@@ -320,6 +325,15 @@ pub fn default_alerts(scenario: &Scenario) -> Vec<AlertRule> {
             Comparison::Below,
             100.0,
         ));
+        // A complete outage pages at once, even if it is over before the minute is.
+        let mut down = rule(
+            format!("{} down: no healthy instance", svc.name),
+            Metric::HealthyPercent,
+            Comparison::Below,
+            DOWN_HEALTHY_PERCENT,
+        );
+        down.when.for_duration = DOWN_ALERT_FOR;
+        rules.push(down);
     }
     rules
 }

@@ -230,14 +230,17 @@ impl Simulation {
                     name: rule.name.clone(),
                     service: rule.when.service.clone(),
                     message: format!(
-                        "{:?} of {} is {:.1} ({:?} {})",
-                        rule.when.metric,
+                        "{} of {} is {:.1} ({} {} for {})",
+                        metric_name(rule.when.metric),
                         rule.when.service,
                         state.last_value,
-                        rule.when.op,
-                        rule.when.threshold
-                    )
-                    .to_lowercase(),
+                        match rule.when.op {
+                            breakathon_scenario::Comparison::Above => "above",
+                            breakathon_scenario::Comparison::Below => "below",
+                        },
+                        rule.when.threshold,
+                        rule.when.for_duration
+                    ),
                     firing: resolved.is_none(),
                     since_tick: since,
                     resolved_tick: resolved,
@@ -434,5 +437,22 @@ fn service_view(model: &Model, fleet: &Fleet, s: u32, tick: u64) -> ServiceView 
         config: svc.config.clone(),
         instances,
         dependencies,
+    }
+}
+
+/// The snake_case name of a metric, as scenarios write it.
+pub fn metric_name(metric: breakathon_scenario::Metric) -> &'static str {
+    use breakathon_scenario::Metric as M;
+    match metric {
+        M::Rps => "rps",
+        M::ErrorPercent => "error_percent",
+        M::LatencyP50Ms => "latency_p50_ms",
+        M::LatencyP99Ms => "latency_p99_ms",
+        M::CpuPercent => "cpu_percent",
+        M::MemoryPercent => "memory_percent",
+        M::DiskPercent => "disk_percent",
+        M::ConnectionsPercent => "connections_percent",
+        M::SaturationPercent => "saturation_percent",
+        M::HealthyPercent => "healthy_percent",
     }
 }

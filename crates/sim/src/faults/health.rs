@@ -51,8 +51,15 @@ pub fn customers_ok(model: &Model, fleet: &Fleet) -> bool {
         .all(|s| slo_ok(model, fleet, s))
 }
 
-/// The incident's health this tick.
-pub fn healthy(model: &Model, fleet: &Fleet, rt: &IncidentRuntime) -> bool {
+/// Whether instance `inst` served tick `tick` as a running instance passing its probe: an
+/// instance that finished booting during this tick (at its end) only serves from the next
+/// one, so it does not count yet (the service's `healthy_percent` metric sees it the same way).
+fn served_healthy(inst: &crate::state::Instance, tick: u64) -> bool {
+    inst.probe_healthy && matches!(inst.life, Life::Running { since_tick } if since_tick < tick || tick == 0)
+}
+
+/// The incident's health at `tick` (evaluated at the end of the tick).
+pub fn healthy(model: &Model, fleet: &Fleet, rt: &IncidentRuntime, tick: u64) -> bool {
     if let Some(z) = rt.zone {
         let zone = &fleet.zones[z as usize];
         let probes = zone.drained
@@ -60,7 +67,7 @@ pub fn healthy(model: &Model, fleet: &Fleet, rt: &IncidentRuntime) -> bool {
                 inst.zone != z
                     || !inst.exists()
                     || inst.drained
-                    || (inst.is_running() && inst.probe_healthy)
+                    || served_healthy(inst, tick)
             });
         let symptom = match rt.kind.class() {
             FaultClass::ZoneOutage => zone.drained || zone.up,
@@ -72,7 +79,11 @@ pub fn healthy(model: &Model, fleet: &Fleet, rt: &IncidentRuntime) -> bool {
     let svc = &fleet.services[s as usize];
     let stat = &model.services[s as usize];
     let spec = model.spec(s);
-    let probes = service_probes_ok(fleet, s);
+    let probes = svc.instances.iter().all(|&id| {
+        let inst = &fleet.instances[id as usize];
+        let zone = &fleet.zones[inst.zone as usize];
+        !inst.exists() || inst.drained || zone.drained || !zone.up || served_healthy(inst, tick)
+    });
     let running = || {
         svc.instances
             .iter()

@@ -56,7 +56,7 @@ pub fn customers(
     {
         let incidents = &mut *incidents;
         for (status, rt) in incidents.statuses.iter_mut().zip(&incidents.runtime) {
-            status.healthy = health::healthy(&model, &fleet, rt);
+            status.healthy = health::healthy(&model, &fleet, rt, tick);
         }
     }
     let mut out = TickReport {

@@ -139,9 +139,10 @@ pub fn load(
         }
         m.offered_rps = offered_total + sc.edge_failed[s];
         if total_rotation == 0 {
-            // No healthy upstream: everything offered fails.
+            // No instance in rotation: everything offered fails, customers' requests and the
+            // calls callers tried to make (already counted as failed, below) alike.
             sc.edge_failed[s] += entry_admitted;
-            m.offered_rps = entry;
+            m.offered_rps = offered_total + sc.edge_failed[s];
         }
         let mut keep = 1.0 - shed;
         if let Some(limit) = rate_limit
@@ -343,14 +344,33 @@ pub fn load(
                 idep.pool_frac = pool_frac;
                 let sent = calls * pool_frac * (1.0 - callee.conn_refuse);
                 idep.sent_rps = sent;
+                // Calls that never reach an instance of the callee count as the callee's
+                // failures (its error rate and SLO show the outage its callers see): refused
+                // connections, connections that cannot be made (DNS, TLS), unreachable zones,
+                // no instance in rotation at all.
+                let blocked = *dns_failing || callee.fx.cert_expired;
+                let mut lost = calls * pool_frac * callee.conn_refuse
+                    + if blocked {
+                        calls * (1.0 - pool_frac)
+                    } else {
+                        0.0
+                    };
                 if sent > 0.0 {
+                    let mut routed = 0.0;
                     for b in 0..nz {
                         let w = sc.share[c * nz + b];
-                        if w > 0.0 && reach[zi as usize * nz + b] {
-                            sc.offered[c * nz + b] += sent * w;
+                        if w > 0.0 {
+                            routed += w;
+                            if reach[zi as usize * nz + b] {
+                                sc.offered[c * nz + b] += sent * w;
+                            } else {
+                                lost += sent * w;
+                            }
                         }
                     }
+                    lost += sent * (1.0 - routed).max(0.0);
                 }
+                sc.edge_failed[c] += lost;
             }
         }
     }

@@ -64,7 +64,9 @@ pub struct Scratch {
     pub zone_cause: Vec<Cause>,
     /// Per instance: in the load balancer's rotation.
     pub rotation: Vec<bool>,
-    /// Per service: entry requests that failed at the edge (expired certificate), requests/s.
+    /// Per service: requests and calls that never reached one of its instances (expired
+    /// certificate, no instance in rotation, connections refused or impossible, unreachable
+    /// zone), requests/s.
     pub edge_failed: Vec<f64>,
     /// Per service: total connections callers hold to it.
     pub held: Vec<f64>,
