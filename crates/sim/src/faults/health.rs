@@ -55,7 +55,8 @@ pub fn customers_ok(model: &Model, fleet: &Fleet) -> bool {
 /// instance that finished booting during this tick (at its end) only serves from the next
 /// one, so it does not count yet (the service's `healthy_percent` metric sees it the same way).
 fn served_healthy(inst: &crate::state::Instance, tick: u64) -> bool {
-    inst.probe_healthy && matches!(inst.life, Life::Running { since_tick } if since_tick < tick || tick == 0)
+    inst.probe_healthy
+        && matches!(inst.life, Life::Running { since_tick } if since_tick < tick || tick == 0)
 }
 
 /// The incident's health at `tick` (evaluated at the end of the tick).
@@ -64,10 +65,7 @@ pub fn healthy(model: &Model, fleet: &Fleet, rt: &IncidentRuntime, tick: u64) ->
         let zone = &fleet.zones[z as usize];
         let probes = zone.drained
             || fleet.instances.iter().all(|inst| {
-                inst.zone != z
-                    || !inst.exists()
-                    || inst.drained
-                    || served_healthy(inst, tick)
+                inst.zone != z || !inst.exists() || inst.drained || served_healthy(inst, tick)
             });
         let symptom = match rt.kind.class() {
             FaultClass::ZoneOutage => zone.drained || zone.up,
