@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::telemetry::MetricPoint;
 
 /// Points kept at full resolution (one per tick).
-pub const RECENT_POINTS: usize = 900;
+pub const RECENT_POINTS: usize = 600;
 /// Ticks averaged into one downsampled point.
 pub const DOWNSAMPLE_TICKS: u64 = 60;
 /// Downsampled points kept.

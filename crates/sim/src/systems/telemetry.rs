@@ -18,7 +18,7 @@ use crate::systems::PendingLogs;
 use crate::telemetry::{LogLevel, LogLine, MetricPoint};
 
 /// Most log lines a world keeps (oldest dropped first).
-pub const MAX_LOG_LINES: usize = 20_000;
+pub const MAX_LOG_LINES: usize = 10_000;
 /// An instance with failures writes an error line every this many ticks.
 pub const ERROR_LOG_EVERY_TICKS: u64 = 5;
 /// A service writes a routine access line every this many ticks.
