@@ -93,6 +93,9 @@ fn main() {
     let after = LIVE_BYTES.load(Ordering::Relaxed) - before;
     let peak = PEAK_BYTES.load(Ordering::Relaxed) - before;
     let snapshot = serde_json::to_vec(&sim.snapshot()).expect("snapshot serializes");
+    let hash_start = std::time::Instant::now();
+    std::hint::black_box(sim.state_hash());
+    let hash_ms = hash_start.elapsed().as_secs_f64() * 1e3;
     println!("memory of one 50-service world over a 4-hour game ({end_tick} ticks):");
     println!("  live after building      {:>10.2} MiB", mib(built));
     println!("  live after the game      {:>10.2} MiB", mib(after));
@@ -105,6 +108,7 @@ fn main() {
         "  allocations              {allocations:>10} ({:.1} per tick)",
         allocations as f64 / end_tick as f64
     );
+    println!("  state_hash() once        {hash_ms:>10.2} ms");
     println!("  incidents injected       {:>10}", sim.incidents().len());
     let logs = sim.logs(None, None, 0, usize::MAX);
     let log_text: usize = logs.iter().map(|l| l.service.len() + l.message.len()).sum();
