@@ -60,6 +60,18 @@ pub enum Audience {
     Everyone,
 }
 
+impl std::fmt::Display for Audience {
+    /// In words, for timelines: "customer service", "sales", "management", "everyone".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Audience::CustomerService => "customer service",
+            Audience::Sales => "sales",
+            Audience::Management => "management",
+            Audience::Everyone => "everyone",
+        })
+    }
+}
+
 /// A message to stakeholders about an incident.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {

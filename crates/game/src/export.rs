@@ -154,8 +154,19 @@ fn opt(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Quotes a CSV field when it needs it.
+/// Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Quotes a CSV field when it needs it; a text that a spreadsheet would run as a formula
+/// (a team name `=HYPERLINK(...)`) gets a leading `'` — numbers such as `-5` stay numbers.
 fn field(text: &str) -> String {
+    let defused;
+    let text = if text.starts_with(FORMULA_STARTS) && text.parse::<f64>().is_err() {
+        defused = format!("'{text}");
+        defused.as_str()
+    } else {
+        text
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -305,5 +316,21 @@ mod tests {
         assert_eq!(field("plain"), "plain");
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn csv_cells_that_would_run_as_formulas_are_defused() {
+        assert_eq!(
+            field("=HYPERLINK(\"http://x\",\"a\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"a\"\")\""
+        );
+        assert_eq!(field("+1+2"), "'+1+2");
+        assert_eq!(field("-2+3"), "'-2+3");
+        assert_eq!(field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(field("\tx"), "'\tx");
+        assert_eq!(field("\rx"), "\"'\rx\"");
+        // Numbers are not formulas: negative points stay numbers.
+        assert_eq!(field("-5"), "-5");
+        assert_eq!(field("-12.5"), "-12.5");
     }
 }

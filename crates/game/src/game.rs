@@ -647,6 +647,9 @@ impl Game {
                 &mut changes,
             );
         }
+        // Its points start at its creation: nothing the untouched world earned or lost before
+        // the team existed is booked to it (QA F19).
+        record.start_scoring_now();
         self.core.next_team = self.core.next_team.max(id.0 + 1);
         self.core.teams.insert(id, record);
         self.worlds.insert(id, world);
@@ -1296,10 +1299,27 @@ impl Game {
                     ) {
                         points += e.points;
                     }
+                    // The communication bonus needed a detection first: without this
+                    // declaration there was none (QA F22).
+                    if rec.communicated
+                        && let Some(e) = team.book(
+                            tick,
+                            tick_ms,
+                            -weights.communication_points,
+                            LedgerKind::JudgeRuling,
+                            judge(&format!(
+                                "declaration {d} was wrong; communication bonus withdrawn"
+                            )),
+                            Some(incident),
+                        )
+                    {
+                        points += e.points;
+                    }
                     if let Some(r) = team.incidents.get_mut(&incident) {
                         r.detected_tick = None;
                         r.detected_by = None;
                         r.detection_credit = 0;
+                        r.communicated = false;
                     }
                 }
                 if let Some(e) = team.book(

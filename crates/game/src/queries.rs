@@ -451,7 +451,7 @@ impl Game {
                 d.tick,
                 TimelineKind::Declaration,
                 format!(
-                    "declaration {i}: {} on {} → {:?}{}",
+                    "declaration {i}: {} on {} → {}{}",
                     d.declaration.class,
                     d.declaration.target,
                     d.verdict,
@@ -487,10 +487,7 @@ impl Game {
             out.push(entry(
                 n.tick,
                 TimelineKind::Notification,
-                format!(
-                    "to {:?}: {}",
-                    n.notification.audience, n.notification.message
-                ),
+                format!("to {}: {}", n.notification.audience, n.notification.message),
                 None,
             ));
         }

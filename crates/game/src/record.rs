@@ -196,6 +196,22 @@ impl TeamRecord {
         }
     }
 
+    /// Forgets the points of the ticks before now (a late team's world caught up with nobody
+    /// acting): score, ledger, revenue and SLA breach time count from its creation tick.
+    pub fn start_scoring_now(&mut self) {
+        self.score = 0;
+        self.reached_tick = self.created_tick;
+        self.ledger.clear();
+        self.history.clear();
+        self.revenue_milli_units = 0;
+        self.revenue_points_booked = 0;
+        self.sla.clear();
+        for rec in self.incidents.values_mut() {
+            rec.detection_credit = 0;
+            rec.fix_credit = 0;
+        }
+    }
+
     /// Books `points` into the ledger (nothing for zero points) and returns the entry.
     pub fn book(
         &mut self,

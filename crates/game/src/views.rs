@@ -41,6 +41,18 @@ pub enum Verdict {
     FalseAlarm,
 }
 
+impl std::fmt::Display for Verdict {
+    /// In words, for timelines: "correct", "duplicate", "already closed", "false alarm".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Correct => "correct",
+            Verdict::Duplicate => "duplicate",
+            Verdict::AlreadyClosed => "already closed",
+            Verdict::FalseAlarm => "false alarm",
+        })
+    }
+}
+
 /// What became of a declaration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeclarationOutcome {

@@ -282,8 +282,28 @@ fn a_late_team_joins_with_a_world_that_ran_untouched() {
     let (late, token) = game.create_team("Latecomer").unwrap();
     assert_eq!(late.created_tick, 120);
     assert_eq!(game.world(late.id).unwrap().tick(), 120);
-    // Same untouched history, same score as the team that did nothing so far.
-    assert_eq!(game.score(late.id).unwrap(), game.score(first).unwrap());
+    // Same untouched world, but no points for the time before it existed (QA F19): the
+    // first team earned a minute of revenue before the bad config; the latecomer starts at 0.
+    assert!(game.score(first).unwrap() > 0);
+    assert_eq!(game.score(late.id).unwrap(), 0);
+    assert!(ledger(&game, late.id).is_empty());
+    // Its error budget also starts at its creation: both worlds fail from 60 s, but the
+    // latecomer's breach time counts from 120 s, so its first SLA penalty comes 60 s later.
+    at(&mut game, 500);
+    let first_sla = |team| {
+        ledger(&game, team)
+            .into_iter()
+            .find(|e| e.2 == LedgerKind::SlaPenalty)
+            .map(|e| e.0)
+            .unwrap()
+    };
+    assert_eq!(first_sla(first), 420);
+    assert_eq!(first_sla(late.id), 420 + 60);
+    assert!(
+        ledger(&game, late.id)
+            .iter()
+            .all(|e| e.0 >= 120 && e.2 == LedgerKind::SlaPenalty)
+    );
     // Its token works until rotated; removal takes it off the board.
     assert!(game.authenticate(&token).is_some());
     let rotated = game.rotate_token(late.id).unwrap();

@@ -691,3 +691,81 @@ fn live_streams_carry_verdicts_ledger_lines_and_announcements() {
     assert!(public.contains("halfway to lunch"), "{public}");
     assert!(!public.contains("ledger"), "{public}");
 }
+
+/// QA F22: the communication bonus hinged on the detection; when a judge rules the detecting
+/// declaration wrong, the bonus goes with it (a ledger line), and can be earned again after
+/// a new correct declaration.
+#[test]
+fn a_declaration_ruled_wrong_takes_its_communication_bonus_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut game = Game::open(options(dir.path(), ClockMode::Manual), 0)
+        .unwrap()
+        .game;
+    let team = game.create_team("Talker").unwrap().0.id;
+    game.start(0).unwrap();
+    at(&mut game, 90);
+    // TTD 30 s: 50 + 25 ahead of the customer.
+    assert_eq!(
+        declare(&mut game, team, "db", FaultClass::TelemetryOutage),
+        Verdict::Correct
+    );
+    let tell = |game: &mut Game| {
+        game.notify(
+            team,
+            Notification {
+                audience: Audience::CustomerService,
+                message: "db metrics are dark, we are on it".into(),
+                service: None,
+                zone: None,
+            },
+        )
+        .unwrap();
+    };
+    tell(&mut game);
+    assert_eq!(game.score(team).unwrap(), 85);
+    game.rule(
+        team,
+        IncidentId(0),
+        Ruling::DeclarationWrong { declaration: 0 },
+        "they guessed",
+    )
+    .unwrap();
+    // −75 (detection and ahead), −10 (communication), −20 (false alarm).
+    assert_eq!(game.score(team).unwrap(), -20);
+    let withdrawn: Vec<i64> = game
+        .ledger(team)
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == LedgerKind::JudgeRuling)
+        .map(|e| e.points)
+        .collect();
+    assert_eq!(withdrawn, vec![-75, -10]);
+    // A new correct declaration (TTD 40 s: 50, +25) and a new notification earn it again.
+    at(&mut game, 100);
+    assert_eq!(
+        declare(&mut game, team, "db", FaultClass::TelemetryOutage),
+        Verdict::Correct
+    );
+    tell(&mut game);
+    assert_eq!(game.score(team).unwrap(), -20 + 75 + 10);
+
+    // QA F15: the timeline speaks words, not Rust names; targets are `{"service": ...}` in
+    // JSON like declarations.
+    let texts: Vec<String> = game
+        .team_timeline(team)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    let all = texts.join("\n");
+    assert!(
+        all.contains("→ false alarm (overruled)") && all.contains("→ correct"),
+        "{all}"
+    );
+    assert!(all.contains("to customer service: db metrics"), "{all}");
+    for debug_name in ["FalseAlarm", "CustomerService", "Correct"] {
+        assert!(!all.contains(debug_name), "{debug_name} in {all}");
+    }
+    let incidents = serde_json::to_value(game.team_incidents(team).unwrap()).unwrap();
+    assert_eq!(incidents[0]["target"], serde_json::json!({"service": "db"}));
+}
