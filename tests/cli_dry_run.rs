@@ -59,7 +59,7 @@ fn tutorial_dry_run_reports_its_three_faults_and_their_cost() {
     assert_eq!(incidents[0]["class"], "crash");
     assert_eq!(
         incidents[0]["root"],
-        serde_json::json!({"Service": "shop-api"})
+        serde_json::json!({"service": "shop-api"})
     );
     assert_eq!(incidents[0]["instances"].as_array().map(Vec::len), Some(1));
     assert_eq!(report["duration_ticks"], 900);

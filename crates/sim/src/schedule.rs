@@ -52,11 +52,16 @@ impl std::fmt::Display for IncidentId {
 }
 
 /// What a team must name when declaring an incident: its root-cause target.
+///
+/// In JSON `{"service": "x"}` or `{"zone": "a"}`, as teams write declarations (the
+/// capitalised names of older records are still read).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RootTarget {
     /// A service.
+    #[serde(rename = "service", alias = "Service")]
     Service(String),
     /// A zone (for zone-level faults).
+    #[serde(rename = "zone", alias = "Zone")]
     Zone(String),
 }
 
