@@ -142,3 +142,31 @@ fn replay_refuses_a_file_that_is_not_a_journal() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("not a Breakathon journal"), "{err}");
 }
+
+/// `export ... | head` and `replay ... | head`: a reader that goes away early ends the
+/// command quietly (exit 0, no panic, no error), QA finding F16.
+#[test]
+fn a_reader_that_goes_away_early_is_not_an_error() {
+    let dir = scratch("broken-pipe");
+    let (journal, _, _) = play(&dir);
+    let journal = journal.to_str().expect("utf-8 path");
+    for args in [
+        &["export", journal, "--format", "json"][..],
+        &["replay", journal, "--format", "json"][..],
+        &["replay", journal][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_breakathon"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        // Close the reading end before the game is replayed and anything is written.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("it ends");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+}

@@ -46,7 +46,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         Export::Json(text) => match &args.out {
             Some(path) => std::fs::write(path, text + "\n")
                 .with_context(|| format!("writing {}", path.display()))?,
-            None => println!("{text}"),
+            None => super::output::print_line(&text)?,
         },
         Export::Csv(files) => {
             let dir = args.out.as_ref().context("--out DIR is required for CSV")?;

@@ -6,6 +6,7 @@ pub mod check;
 pub mod dry_run;
 pub mod export;
 pub mod new;
+pub mod output;
 pub mod replay;
 pub mod scenario;
 pub mod serve;

@@ -39,7 +39,19 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let board = game.scoreboard(true);
     let hash = format!("{:016x}", game.state_hash());
     let mut out = std::io::stdout().lock();
-    match args.format {
+    super::output::quiet_broken_pipe(print(&mut out, args.format, &status, &board, &hash))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the standings (or the JSON document) to `out`.
+fn print(
+    out: &mut impl Write,
+    format: ReplayFormat,
+    status: &breakathon_game::GameStatus,
+    board: &breakathon_game::Scoreboard,
+    hash: &str,
+) -> anyhow::Result<()> {
+    match format {
         ReplayFormat::Json => {
             let doc = serde_json::json!({
                 "scenario": status.title,
@@ -49,8 +61,8 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 "state_hash": hash,
                 "scoreboard": board,
             });
-            serde_json::to_writer_pretty(&mut out, &doc).context("writing JSON")?;
-            writeln!(out)?;
+            let text = serde_json::to_string_pretty(&doc).context("encoding JSON")?;
+            writeln!(out, "{text}")?;
         }
         ReplayFormat::Human => {
             writeln!(
@@ -82,5 +94,5 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
