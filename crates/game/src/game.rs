@@ -336,6 +336,9 @@ impl Game {
                     self.push_event(Some(team), Event::Incident(view));
                 }
             }
+            // This tick's ledger lines go out before its announcements, so that a long manual
+            // advance streams events in tick order (QA F17).
+            self.flush_ledger_events();
             self.after_tick_global();
         }
         self.bump();

@@ -125,7 +125,7 @@ impl Game {
             if meta.scenario_hash != hash {
                 return Err(GameError::Incompatible(format!(
                     "the data directory {} holds a game of scenario `{}` ({}), not of `{}`; \
-                     start a new game to archive it, or open it with its own scenario",
+                     start a new game (`serve --new`) to archive it, or open it with its own scenario",
                     dir.display(),
                     meta.scenario_name,
                     short(&meta.scenario_hash),

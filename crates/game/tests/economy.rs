@@ -368,3 +368,33 @@ fn zone_faults_are_declared_on_the_zone() {
     assert!(err.to_string().contains("did you mean `west`"), "{err}");
     assert_eq!(game.team_incidents(team).unwrap()[0].ttd_s, Some(10.0));
 }
+
+/// QA F17: one long manual advance streams the team's events in tick order (a revenue line
+/// of 60 s comes before the announcement of 120 s, not after every announcement).
+#[test]
+fn a_long_advance_streams_events_in_tick_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = ECONOMY.replace(
+        "customers:",
+        "announcements: [(at: \"2m\", message: \"lunch\")],\n    customers:",
+    );
+    let mut game = open(dir.path(), &scenario);
+    let team = game.create_team("Streamer").unwrap().0.id;
+    game.start(0).unwrap();
+    at(&mut game, 300);
+    let ticks: Vec<(f64, &str)> = game
+        .team_events_since(team, 0)
+        .into_iter()
+        .filter_map(|e| match e.event {
+            breakathon_game::Event::Ledger(l) => Some((l.elapsed_s, "ledger")),
+            breakathon_game::Event::Announcement(a) => Some((a.at_s, "announcement")),
+            _ => None,
+        })
+        .collect();
+    assert!(ticks.contains(&(60.0, "ledger")), "{ticks:?}");
+    assert!(ticks.contains(&(120.0, "announcement")), "{ticks:?}");
+    assert!(
+        ticks.windows(2).all(|w| w[0].0 <= w[1].0),
+        "events out of tick order: {ticks:?}"
+    );
+}

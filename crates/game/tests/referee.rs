@@ -583,6 +583,8 @@ fn a_data_dir_of_another_scenario_is_refused_and_a_new_game_archives_it() {
     other.scenario_name = "other.ron".into();
     let err = Game::open(other.clone(), 0).err().unwrap();
     assert!(err.to_string().contains("referee-test.ron"), "{err}");
+    // QA F18: the message names the flag that archives the old game.
+    assert!(err.to_string().contains("--new"), "{err}");
     other.new_game = true;
     let opened = Game::open(other, 0).unwrap();
     assert!(!opened.recovered);
