@@ -65,7 +65,8 @@ ACTIONS FILE
 IMPACT
   The scenario also runs without faults and without actions (the baseline); each tick's
   difference (failed customer-facing requests, revenue, SLO breach minutes) is split among
-  the incidents open at that tick. The footer of the report repeats this.";
+  the incidents open at that tick whose root target is unhealthy (or all open ones when
+  none is). The footer of the report repeats this.";
 
 /// Runs the dry run and prints its report; an invalid scenario is reported like `check` does.
 pub fn run(args: &DryRunArgs) -> anyhow::Result<ExitCode> {

@@ -7,8 +7,9 @@
 //! nobody acting (the baseline). Every tick, the difference between the two (requests failed
 //! on customer-facing services, revenue, and customer-facing SLO breaches that the baseline
 //! does not have) is split equally among the incidents open at that tick (injected, neither
-//! resolved nor expired). Whatever differs while no incident is open (after-effects, or the
-//! effect of scripted actions) is reported as unattributed.
+//! resolved nor expired) whose root target is unhealthy at that tick — or among all open ones
+//! when every root target looks healthy. Whatever differs while no incident is open
+//! (after-effects, or the effect of scripted actions) is reported as unattributed.
 
 use std::sync::Arc;
 
@@ -31,9 +32,10 @@ pub const ATTRIBUTION_METHOD: &str = "Impact is measured against a baseline: the
 and seed simulated in lockstep with no faults and nobody acting. Each tick, the extra requests \
 failed on customer-facing services, the revenue not earned and the customer-facing SLO breaches \
 the baseline does not have are split equally among the incidents open at that tick (injected, \
-neither resolved nor expired). Differences while no incident is open are unattributed. \
-Error-minutes count minutes of breached customer-facing SLO, per service. Negative revenue lost \
-is revenue gained (a traffic spike served well).";
+neither resolved nor expired) whose root target is unhealthy then (its health checks or the \
+fault's own symptom check fail), or among all open incidents if none is. Differences while no \
+incident is open are unattributed. Error-minutes count minutes of breached customer-facing SLO, \
+per service. Negative revenue lost is revenue gained (a traffic spike served well).";
 
 /// One action of a dry-run script: when, and what.
 ///
@@ -321,6 +323,7 @@ pub fn dry_run(
     let mut extra_breach_ticks = 0u64;
     let mut next_action = 0;
     let mut open: Vec<usize> = Vec::new();
+    let mut unhealthy: Vec<usize> = Vec::new();
 
     while world.tick() < end_tick {
         let tick = world.tick();
@@ -361,6 +364,7 @@ pub fn dry_run(
         let revenue_delta = base.revenue_units - report.revenue_units;
 
         open.clear();
+        unhealthy.clear();
         for status in world.incidents() {
             let Ok(slot) = usize::try_from(status.id.0) else {
                 continue;
@@ -370,17 +374,28 @@ pub fn dry_run(
             }
             if status.resolved_tick.is_none() && status.ended_tick.is_none() {
                 open.push(slot);
+                if !status.healthy {
+                    unhealthy.push(slot);
+                }
             }
         }
-        if open.is_empty() {
+        for &slot in &open {
+            accumulators[slot].open_ticks += 1;
+        }
+        // Blame the open incidents whose root target is unhealthy; if none is, all open ones.
+        let blamed = if unhealthy.is_empty() {
+            &open
+        } else {
+            &unhealthy
+        };
+        if blamed.is_empty() {
             unattributed_breach_ticks += extra_breaches as f64;
             summary.unattributed_requests_failed += failed_delta;
             summary.unattributed_revenue_lost_units += revenue_delta;
         } else {
-            let share = 1.0 / open.len() as f64;
-            for &slot in &open {
+            let share = 1.0 / blamed.len() as f64;
+            for &slot in blamed {
                 let acc = &mut accumulators[slot];
-                acc.open_ticks += 1;
                 acc.breach_ticks += extra_breaches as f64 * share;
                 acc.requests_failed += failed_delta * share;
                 acc.revenue_lost_units += revenue_delta * share;
