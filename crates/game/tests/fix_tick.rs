@@ -77,3 +77,42 @@ fn the_fix_tick_is_the_first_tick_the_root_service_is_healthy() {
     );
     assert_eq!(fixed, 271);
 }
+
+/// QA F6, second repro: rolling checkout back during its memory leak restarts its instances;
+/// the fix tick is the first tick both serve again (healthy_percent 100), not the tick the
+/// last one finished booting.
+#[test]
+fn a_rollback_is_fixed_when_the_restarted_instances_serve_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut game = tutorial(dir.path());
+    let team = game.create_team("Roller").unwrap().0.id;
+    game.start(0).unwrap();
+    game.advance(420).unwrap();
+    game.act(
+        team,
+        Action::on_service(ActionKind::Rollback, "checkout").with(breakathon_game::ActionParams {
+            version: Some("v11".into()),
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+    game.advance(240).unwrap();
+    let leak = game
+        .team_incidents(team)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.class == FaultClass::MemoryLeak)
+        .expect("the leak is fixed, so it is listed");
+    assert_eq!(leak.phase, IncidentPhase::Fixed);
+    let fixed = leak.fixed_s.unwrap() as u64;
+    let points = game.world(team).unwrap().metrics("checkout", 400).unwrap();
+    let healthy_at = |t: u64| {
+        let p = points.iter().find(|p| p.tick == t).unwrap();
+        p.healthy_percent >= 100.0
+    };
+    assert!(
+        !healthy_at(fixed - 1),
+        "still restarting just before {fixed}"
+    );
+    assert!((fixed..fixed + 45).all(healthy_at));
+}
