@@ -24,6 +24,13 @@ pub const CUSTOMER_TIMEOUT_MS: f64 = 10_000.0;
 pub const CUSTOMER_RETRY_SHARE: f64 = 0.3;
 /// Share of failed requests retried next tick by clients during a retry storm.
 pub const STORM_RETRY_SHARE: f64 = 0.5;
+/// Retries each request gets from the aggressive clients of a retry storm: their retry load is
+/// at most this many times the load without it (bounded, yet enough to keep a fleet that
+/// was pushed past its capacity overloaded: a metastable failure).
+pub const STORM_CLIENT_RETRIES: f64 = 3.0;
+/// During a retry storm, share of the work of an overloaded (backlogged) instance spent on
+/// requests whose clients already gave up: their answers arrive too late and count as failed.
+pub const STORM_LATE_SHARE: f64 = 0.8;
 /// Share of pooled connections that close each second (max lifetime ≈ 5 min).
 pub const CONN_CHURN_PER_S: f64 = 1.0 / 300.0;
 /// Idle connections a pool keeps open beyond what it needs.
@@ -142,6 +149,8 @@ pub struct Model {
     pub topo: Vec<u32>,
     /// Alert rules: the scenario's, or defaults derived from the SLOs when it has none.
     pub alert_rules: Vec<AlertRule>,
+    /// Per alert rule: the index of the service it watches (`None`: no such service).
+    pub alert_rule_service: Vec<Option<u32>>,
 }
 
 impl Model {
@@ -251,8 +260,13 @@ impl Model {
         } else {
             scenario.alerts.clone()
         };
+        let alert_rule_service = alert_rules
+            .iter()
+            .map(|rule| service_index.get(&rule.when.service).copied())
+            .collect();
         Ok(Model {
             alert_rules,
+            alert_rule_service,
             tick_ms,
             tick_s: tick_ms as f64 / 1000.0,
             scenario,

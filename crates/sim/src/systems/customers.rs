@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::faults::{Incidents, health};
 use crate::model::Model;
 use crate::state::{Clock, Fleet};
-use crate::systems::Report;
+use crate::systems::{Report, Scratch};
 use crate::telemetry::{Complaint, TickReport};
 
 /// Most complaints a world keeps.
@@ -44,6 +44,7 @@ pub fn customers(
     mut state: ResMut<CustomerState>,
     mut incidents: ResMut<Incidents>,
     mut report: ResMut<Report>,
+    scratch: Res<Scratch>,
 ) {
     let tick = clock.tick;
     let dt = model.tick_s;
@@ -84,7 +85,9 @@ pub fn customers(
         let m = &fleet.services[s].m;
         out.requests_ok += m.ok_rps * dt;
         out.requests_failed += m.failed_rps * dt;
-        out.revenue_units += m.ok_rps * dt * spec.revenue_per_request;
+        // Revenue comes from distinct customer intents: a retried request that succeeds
+        // earns once, so successes never earn more than the first attempts offered.
+        out.revenue_units += m.ok_rps.min(scratch.first_rps[s]) * dt * spec.revenue_per_request;
         let stat = &model.services[s];
         let errors = m.error_percent > stat.slo_error_percent;
         let slow = m.latency_p99_ms > stat.slo_p99_ms;

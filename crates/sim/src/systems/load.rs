@@ -11,7 +11,7 @@ use crate::model::{
     CLOCK_SKEW_ERROR_SHARE, CUSTOMER_TIMEOUT_MS, DISK_WRITE_SHARE, GC_CAPACITY_LOSS, GC_PAUSE_MS,
     GC_PRESSURE_START, LB_PANIC_SHARE, MAX_QUEUE_FACTOR, Model, NORMAL_CACHE_HIT, P99_IDLE_FACTOR,
     PRIMARY_ONLY_CAPACITY, QUOTA_FLOOR_SHARE, REFUSED_LATENCY_MS, STALE_LAG_S, STALE_READ_SHARE,
-    WARMUP_START_FACTOR,
+    STORM_LATE_SHARE, WARMUP_START_FACTOR,
 };
 use crate::state::{Cause, Clock, Fleet, InstanceTick, Life, ServiceTick};
 use crate::systems::Scratch;
@@ -45,6 +45,7 @@ pub fn load(
     sc.share.fill(0.0);
     sc.count.fill(0);
     sc.edge_failed.fill(0.0);
+    sc.first_rps.fill(0.0);
 
     // The load balancer's rotation.
     for s in 0..ns {
@@ -108,6 +109,7 @@ pub fn load(
         let s = s as usize;
         let stat = &model.services[s];
         let spec = model.spec(s as u32);
+        let storm = services[s].fx.storm_retry_share > 0.0;
         let (entry, factor, shed, rate_limit, cert_expired, quota) = {
             let svc = &services[s];
             (
@@ -138,6 +140,8 @@ pub fn load(
             offered_total += v;
         }
         m.offered_rps = offered_total + sc.edge_failed[s];
+        // First attempts: new customers plus callers' first calls (a spike multiplies both).
+        let first = (services[s].entry_rps + sc.first_rps[s]) * factor;
         if total_rotation == 0 {
             // No instance in rotation: everything offered fails, customers' requests and the
             // calls callers tried to make (already counted as failed, below) alike.
@@ -151,6 +155,14 @@ pub fn load(
             keep = limit / offered_total.max(MIN_CAPACITY_RPS);
         }
         m.shed_rps = offered_total * (1.0 - keep);
+        let first = first.min(m.offered_rps);
+        sc.first_rps[s] = first;
+        // Share of this service's requests that are first attempts (the rest are retries).
+        let first_share = if m.offered_rps > 0.0 {
+            first / m.offered_rps
+        } else {
+            1.0
+        };
         services[s].m = m;
 
         let timeout_ms = sc.client_timeout_ms[s];
@@ -275,7 +287,14 @@ pub fn load(
             } else {
                 0.0
             };
+            // A retry storm: an overloaded instance works on requests already given up.
+            let late = if storm && q1 > 0.0 {
+                STORM_LATE_SHARE
+            } else {
+                0.0
+            };
             let errs = [
+                (late, Cause::Overload),
                 (inst.fx.config_error, Cause::BadConfig),
                 (inst.fx.flag_error, Cause::BadFlag),
                 (skew, Cause::ClockSkew),
@@ -308,17 +327,27 @@ pub fn load(
                 (1.0 - hit * ok) / (1.0 - NORMAL_CACHE_HIT)
             });
             let zi = inst.zone;
+            let prev_success = if prev.served_rps > 0.0 {
+                (prev.ok_rps / prev.served_rps).clamp(0.0, 1.0)
+            } else {
+                1.0
+            };
             for (d, dep) in services[s].deps.iter().enumerate() {
                 if dep.disabled {
                     continue;
                 }
                 let c = dep.callee as usize;
                 let filter = if stat.behind_cache[d] { miss } else { 1.0 };
-                let fresh = served_rps * dep.calls_per_request * filter;
+                // A request failing on the service's own error (bad config or flag, quota,
+                // full disk) fails before it calls anything.
+                let fresh = served_rps * (1.0 - inst.m.own_error) * dep.calls_per_request * filter;
                 let idep = &mut inst.deps[d];
                 let calls = fresh + idep.retry_rps;
                 idep.fresh_rps = fresh;
                 idep.calls_rps = calls;
+                // Customers whose request failed elsewhere (last tick's success share) do not
+                // go on to buy: only calls for requests that can still succeed are demand.
+                sc.first_rps[c] += fresh * first_share * prev_success;
                 if dep.breaker_open_until.is_some_and(|until| tick < until) {
                     idep.pool_frac = 1.0;
                     continue;

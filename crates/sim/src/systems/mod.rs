@@ -68,6 +68,9 @@ pub struct Scratch {
     /// certificate, no instance in rotation, connections refused or impossible, unreachable
     /// zone), requests/s.
     pub edge_failed: Vec<f64>,
+    /// Per service: first attempts offered to it (customers' new requests and callers' first
+    /// calls for them, without any retry), requests/s: the demand revenue can come from.
+    pub first_rps: Vec<f64>,
     /// Per service: total connections callers hold to it.
     pub held: Vec<f64>,
     /// Per service: how long its clients wait before giving up, ms.
@@ -94,6 +97,7 @@ impl Scratch {
         self.zone_cause.resize(n, Cause::None);
         self.rotation.resize(instances, false);
         self.edge_failed.resize(services, 0.0);
+        self.first_rps.resize(services, 0.0);
         self.held.resize(services, 0.0);
         self.client_timeout_ms.resize(services, 0.0);
     }

@@ -5,7 +5,7 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::model::{CUSTOMER_RETRY_SHARE, Model};
+use crate::model::{CUSTOMER_RETRY_SHARE, Model, STORM_CLIENT_RETRIES};
 use crate::state::{Clock, Fleet};
 
 /// Highest share of failed requests retried next tick (keeps retry load bounded).
@@ -53,7 +53,18 @@ pub fn resilience(model: Res<Model>, clock: Res<Clock>, mut fleet: ResMut<Fleet>
         } else {
             0.0
         };
-        let retries = entry_failed * CUSTOMER_RETRY_SHARE + m.failed_rps * svc.fx.storm_retry_share;
-        svc.client_retry_rps = retries.min(m.failed_rps * MAX_CLIENT_RETRY_SHARE);
+        let customer = entry_failed * CUSTOMER_RETRY_SHARE;
+        // A retry storm's aggressive clients retry every failure, but each request at most
+        // `STORM_CLIENT_RETRIES` times: their retries never exceed that many times the load
+        // without them (bounded, no geometric growth), yet they keep an overloaded fleet
+        // overloaded after the burst (metastable) until the team lowers retries or sheds.
+        let storm = if svc.fx.storm_retry_share > 0.0 {
+            let without = (m.offered_rps - svc.client_retry_rps).max(0.0);
+            m.failed_rps.min(STORM_CLIENT_RETRIES * without)
+        } else {
+            0.0
+        };
+        svc.client_retry_rps = customer.min(m.failed_rps * MAX_CLIENT_RETRY_SHARE) + storm;
+        svc.client_retry_rps = svc.client_retry_rps.min(m.failed_rps);
     }
 }
