@@ -57,11 +57,22 @@ pub fn latency_and_errors(
         for d in 0..ndeps {
             let dep = &services[s].deps[d];
             let c = dep.callee as usize;
+            // The last zone computed for this dependency: a zone that reaches the same zones
+            // with the same packet loss sees exactly the same calls (the usual case).
+            let mut last: Option<(usize, f64)> = None;
             for z in 0..nz {
                 if sc.count[s * nz + z] == 0 {
                     continue;
                 }
                 let own_loss = zones[z].loss.max(services[s].fx.loss);
+                if let Some((lz, l_loss)) = last
+                    && l_loss.to_bits() == own_loss.to_bits()
+                    && reach[lz * nz..(lz + 1) * nz] == reach[z * nz..(z + 1) * nz]
+                {
+                    sc.calls[d * nz + z] = sc.calls[d * nz + lz];
+                    continue;
+                }
+                last = Some((z, own_loss));
                 sc.calls[d * nz + z] = zone_call(
                     &ZoneView::of(sc),
                     zones,
@@ -121,8 +132,16 @@ pub fn latency_and_errors(
                         (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
                     } else {
                         let base_loss = zones[z].loss.max(services[s].fx.loss);
-                        let zc = if inst.fx.loss > base_loss {
-                            zone_call(
+                        let link = DepLink {
+                            refuse: services[c].conn_refuse,
+                            timeout,
+                            retries: dep.retries,
+                            dns_failing: *dns_failing,
+                            cert_expired: services[c].fx.cert_expired,
+                        };
+                        let pool_frac = idep.pool_frac;
+                        let o = if inst.fx.loss > base_loss {
+                            let zc = zone_call(
                                 &ZoneView::of(sc),
                                 zones,
                                 reach,
@@ -131,71 +150,26 @@ pub fn latency_and_errors(
                                 z,
                                 inst.fx.loss,
                                 timeout,
-                            )
+                            );
+                            dep_outcome(&zc, &link, pool_frac)
                         } else {
-                            sc.calls[d * nz + z]
-                        };
-                        let ZoneCall {
-                            s_net,
-                            mut l50,
-                            mut l99,
-                            unreach,
-                            timed_out,
-                            upstream,
-                            upstream_cause,
-                        } = zc;
-                        let refuse = services[c].conn_refuse;
-                        let pool_frac = idep.pool_frac;
-                        let conn_ok = pool_frac * (1.0 - refuse);
-                        let s_call = conn_ok * s_net;
-                        let hold = l50;
-                        if pool_frac < 1.0 {
-                            l50 += (1.0 - pool_frac) * timeout * 0.5;
-                            l99 = timeout;
-                        }
-                        let f = (1.0 - s_call).clamp(0.0, 1.0);
-                        let r = dep.retries as i32;
-                        let ok_frac = 1.0 - f.powi(r + 1);
-                        let mut retry = 0.0;
-                        let mut fk = 1.0;
-                        for _ in 0..r {
-                            fk *= f;
-                            retry += fk;
-                        }
-                        if r > 0 && f > 0.0 {
-                            l50 += f * l50;
-                            if f > 0.01 {
-                                l99 += l50;
+                            // Instances of a zone with the same pool share see the same
+                            // outcome: compute it once per zone and pool share.
+                            let zc = &mut sc.calls[d * nz + z];
+                            if zc.memo_key != Some(pool_frac.to_bits()) {
+                                zc.memo = dep_outcome(zc, &link, pool_frac);
+                                zc.memo_key = Some(pool_frac.to_bits());
                             }
-                        }
-                        let cause = if f > CAUSE_THRESHOLD {
-                            let blocked = if *dns_failing {
-                                DepCause::Dns
-                            } else if services[c].fx.cert_expired {
-                                DepCause::Tls
-                            } else {
-                                DepCause::PoolTimeout
-                            };
-                            let candidates = [
-                                (1.0 - pool_frac, blocked),
-                                (pool_frac * refuse, DepCause::ConnRefused),
-                                (unreach, DepCause::Unreachable),
-                                (timed_out, DepCause::Timeout),
-                                (upstream, upstream_cause),
-                            ];
-                            candidates
-                                .into_iter()
-                                .fold(None::<(f64, DepCause)>, |best, cand| match best {
-                                    Some(b) if b.0 >= cand.0 => Some(b),
-                                    _ if cand.0 > 0.0 => Some(cand),
-                                    _ => best,
-                                })
-                                .map(|(_, cause)| cause)
-                                .or(Some(DepCause::Upstream))
-                        } else {
-                            None
+                            zc.memo
                         };
-                        (ok_frac, l50, l99, cause, idep.fresh_rps * retry, hold)
+                        (
+                            o.ok_frac,
+                            o.l50,
+                            o.l99,
+                            o.cause,
+                            idep.fresh_rps * o.retry_factor,
+                            o.hold,
+                        )
                     };
                 // Smoothed: pools react to the recent past, not to one tick.
                 idep.hold_ms = if idep.hold_ms > 0.0 {
@@ -216,6 +190,9 @@ pub fn latency_and_errors(
                 if dep.critical {
                     let ds = if cpr <= 1.0 {
                         1.0 - cpr * (1.0 - ok_frac)
+                    } else if ok_frac == 1.0 {
+                        // Exactly what `powf` gives, without its cost.
+                        1.0
                     } else {
                         ok_frac.powf(cpr)
                     };
@@ -317,6 +294,10 @@ pub struct ZoneCall {
     pub upstream: f64,
     /// How the callee fails them.
     pub upstream_cause: DepCause,
+    /// The pool share (as bits) `memo` was computed for, if any.
+    pub memo_key: Option<u64>,
+    /// What a caller instance with that pool share sees (see `dep_outcome`).
+    pub memo: DepOutcome,
 }
 
 impl Default for ZoneCall {
@@ -329,7 +310,106 @@ impl Default for ZoneCall {
             timed_out: 0.0,
             upstream: 0.0,
             upstream_cause: DepCause::Upstream,
+            memo_key: None,
+            memo: DepOutcome::default(),
         }
+    }
+}
+
+/// The caller-independent facts about one dependency that `dep_outcome` needs.
+struct DepLink {
+    /// Share of connections the callee refuses.
+    refuse: f64,
+    /// The caller's timeout for the call, ms.
+    timeout: f64,
+    /// Retries per failed call.
+    retries: u32,
+    /// Name resolution fails (new connections cannot be made).
+    dns_failing: bool,
+    /// The callee's certificate expired (new connections cannot be made).
+    cert_expired: bool,
+}
+
+/// What one caller instance sees of one dependency, given its pool share.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DepOutcome {
+    /// Share of calls that succeed, retries included.
+    pub ok_frac: f64,
+    /// Median latency, ms.
+    pub l50: f64,
+    /// 99th percentile latency, ms.
+    pub l99: f64,
+    /// Why calls fail, if enough do.
+    pub cause: Option<DepCause>,
+    /// Retries per fresh call.
+    pub retry_factor: f64,
+    /// How long a connection is held, ms.
+    pub hold: f64,
+}
+
+/// Outcome of calls that see `zc` through a pool that grants `pool_frac` of them a
+/// connection: connection failures, retries, the dominant cause.
+fn dep_outcome(zc: &ZoneCall, link: &DepLink, pool_frac: f64) -> DepOutcome {
+    let timeout = link.timeout;
+    let refuse = link.refuse;
+    let mut l50 = zc.l50;
+    let mut l99 = zc.l99;
+    let conn_ok = pool_frac * (1.0 - refuse);
+    let s_call = conn_ok * zc.s_net;
+    let hold = l50;
+    if pool_frac < 1.0 {
+        l50 += (1.0 - pool_frac) * timeout * 0.5;
+        l99 = timeout;
+    }
+    let f = (1.0 - s_call).clamp(0.0, 1.0);
+    let r = link.retries as i32;
+    let ok_frac = 1.0 - f.powi(r + 1);
+    let mut retry = 0.0;
+    let mut fk = 1.0;
+    for _ in 0..r {
+        fk *= f;
+        retry += fk;
+    }
+    if r > 0 && f > 0.0 {
+        l50 += f * l50;
+        if f > 0.01 {
+            l99 += l50;
+        }
+    }
+    let cause = if f > CAUSE_THRESHOLD {
+        let blocked = if link.dns_failing {
+            DepCause::Dns
+        } else if link.cert_expired {
+            DepCause::Tls
+        } else {
+            DepCause::PoolTimeout
+        };
+        let candidates = [
+            (1.0 - pool_frac, blocked),
+            (pool_frac * refuse, DepCause::ConnRefused),
+            (zc.unreach, DepCause::Unreachable),
+            (zc.timed_out, DepCause::Timeout),
+            (zc.upstream, zc.upstream_cause),
+        ];
+        candidates
+            .into_iter()
+            .fold(None::<(f64, DepCause)>, |best, cand| match best {
+                Some(b) if b.0 >= cand.0 => Some(b),
+                _ if cand.0 > 0.0 => Some(cand),
+                _ => best,
+            })
+            .map(|(_, cause)| cause)
+            .or(Some(DepCause::Upstream))
+    } else {
+        None
+    };
+    DepOutcome {
+        ok_frac,
+        l50,
+        l99,
+        cause,
+        retry_factor: retry,
+        hold,
     }
 }
 

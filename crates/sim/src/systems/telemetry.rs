@@ -142,8 +142,13 @@ pub fn telemetry(
             .alerts
             .resize_with(model.alert_rules.len(), AlertState::default);
     }
-    for (rule, alert) in model.alert_rules.iter().zip(state.alerts.iter_mut()) {
-        let Some(&s) = model.service_index.get(&rule.when.service) else {
+    for ((rule, alert), &service) in model
+        .alert_rules
+        .iter()
+        .zip(state.alerts.iter_mut())
+        .zip(&model.alert_rule_service)
+    {
+        let Some(s) = service else {
             continue;
         };
         let holds = if fleet.services[s as usize].fx.telemetry_down {
