@@ -171,3 +171,26 @@ fn a_fault_never_raises_revenue_and_fixing_it_never_costs_revenue() {
     );
     assert!(fixed > idle, "fixed {fixed} vs idle {idle}");
 }
+
+#[test]
+fn a_lagging_replica_is_a_mild_data_quality_symptom_not_an_outage() {
+    let s = scenario(
+        &fault("replica_lag(lag_s_per_min: 120.0)", r#"Service("db")"#),
+        Knobs::default(),
+    );
+    let mut sim = world(&s);
+    let mut breached_ticks = 0;
+    while sim.tick() < 600 {
+        sim.step();
+        if !sim.last_tick_report().slo_breached.is_empty() {
+            breached_ticks += 1;
+        }
+    }
+    // Stale reads are logged and the lag keeps rising...
+    assert!(common::logged(&sim, Some("db"), "stale read"));
+    assert!(common::logged(&sim, Some("db"), "replica lag"));
+    // ...but customers barely notice: no SLO breach, well under 1 % of requests failing.
+    assert_eq!(breached_ticks, 0);
+    let web = metrics(&sim, "web");
+    assert!(web.error_percent < 1.0, "{web:?}");
+}

@@ -354,7 +354,9 @@ fn service_logs(
         } else {
             0.0
         };
-        if failed_share < 0.005 || inst.m.cause == Cause::None {
+        // Stale reads are rare but each is logged (the clue to a lagging replica).
+        if (failed_share < 0.005 && inst.m.cause != Cause::StaleRead) || inst.m.cause == Cause::None
+        {
             continue;
         }
         if !(tick + u64::from(inst.index)).is_multiple_of(ERROR_LOG_EVERY_TICKS)
