@@ -230,7 +230,9 @@ impl Simulation {
                     name: rule.name.clone(),
                     service: rule.when.service.clone(),
                     message: format!(
-                        "{} of {} is {:.1} ({} {} for {})",
+                        "{}{} of {} is {:.1} ({} {} for {})",
+                        // Once resolved the value shown is the current one: say so first.
+                        if resolved.is_some() { "resolved: " } else { "" },
                         metric_name(rule.when.metric),
                         rule.when.service,
                         state.last_value,

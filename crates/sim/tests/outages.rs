@@ -54,6 +54,32 @@ fn a_dead_callee_shows_its_callers_failed_calls_and_breaches_its_slo() {
         "{:?}",
         sim.alerts()
     );
+    // Alert texts name the metric as scenarios write it, and say when they are resolved.
+    let firing = sim.alerts();
+    let down = firing
+        .iter()
+        .find(|a| a.service == "api" && a.name.contains("down"))
+        .expect("down alert");
+    assert!(
+        down.message.starts_with("healthy_percent of api is 0.0"),
+        "{down:?}"
+    );
+    sim.submit(common::on(
+        breakathon_scenario::ActionKind::RestartService,
+        "api",
+    ))
+    .expect("restart is valid");
+    sim.step_until(60 + 240);
+    let alerts = sim.alerts();
+    let down = alerts
+        .iter()
+        .find(|a| a.service == "api" && a.name.contains("down"))
+        .expect("resolved down alert still listed");
+    assert!(!down.firing, "{down:?}");
+    assert!(
+        down.message.starts_with("resolved: healthy_percent of api"),
+        "{down:?}"
+    );
 }
 
 /// Fault injection tick of the tests below.
