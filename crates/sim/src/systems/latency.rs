@@ -115,6 +115,8 @@ pub fn latency_and_errors(
             let mut tail: f64 = 0.0;
             let mut worst_dep = (own_error, None::<(u16, DepCause)>);
             let served_rps = inst.m.served_rps;
+            // This instance has packet loss of its own, beyond its zone's and service's.
+            let own_loss = inst.fx.loss > zones[z].loss.max(services[s].fx.loss);
             for (d, dep) in services[s].deps.iter().enumerate() {
                 let idep = &mut inst.deps[d];
                 if dep.disabled {
@@ -131,8 +133,7 @@ pub fn latency_and_errors(
                     if dep.breaker_open_until.is_some_and(|until| tick < until) {
                         (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
                     } else {
-                        let base_loss = zones[z].loss.max(services[s].fx.loss);
-                        let link = DepLink {
+                        let link = || DepLink {
                             refuse: services[c].conn_refuse,
                             timeout,
                             retries: dep.retries,
@@ -140,7 +141,7 @@ pub fn latency_and_errors(
                             cert_expired: services[c].fx.cert_expired,
                         };
                         let pool_frac = idep.pool_frac;
-                        let o = if inst.fx.loss > base_loss {
+                        let o = if own_loss {
                             let zc = zone_call(
                                 &ZoneView::of(sc),
                                 zones,
@@ -151,13 +152,13 @@ pub fn latency_and_errors(
                                 inst.fx.loss,
                                 timeout,
                             );
-                            dep_outcome(&zc, &link, pool_frac)
+                            dep_outcome(&zc, &link(), pool_frac)
                         } else {
                             // Instances of a zone with the same pool share see the same
                             // outcome: compute it once per zone and pool share.
                             let zc = &mut sc.calls[d * nz + z];
                             if zc.memo_key != Some(pool_frac.to_bits()) {
-                                zc.memo = dep_outcome(zc, &link, pool_frac);
+                                zc.memo = dep_outcome(zc, &link(), pool_frac);
                                 zc.memo_key = Some(pool_frac.to_bits());
                             }
                             zc.memo

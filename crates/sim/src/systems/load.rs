@@ -51,6 +51,7 @@ pub fn load(
     for s in 0..ns {
         let mut healthy = 0usize;
         let mut candidates = 0usize;
+        // First pass: `rotation` marks the candidates; the second keeps those that serve.
         for &id in &services[s].instances {
             let inst = &instances[id as usize];
             let zone = &zones[inst.zone as usize];
@@ -59,7 +60,7 @@ pub fn load(
                 && !zone.drained
                 && !matches!(inst.life, Life::Booting { .. })
                 && (inst.is_running() || inst.probe_healthy);
-            sc.rotation[id as usize] = false;
+            sc.rotation[id as usize] = candidate;
             if candidate {
                 candidates += 1;
                 if inst.probe_healthy {
@@ -70,17 +71,15 @@ pub fn load(
         let panic = candidates > 0 && (healthy as f64) < LB_PANIC_SHARE * candidates as f64;
         let mut total = 0u32;
         for &id in &services[s].instances {
+            if !sc.rotation[id as usize] {
+                continue;
+            }
             let inst = &instances[id as usize];
-            let zone = &zones[inst.zone as usize];
-            let candidate = inst.exists()
-                && !inst.drained
-                && !zone.drained
-                && !matches!(inst.life, Life::Booting { .. })
-                && (inst.is_running() || inst.probe_healthy);
-            if candidate && (inst.probe_healthy || (panic && inst.is_running())) {
-                sc.rotation[id as usize] = true;
+            if inst.probe_healthy || (panic && inst.is_running()) {
                 sc.count[s * nz + inst.zone as usize] += 1;
                 total += 1;
+            } else {
+                sc.rotation[id as usize] = false;
             }
         }
         if total > 0 {
@@ -302,16 +301,22 @@ pub fn load(
                 (stale, Cause::StaleRead),
                 (quota_reject, Cause::Quota),
             ];
-            let mut ok_share = 1.0;
-            let mut worst = (0.0, Cause::None);
-            for (e, cause) in errs {
-                ok_share *= 1.0 - e;
-                if e > worst.0 {
-                    worst = (e, cause);
+            if errs.iter().all(|&(e, _)| e == 0.0) {
+                // The usual case, exactly what the product below gives.
+                inst.m.own_error = 0.0;
+                inst.m.cause = Cause::None;
+            } else {
+                let mut ok_share = 1.0;
+                let mut worst = (0.0, Cause::None);
+                for (e, cause) in errs {
+                    ok_share *= 1.0 - e;
+                    if e > worst.0 {
+                        worst = (e, cause);
+                    }
                 }
+                inst.m.own_error = 1.0 - ok_share;
+                inst.m.cause = worst.1;
             }
-            inst.m.own_error = 1.0 - ok_share;
-            inst.m.cause = worst.1;
             if abandoned > 0.0 && inst.m.abandoned_rps > served_rps * inst.m.own_error {
                 inst.m.cause = Cause::Overload;
             }
