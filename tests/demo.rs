@@ -81,3 +81,37 @@ async fn demo_bots_finish_in_the_order_of_their_skill() {
     );
     server.kill();
 }
+
+/// The README's first command, run a second time on the same data directory: the recovered
+/// game comes back paused (as every recovered game does) and the demo carries on playing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_restarted_on_its_data_directory_carries_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let data_dir = data_dir.to_str().expect("utf-8 path");
+    let client = reqwest::Client::new();
+    let state_of = |base: String| {
+        let client = client.clone();
+        async move {
+            let game: Value = client
+                .get(format!("{base}/api/v1/game"))
+                .send()
+                .await
+                .expect("game status")
+                .json()
+                .await
+                .expect("json");
+            game["state"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    let first = ServeProcess::spawn(&["--demo", "--data-dir", data_dir]);
+    assert_eq!(state_of(first.base.clone()).await, "running");
+    first.kill();
+    let second = ServeProcess::spawn(&["--demo", "--data-dir", data_dir]);
+    assert!(
+        second.banner[0].contains("recovered"),
+        "the second start recovers the game: {:#?}",
+        second.banner
+    );
+    assert_eq!(state_of(second.base.clone()).await, "running");
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use breakathon_game::{ClockMode, Game, GameOptions};
+use breakathon_game::{ClockMode, Game, GameOptions, GameState};
 use breakathon_server::{AppState, ServerConfig};
 use clap::Args;
 
@@ -160,6 +160,22 @@ async fn serve(
             );
         }
         tokio::spawn(breakathon_server::demo::run(state.clone(), bots));
+    }
+    if opened.recovered {
+        let status = state
+            .read(|game| game.status())
+            .await
+            .map_err(|error| anyhow::anyhow!("reading the game status: {error:?}"))?;
+        match status.state {
+            GameState::Paused => println!(
+                "the game was recovered paused at {:.0} s: resume it from the organizer page",
+                status.elapsed_s
+            ),
+            GameState::Finished => println!(
+                "this game is over: its results stay on the scoreboard; add --new to start another"
+            ),
+            GameState::Lobby | GameState::Running => {}
+        }
     }
     let shutdown = state.shutdown().clone();
     tokio::spawn(async move {

@@ -116,8 +116,12 @@ pub async fn setup(state: &AppState) -> Result<Vec<Bot>, ApiError> {
                     token,
                 });
             }
-            if game.status().state == GameState::Lobby {
-                game.start(now_ms)?;
+            // A demo plays by itself: a fresh game starts, and one recovered paused (after a
+            // restart on the same data directory) carries on.
+            match game.status().state {
+                GameState::Lobby => game.start(now_ms)?,
+                GameState::Paused => game.resume(now_ms)?,
+                GameState::Running | GameState::Finished => {}
             }
             Ok(bots)
         })
