@@ -70,19 +70,23 @@ pub fn latency_and_errors(
                     && reach[lz * nz..(lz + 1) * nz] == reach[z * nz..(z + 1) * nz]
                 {
                     sc.calls[d * nz + z] = sc.calls[d * nz + lz];
+                    sc.calls[d * nz + z].group = lz;
                     continue;
                 }
                 last = Some((z, own_loss));
-                sc.calls[d * nz + z] = zone_call(
-                    &ZoneView::of(sc),
-                    zones,
-                    reach,
-                    services,
-                    c,
-                    z,
-                    own_loss,
-                    dep.timeout_ms,
-                );
+                sc.calls[d * nz + z] = ZoneCall {
+                    group: z,
+                    ..zone_call(
+                        &ZoneView::of(sc),
+                        zones,
+                        reach,
+                        services,
+                        c,
+                        z,
+                        own_loss,
+                        dep.timeout_ms,
+                    )
+                };
             }
         }
         let mut ok_total = 0.0;
@@ -154,9 +158,10 @@ pub fn latency_and_errors(
                             );
                             dep_outcome(&zc, &link(), pool_frac)
                         } else {
-                            // Instances of a zone with the same pool share see the same
-                            // outcome: compute it once per zone and pool share.
-                            let zc = &mut sc.calls[d * nz + z];
+                            // Instances of a zone group with the same pool share see the
+                            // same outcome: compute it once per group and pool share.
+                            let group = sc.calls[d * nz + z].group;
+                            let zc = &mut sc.calls[d * nz + group];
                             if zc.memo_key != Some(pool_frac.to_bits()) {
                                 zc.memo = dep_outcome(zc, &link(), pool_frac);
                                 zc.memo_key = Some(pool_frac.to_bits());
@@ -295,6 +300,9 @@ pub struct ZoneCall {
     pub upstream: f64,
     /// How the callee fails them.
     pub upstream_cause: DepCause,
+    /// The zone whose entry computed these calls (zones that see the same calls share it,
+    /// and its `memo`).
+    pub group: usize,
     /// The pool share (as bits) `memo` was computed for, if any.
     pub memo_key: Option<u64>,
     /// What a caller instance with that pool share sees (see `dep_outcome`).
@@ -311,6 +319,7 @@ impl Default for ZoneCall {
             timed_out: 0.0,
             upstream: 0.0,
             upstream_cause: DepCause::Upstream,
+            group: 0,
             memo_key: None,
             memo: DepOutcome::default(),
         }
