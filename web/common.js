@@ -480,6 +480,19 @@ const BK = (() => {
   }
 
 
+  /** The staff pages' standings table (rank, team, score, counts, medians) of rows sorted by rank. */
+  function standingsTable(teams) {
+    return table(teams, [
+      { label: '#', fmt: (r) => String(r.rank ?? '') },
+      { label: 'Team', fmt: (r) => String(r.name ?? '') },
+      { label: 'Score', num: true, fmt: (r) => Number(r.score ?? 0).toLocaleString('en') },
+      { label: 'Detected', num: true, fmt: (r) => String(r.incidents_detected ?? 0) },
+      { label: 'Fixed', num: true, fmt: (r) => String(r.incidents_fixed ?? 0) },
+      { label: 'Median TTD', num: true, fmt: (r) => fmtDuration(r.median_ttd_s) },
+      { label: 'Median TTF', num: true, fmt: (r) => fmtDuration(r.median_ttf_s) },
+    ], { id: 'board-table', class: 'board', empty: 'No teams yet.' });
+  }
+
   // ---------- incidents: one row per incident, one column per team ----------
 
   /** Per-team outcomes of an incident row, as [team label, outcome] pairs. */
@@ -675,7 +688,7 @@ const BK = (() => {
   return {
     errors, API, el, svg, fill, $, append, fmtDuration, fmtGameTime, fmtPoints, fmtField, humanize, text, pick, timeOf,
     setTickSeconds, tickSecondsFrom, targetText, ticksToSeconds, healthInfo, incidentGrid, incidentLabel, outcomeText, healthBadge, stateBadge, toast, showError, ApiError, api, list,
-    getToken, setToken, clearToken, signIn, publicStream, authStream, throttle, table, loadImage, download,
+    getToken, setToken, clearToken, signIn, publicStream, authStream, throttle, table, standingsTable, loadImage, download,
     gameClock, FAULT_CLASSES, ZONE_CLASSES, ACTIONS, ALL_KINDS, METRICS,
   };
 })();

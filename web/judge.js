@@ -3,7 +3,7 @@
 'use strict';
 
 (() => {
-  const { el, fill, $, api, list, pick, humanize, text, timeOf, fmtDuration, fmtGameTime } = BK;
+  const { el, fill, $, api, list, pick, humanize, text, timeOf, fmtGameTime } = BK;
   let token = null;
   let teams = [];
   let incidents = [];
@@ -12,15 +12,7 @@
 
   function renderBoard(data) {
     teams = list(data, 'teams').slice().sort((a, b) => (a.rank || 0) - (b.rank || 0));
-    fill('board', BK.table(teams, [
-      { label: '#', fmt: (r) => String(r.rank ?? '') },
-      { label: 'Team', fmt: (r) => String(r.name ?? '') },
-      { label: 'Score', num: true, fmt: (r) => Number(r.score ?? 0).toLocaleString('en') },
-      { label: 'Detected', num: true, fmt: (r) => String(r.incidents_detected ?? 0) },
-      { label: 'Fixed', num: true, fmt: (r) => String(r.incidents_fixed ?? 0) },
-      { label: 'Median TTD', num: true, fmt: (r) => fmtDuration(r.median_ttd_s) },
-      { label: 'Median TTF', num: true, fmt: (r) => fmtDuration(r.median_ttf_s) },
-    ], { id: 'board-table', class: 'board', empty: 'No teams yet.' }));
+    fill('board', BK.standingsTable(teams));
     for (const id of ['tl-team', 'adj-team', 'rule-team']) {
       const sel = $(id);
       const old = sel.value;

@@ -104,15 +104,7 @@
   async function refreshBoard() {
     try {
       const teams = list(await call('/scoreboard'), 'teams').slice().sort((a, b) => (a.rank || 0) - (b.rank || 0));
-      fill('board', BK.table(teams, [
-        { label: '#', fmt: (r) => String(r.rank ?? '') },
-        { label: 'Team', fmt: (r) => String(r.name ?? '') },
-        { label: 'Score', num: true, fmt: (r) => Number(r.score ?? 0).toLocaleString('en') },
-        { label: 'Detected', num: true, fmt: (r) => String(r.incidents_detected ?? 0) },
-        { label: 'Fixed', num: true, fmt: (r) => String(r.incidents_fixed ?? 0) },
-        { label: 'Median TTD', num: true, fmt: (r) => fmtDuration(r.median_ttd_s) },
-        { label: 'Median TTF', num: true, fmt: (r) => fmtDuration(r.median_ttf_s) },
-      ], { id: 'board-table', class: 'board', empty: 'No teams yet.' }));
+      fill('board', BK.standingsTable(teams));
     } catch (err) { BK.showError(err); }
   }
 
