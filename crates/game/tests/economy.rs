@@ -8,10 +8,13 @@
 //! tick it takes effect. Default SLO error budget: 5 minutes; SLA penalty 5 per minute.
 
 use breakathon_game::{
-    Action, Audience, ClockMode, Declaration, DeclaredTarget, Game, GameOptions, GameState,
-    IncidentId, IncidentPhase, LedgerKind, Notification, TeamId, Verdict,
+    Action, Audience, Declaration, DeclaredTarget, Game, GameState, IncidentId, IncidentPhase,
+    LedgerKind, Notification, TeamId, Verdict,
 };
 use breakathon_scenario::{ActionKind, FaultClass};
+use common::{at, ledger};
+
+mod common;
 
 const ECONOMY: &str = r#"(
     title: "economy",
@@ -49,28 +52,7 @@ const LAG: &str = r#"(
 )"#;
 
 fn open(dir: &std::path::Path, scenario: &str) -> Game {
-    Game::open(
-        GameOptions {
-            data_dir: dir.to_owned(),
-            scenario_name: "economy.ron".into(),
-            scenario_source: scenario.into(),
-            clock: ClockMode::Manual,
-            new_game: false,
-            organizer_token: None,
-            judge_token: None,
-        },
-        0,
-    )
-    .unwrap()
-    .game
-}
-
-fn at(game: &mut Game, tick: u64) {
-    let now = game.tick();
-    if tick > now {
-        game.advance(tick - now).unwrap();
-    }
-    assert_eq!(game.tick(), tick);
+    common::open_manual(dir, "economy.ron", scenario)
 }
 
 fn declare_web(game: &mut Game, team: TeamId) -> Verdict {
@@ -83,14 +65,6 @@ fn declare_web(game: &mut Game, team: TeamId) -> Verdict {
     )
     .unwrap()
     .verdict
-}
-
-fn ledger(game: &Game, team: TeamId) -> Vec<(u64, i64, LedgerKind)> {
-    game.ledger(team)
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.tick, e.points, e.kind))
-        .collect()
 }
 
 fn notify(game: &mut Game, team: TeamId, message: &str) {

@@ -3,26 +3,15 @@
 //! one (QA finding F6: the instance finished booting at the end of a tick it did not serve,
 //! and that tick was taken as the fix tick).
 
-use breakathon_game::{Action, ClockMode, Game, GameOptions, IncidentPhase};
+use breakathon_game::{Action, Game, IncidentPhase};
 use breakathon_scenario::{ActionKind, FaultClass};
+
+mod common;
 
 fn tutorial(dir: &std::path::Path) -> Game {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/tutorial.ron");
     let source = std::fs::read_to_string(path).unwrap();
-    Game::open(
-        GameOptions {
-            data_dir: dir.to_owned(),
-            scenario_name: "tutorial.ron".into(),
-            scenario_source: source,
-            clock: ClockMode::Manual,
-            new_game: false,
-            organizer_token: None,
-            judge_token: None,
-        },
-        0,
-    )
-    .unwrap()
-    .game
+    common::open_manual(dir, "tutorial.ron", &source)
 }
 
 #[test]

@@ -17,6 +17,9 @@ use breakathon_game::{
     TeamId, Verdict,
 };
 use breakathon_scenario::{ActionKind, FaultClass};
+use common::{at, ledger};
+
+mod common;
 
 const SCENARIO: &str = r#"(
     title: "referee test",
@@ -40,15 +43,7 @@ const SCENARIO: &str = r#"(
 )"#;
 
 fn options(dir: &std::path::Path, clock: ClockMode) -> GameOptions {
-    GameOptions {
-        data_dir: dir.to_owned(),
-        scenario_name: "referee-test.ron".into(),
-        scenario_source: SCENARIO.into(),
-        clock,
-        new_game: false,
-        organizer_token: None,
-        judge_token: None,
-    }
+    common::options(dir, "referee-test.ron", SCENARIO, clock)
 }
 
 fn declare(game: &mut Game, team: TeamId, service: &str, class: FaultClass) -> Verdict {
@@ -61,16 +56,6 @@ fn declare(game: &mut Game, team: TeamId, service: &str, class: FaultClass) -> V
     )
     .unwrap()
     .verdict
-}
-
-/// Advances a manual clock to `tick` (1 tick = 1 s).
-fn at(game: &mut Game, tick: u64) {
-    let now = game.tick();
-    assert!(tick >= now, "script goes back in time: {tick} < {now}");
-    if tick > now {
-        game.advance(tick - now).unwrap();
-    }
-    assert_eq!(game.tick(), tick);
 }
 
 struct Teams {
@@ -196,14 +181,6 @@ fn play(dir: &std::path::Path) -> (Game, Teams, u64) {
         },
         hash_at_150,
     )
-}
-
-fn ledger(game: &Game, team: TeamId) -> Vec<(u64, i64, LedgerKind)> {
-    game.ledger(team)
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.tick, e.points, e.kind))
-        .collect()
 }
 
 #[test]
