@@ -275,7 +275,12 @@ impl FaultClass {
             FaultClass::ClockSkew => (&[A::RestartInstance], &[], &[]),
             FaultClass::NoisyNeighbor => (&[A::DrainZone, A::FailoverZone], &[A::ScaleOut], &[]),
             FaultClass::QuotaExceeded => (&[A::RaiseQuota], &[A::ToggleFlag], &[A::SetConfig]),
-            FaultClass::TelemetryOutage => (&[A::RestoreTelemetry], &[], &[]),
+            FaultClass::TelemetryOutage => (
+                &[A::RestoreTelemetry],
+                &[],
+                // Acting blind: restarting or rolling back a service nobody can see.
+                &[A::RestartService, A::RestartInstance, A::Rollback],
+            ),
         };
         Remedies {
             resolves: resolves.to_vec(),

@@ -281,6 +281,17 @@ fn network_partition() {
         vec![],
     );
     assert!(logged(&t.none.sim, None, "no route to host"));
+    // Replicas diverge: the database has a copy on each side of the cut, replication stalls
+    // and the lag grows while nobody acts; draining the cut-off zone lets it catch up.
+    assert!(logged(&t.none.sim, Some("db"), "replica lag"));
+    let late = TICKS - 60;
+    let lag_logged_late = |o: &Outcome| {
+        !o.sim
+            .logs(Some("db"), Some("replica lag"), late, 1)
+            .is_empty()
+    };
+    assert!(lag_logged_late(&t.none), "still diverging at the end");
+    assert!(!lag_logged_late(&t.resolve), "caught up after the drain");
     // Only cross-zone calls fail: the callees themselves answer every call they get.
     let s = scenario(
         &fault("network_partition()", r#"Zone("b")"#),
@@ -618,4 +629,17 @@ fn telemetry_outage_leaves_the_service_fine_but_dark() {
     assert!(!none.sim.incidents()[0].healthy);
     assert!(fixed.sim.incidents()[0].healthy);
     assert!(!fixed.sim.metrics("api", 290).unwrap().is_empty());
+    // Acting blind: restarting the service nobody can see costs its capacity while it boots,
+    // and is recorded as a worsening.
+    let blind = run(&s, &[(ACT, on(A::RestartService, "api"))], 300);
+    assert!(
+        blind.pain > none.pain,
+        "blind {} !> none {}",
+        blind.pain,
+        none.pain
+    );
+    assert!(
+        !blind.sim.incidents()[0].worsenings.is_empty(),
+        "worsening recorded"
+    );
 }

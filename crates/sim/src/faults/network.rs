@@ -1,7 +1,7 @@
 //! Network and connectivity faults: pool exhaustion, slow dependency, packet loss, partition,
 //! zone outage, DNS failure, expired certificate, noisy neighbour.
 
-use breakathon_scenario::FaultKind;
+use breakathon_scenario::{FaultKind, ServiceKind};
 
 use super::IncidentRuntime;
 use crate::model::Model;
@@ -37,7 +37,7 @@ pub fn inject(fleet: &mut Fleet, model: &Model, rt: &mut IncidentRuntime, _tick:
 }
 
 /// Effects this tick.
-pub fn apply(fleet: &mut Fleet, _model: &Model, rt: &IncidentRuntime, tick: u64) {
+pub fn apply(fleet: &mut Fleet, model: &Model, rt: &IncidentRuntime, tick: u64) {
     match &rt.kind {
         FaultKind::ConnectionPoolExhausted { pool_size, .. } => {
             let Some(d) = rt.dep else { return };
@@ -79,12 +79,13 @@ pub fn apply(fleet: &mut Fleet, _model: &Model, rt: &IncidentRuntime, tick: u64)
                 if other == z as usize {
                     continue;
                 }
-                let cut = from.is_empty() || from.iter().any(|f| *f == _model.zone_names[other]);
+                let cut = from.is_empty() || from.iter().any(|f| *f == model.zone_names[other]);
                 if cut {
                     fleet.reach[z as usize * n + other] = false;
                     fleet.reach[other * n + z as usize] = false;
                 }
             }
+            stall_replication_across_cut(fleet, model, z);
         }
         FaultKind::ZoneOutage => {
             if let Some(z) = rt.zone {
@@ -134,6 +135,37 @@ pub fn expire(fleet: &mut Fleet, model: &Model, rt: &IncidentRuntime, tick: u64)
             {
                 ops::restart(fleet, model, id as u32, tick);
             }
+        }
+    }
+}
+
+/// Replicas diverge across a partition: a database with serving copies on both sides of the
+/// cut around zone `z` cannot replicate between them, so its replica lag grows by one second
+/// per simulated second (stale reads once it passes [`crate::model::STALE_LAG_S`]). Draining
+/// the cut-off zone leaves one side serving, and the lag catches up again.
+fn stall_replication_across_cut(fleet: &mut Fleet, model: &Model, z: u32) {
+    let n = fleet.zones.len();
+    if fleet.zones[z as usize].drained {
+        return;
+    }
+    for s in 0..fleet.services.len() {
+        if model.services[s].kind != ServiceKind::Database {
+            continue;
+        }
+        let (mut inside, mut across) = (false, false);
+        for &id in &fleet.services[s].instances {
+            let inst = &fleet.instances[id as usize];
+            if !inst.exists() || inst.drained || fleet.zones[inst.zone as usize].drained {
+                continue;
+            }
+            if inst.zone == z {
+                inside = true;
+            } else if !fleet.reach[z as usize * n + inst.zone as usize] {
+                across = true;
+            }
+        }
+        if inside && across {
+            fleet.services[s].fx.lag_growth_s_per_tick += model.tick_s;
         }
     }
 }
