@@ -16,7 +16,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use breakathon_sim::{FaultSchedule, LogLine, MetricPoint, Simulation};
+use breakathon_sim::history::PackedPoint;
+use breakathon_sim::{FaultSchedule, RingMarks, Simulation, StoredLine};
 
 /// Counts live bytes, peak live bytes and allocations, then defers to the system allocator.
 struct Counting;
@@ -111,16 +112,26 @@ fn main() {
     println!("  state_hash() once        {hash_ms:>10.2} ms");
     println!("  incidents injected       {:>10}", sim.incidents().len());
     let logs = sim.logs(None, None, 0, usize::MAX);
-    let log_text: usize = logs.iter().map(|l| l.service.len() + l.message.len()).sum();
+    let log_text: usize = logs.iter().map(|l| l.message.len()).sum();
     println!(
         "  log lines kept           {:>10} ({} B each + {:.1} B of text on average)",
         logs.len(),
-        std::mem::size_of::<LogLine>(),
+        std::mem::size_of::<StoredLine>(),
         log_text as f64 / logs.len().max(1) as f64
     );
     println!(
-        "  metric point size        {:>10} B",
-        std::mem::size_of::<MetricPoint>()
+        "  metric point size        {:>10} B (stored)",
+        std::mem::size_of::<PackedPoint>()
+    );
+    let delta = sim.ring_delta(&RingMarks::default());
+    let rings = breakathon_sim::RingDelta::encode_points(&delta.recent).len()
+        + breakathon_sim::RingDelta::encode_points(&delta.old).len()
+        + breakathon_sim::RingDelta::encode_logs(&delta.logs).len();
+    let base = serde_json::to_vec(&sim.snapshot_base()).expect("base serializes");
+    println!(
+        "  rings as checkpoint bytes{:>10.2} MiB (base without them: {:.1} KiB JSON)",
+        mib(rings as u64),
+        base.len() as f64 / 1024.0
     );
     drop(logs);
     drop(sim);

@@ -31,8 +31,8 @@ pub use error::{ActionError, SimError};
 pub use incident::IncidentStatus;
 pub use schedule::{FaultSchedule, IncidentId, InstanceRef, RootTarget, ScheduledIncident};
 pub use simulation::Simulation;
-pub use snapshot::WorldSnapshot;
-pub use telemetry::{AlertView, Complaint, LogLevel, LogLine, MetricPoint, TickReport};
+pub use snapshot::{RingDelta, RingMarks, RingTicks, WorldSnapshot};
+pub use telemetry::{AlertView, Complaint, LogLevel, LogLine, MetricPoint, StoredLine, TickReport};
 pub use view::{
     DependencyView, FleetView, Health, InstanceMetrics, InstancePhase, InstanceView, ServiceView,
     ZoneView,

@@ -8,14 +8,15 @@ use breakathon_scenario::Scenario;
 use crate::action::Action;
 use crate::error::{ActionError, SimError};
 use crate::faults::{Incidents, health};
+use crate::history::{OLD_POINTS, RECENT_POINTS, Ring, RingGap};
 use crate::incident::IncidentStatus;
 use crate::model::Model;
 use crate::rng::Rngs;
 use crate::schedule::FaultSchedule;
-use crate::snapshot::{Fnv1a, SNAPSHOT_FORMAT, WorldSnapshot};
+use crate::snapshot::{Fnv1a, RingDelta, RingMarks, RingTicks, SNAPSHOT_FORMAT, WorldSnapshot};
 use crate::state::{Clock, Fleet, Life};
 use crate::systems::customers::CustomerState;
-use crate::systems::telemetry::{TelemetryState, point_of};
+use crate::systems::telemetry::{MAX_LOG_LINES, TelemetryState, point_of};
 use crate::systems::{self, ActionQueue, PendingLogs, Report, Scratch};
 use crate::telemetry::{AlertView, Complaint, LogLine, MetricPoint, TickReport};
 use crate::view::{
@@ -67,7 +68,8 @@ impl Simulation {
         Ok(Self::build(model, snapshot))
     }
 
-    fn build(model: Model, snap: WorldSnapshot) -> Simulation {
+    fn build(model: Model, mut snap: WorldSnapshot) -> Simulation {
+        snap.telemetry.fit_capacity();
         let mut world = World::new();
         let mut scratch = Scratch::default();
         scratch.fit(
@@ -194,21 +196,40 @@ impl Simulation {
         since_tick: u64,
         limit: usize,
     ) -> Vec<LogLine> {
+        let model = self.model();
+        let only = match service {
+            Some(name) => match model.service_index.get(name) {
+                Some(&s) => Some(s),
+                None => return Vec::new(),
+            },
+            None => None,
+        };
         let query = query.map(str::to_lowercase);
         let telemetry = self.world.resource::<TelemetryState>();
         let mut out: Vec<LogLine> = telemetry
             .logs
+            .items
             .iter()
             .rev()
             .take_while(|l| l.tick >= since_tick)
-            .filter(|l| service.is_none_or(|s| l.service == s))
+            .filter(|l| only.is_none_or(|s| l.service == s))
             .filter(|l| {
                 query
                     .as_ref()
                     .is_none_or(|q| l.message.to_lowercase().contains(q.as_str()))
             })
             .take(limit)
-            .cloned()
+            .map(|l| LogLine {
+                tick: l.tick,
+                service: model
+                    .services
+                    .get(l.service as usize)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                instance: l.instance,
+                level: l.level,
+                message: l.message.to_string(),
+            })
             .collect();
         out.reverse();
         out
@@ -321,7 +342,144 @@ impl Simulation {
                 "an instance refers to an unknown service or zone".into(),
             ));
         }
+        if snapshot.telemetry.history.len() > model.services.len()
+            || snapshot
+                .telemetry
+                .logs
+                .items
+                .iter()
+                .any(|l| l.service as usize >= model.services.len())
+        {
+            return Err(SimError::SnapshotMismatch(
+                "the telemetry refers to an unknown service".into(),
+            ));
+        }
         Ok(Self::build(model, snapshot))
+    }
+
+    /// How far each ring (metric history per service, logs) has been appended to: a
+    /// checkpoint taken now stores these, and the next one only what came after.
+    pub fn ring_marks(&self) -> RingMarks {
+        let telemetry = self.world.resource::<TelemetryState>();
+        RingMarks {
+            recent: telemetry.history.iter().map(|h| h.recent.pushed).collect(),
+            old: telemetry.history.iter().map(|h| h.old.pushed).collect(),
+            logs: telemetry.logs.pushed,
+        }
+    }
+
+    /// What the rings appended since `marks` (everything they keep for marks of another
+    /// world or [`RingMarks::default`]).
+    pub fn ring_delta(&self, marks: &RingMarks) -> RingDelta {
+        let telemetry = self.world.resource::<TelemetryState>();
+        let mark = |v: &[u64], s: usize| v.get(s).copied().unwrap_or(0);
+        RingDelta {
+            recent: (telemetry.history.iter().enumerate())
+                .map(|(s, h)| h.recent.since_mark(mark(&marks.recent, s)))
+                .collect(),
+            old: (telemetry.history.iter().enumerate())
+                .map(|(s, h)| h.old.since_mark(mark(&marks.old, s)))
+                .collect(),
+            logs: telemetry.logs.since_mark(marks.logs),
+        }
+    }
+
+    /// The tick of the oldest item each kind of ring keeps now (`None`: nothing kept); a
+    /// chunk whose items are all older is not needed by a checkpoint taken now.
+    pub fn ring_oldest_ticks(&self) -> RingTicks {
+        let telemetry = self.world.resource::<TelemetryState>();
+        let oldest = |f: fn(&crate::history::ServiceHistory) -> Option<u64>| {
+            telemetry.history.iter().filter_map(f).min()
+        };
+        RingTicks {
+            recent: oldest(|h| h.recent.items.front().map(|p| p.tick)),
+            old: oldest(|h| h.old.items.front().map(|p| p.tick)),
+            logs: telemetry.logs.items.front().map(|l| l.tick),
+        }
+    }
+
+    /// The whole mutable state but the contents of the rings (their counts are kept): with
+    /// the [`RingDelta`]s of this and earlier checkpoints, [`Simulation::restore_incremental`]
+    /// rebuilds the world.
+    pub fn snapshot_base(&self) -> WorldSnapshot {
+        let w = &self.world;
+        let telemetry = w.resource::<TelemetryState>();
+        let emptied = TelemetryState {
+            history: telemetry
+                .history
+                .iter()
+                .map(|h| crate::history::ServiceHistory {
+                    recent: Ring {
+                        items: Default::default(),
+                        pushed: h.recent.pushed,
+                    },
+                    old: Ring {
+                        items: Default::default(),
+                        pushed: h.old.pushed,
+                    },
+                    acc_tick: h.acc_tick,
+                    acc: h.acc,
+                    acc_count: h.acc_count,
+                })
+                .collect(),
+            logs: Ring {
+                items: Default::default(),
+                pushed: telemetry.logs.pushed,
+            },
+            alerts: telemetry.alerts.clone(),
+        };
+        WorldSnapshot {
+            format: SNAPSHOT_FORMAT,
+            clock: w.resource::<Clock>().clone(),
+            fleet: w.resource::<Fleet>().clone(),
+            incidents: w.resource::<Incidents>().clone(),
+            telemetry: emptied,
+            customers: w.resource::<CustomerState>().clone(),
+            rngs: w.resource::<Rngs>().clone(),
+            queue: w.resource::<ActionQueue>().clone(),
+            pending_logs: w.resource::<PendingLogs>().clone(),
+            report: w.resource::<Report>().clone(),
+        }
+    }
+
+    /// A world continuing exactly from `base` (a [`Simulation::snapshot_base`]) whose rings
+    /// are rebuilt from `deltas` (the [`RingDelta`]s of that checkpoint and earlier ones, in
+    /// any order, each possibly holding only some kinds of ring). Fails when an item the
+    /// rings keep is in none of them.
+    pub fn restore_incremental(
+        scenario: Arc<Scenario>,
+        schedule: Arc<FaultSchedule>,
+        mut base: WorldSnapshot,
+        deltas: &[RingDelta],
+    ) -> Result<Simulation, SimError> {
+        let gap = |what: String, g: RingGap| {
+            SimError::SnapshotMismatch(format!(
+                "the checkpoint's {what} misses item {} on",
+                g.missing_from
+            ))
+        };
+        let telemetry = &mut base.telemetry;
+        for (s, h) in telemetry.history.iter_mut().enumerate() {
+            h.recent = Ring::rebuild(
+                h.recent.pushed,
+                RECENT_POINTS,
+                deltas.iter().filter_map(|d| d.recent.get(s)),
+            )
+            .map_err(|g| gap(format!("recent history of service {s}"), g))?;
+            h.old = Ring::rebuild(
+                h.old.pushed,
+                OLD_POINTS,
+                deltas.iter().filter_map(|d| d.old.get(s)),
+            )
+            .map_err(|g| gap(format!("downsampled history of service {s}"), g))?;
+        }
+        telemetry.logs = Ring::rebuild(
+            telemetry.logs.pushed,
+            MAX_LOG_LINES,
+            deltas.iter().map(|d| &d.logs),
+        )
+        .map_err(|g| gap("log".into(), g))?;
+        Self::restore(scenario, schedule, base)
     }
 
     /// A stable hash of the whole state (FNV-1a over its canonical RON form, streamed: no

@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Metrics in a [`MetricPoint`].
+pub const METRICS: usize = 10;
+
 /// One point of a service's metrics (a tick, or the average of a downsampled window).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricPoint {
@@ -47,6 +50,52 @@ impl MetricPoint {
             M::HealthyPercent => self.healthy_percent,
         }
     }
+
+    /// The metrics in a fixed order: rps, error, p50, p99, CPU, memory, disk, connections,
+    /// saturation, healthy.
+    pub fn values(&self) -> [f64; METRICS] {
+        [
+            self.rps,
+            self.error_percent,
+            self.latency_p50_ms,
+            self.latency_p99_ms,
+            self.cpu_percent,
+            self.memory_percent,
+            self.disk_percent,
+            self.connections_percent,
+            self.saturation_percent,
+            self.healthy_percent,
+        ]
+    }
+
+    /// The point of `tick` with `values` in the order of [`MetricPoint::values`].
+    pub fn from_values(tick: u64, values: [f64; METRICS]) -> MetricPoint {
+        let [
+            rps,
+            error_percent,
+            latency_p50_ms,
+            latency_p99_ms,
+            cpu_percent,
+            memory_percent,
+            disk_percent,
+            connections_percent,
+            saturation_percent,
+            healthy_percent,
+        ] = values;
+        MetricPoint {
+            tick,
+            rps,
+            error_percent,
+            latency_p50_ms,
+            latency_p99_ms,
+            cpu_percent,
+            memory_percent,
+            disk_percent,
+            connections_percent,
+            saturation_percent,
+            healthy_percent,
+        }
+    }
 }
 
 /// Severity of a log line.
@@ -74,6 +123,22 @@ pub struct LogLine {
     pub level: LogLevel,
     /// The text.
     pub message: String,
+}
+
+/// A log line as a world keeps it: the service as its index in the model (not a copy of its
+/// name per line) and the text without spare capacity. [`LogLine`] is what the API shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredLine {
+    /// When it was written.
+    pub tick: u64,
+    /// The text.
+    pub message: Box<str>,
+    /// The instance that wrote it, if any.
+    pub instance: Option<u32>,
+    /// Index of the service that wrote it.
+    pub service: u32,
+    /// Severity.
+    pub level: LogLevel,
 }
 
 /// An alert as the team sees it (decoys look exactly like real alerts).

@@ -10,15 +10,18 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::{IncidentRuntime, Incidents};
-use crate::history::ServiceHistory;
+use crate::history::{Ring, ServiceHistory};
 use crate::model::{Model, STALE_LAG_S};
 use crate::rng::Rngs;
 use crate::state::{Cause, Clock, DepCause, Fleet, Life};
 use crate::systems::PendingLogs;
-use crate::telemetry::{LogLevel, LogLine, MetricPoint};
+use crate::telemetry::{LogLevel, MetricPoint, StoredLine};
 
 /// Most log lines a world keeps (oldest dropped first).
 pub const MAX_LOG_LINES: usize = 10_000;
+/// Fewest lines the log ring's capacity grows by at once (it doubles up to
+/// [`MAX_LOG_LINES`], never beyond).
+pub const MIN_LOG_GROWTH_LINES: usize = 64;
 /// An instance with failures writes an error line every this many ticks.
 pub const ERROR_LOG_EVERY_TICKS: u64 = 5;
 /// A service writes a routine access line every this many ticks.
@@ -46,10 +49,20 @@ pub struct AlertState {
 pub struct TelemetryState {
     /// Metric history per service.
     pub history: Vec<ServiceHistory>,
-    /// Log lines, oldest first.
-    pub logs: VecDeque<LogLine>,
+    /// Log lines, oldest first (at most [`MAX_LOG_LINES`]).
+    pub logs: Ring<StoredLine>,
     /// Per alert rule (same order as `Model::alert_rules`).
     pub alerts: Vec<AlertState>,
+}
+
+impl TelemetryState {
+    /// Gives every ring the capacity its bound calls for (after a restore).
+    pub fn fit_capacity(&mut self) {
+        for h in &mut self.history {
+            h.fit_capacity();
+        }
+        self.logs.fit_capacity(MAX_LOG_LINES, MIN_LOG_GROWTH_LINES);
+    }
 }
 
 /// The metric point of service `s` from its current aggregates.
@@ -246,16 +259,19 @@ fn push_log(
     level: LogLevel,
     message: String,
 ) {
-    if state.logs.len() >= MAX_LOG_LINES {
-        state.logs.pop_front();
-    }
-    state.logs.push_back(LogLine {
-        tick,
-        service: model.services[s as usize].name.clone(),
-        instance,
-        level,
-        message,
-    });
+    let _ = model;
+    let growth = state.logs.items.len().max(MIN_LOG_GROWTH_LINES);
+    state.logs.push(
+        StoredLine {
+            tick,
+            message: message.into_boxed_str(),
+            instance,
+            service: s,
+            level,
+        },
+        MAX_LOG_LINES,
+        growth,
+    );
 }
 
 /// Routine lines, resource warnings and error lines of one service this tick.
