@@ -1,17 +1,26 @@
-//! Checkpoints bound recovery time: the game's own state and every world's snapshot, encoded
-//! as MessagePack (exact for every float; the game state with field names, the worlds in the
-//! compact positional form, 2.5× smaller and 4× faster) and written in small transactions — on a
-//! background thread with its own connection during a live game, so that neither the game
-//! nor journal commits wait for it. A checkpoint counts only once completely written.
+//! Checkpoints bound recovery time. They are incremental: per world, a base snapshot of
+//! everything but the contents of its rings (metric history, logs), compact MessagePack (exact
+//! for every float), plus chunks of what the rings appended since the previous checkpoint
+//! (plain little-endian bytes); recovery rebuilds the rings from the chunks still inside their
+//! windows. The game state is MessagePack with field names. They are written in small
+//! transactions — on a background thread with its own connection during a live game, so that
+//! neither the game nor journal commits wait for them. A checkpoint counts only once
+//! completely written; the writer remembers how far the last complete one reached.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use breakathon_sim::WorldSnapshot;
+use breakathon_sim::snapshot::{SNAPSHOT_FORMAT, last_point_tick};
+use breakathon_sim::{RingDelta, RingMarks, RingTicks, Simulation, WorldSnapshot};
 
-use crate::journal::{Journal, SqliteJournal, StoredCheckpoint};
+use crate::journal::{
+    CHUNK_LOGS, CHUNK_OLD, CHUNK_RECENT, Journal, SqliteJournal, StoredCheckpoint, StoredChunk,
+    StoredWorld,
+};
 use crate::record::Core;
 use crate::{GameError, TeamId};
 
@@ -35,92 +44,217 @@ pub(crate) struct CheckpointJob {
     pub seq: u64,
     pub tick: u64,
     pub core: Core,
-    pub worlds: Vec<(TeamId, WorldSnapshot)>,
+    pub worlds: Vec<WorldJob>,
 }
 
-/// Encodes a job for storage.
+/// One world of a checkpoint job.
+pub(crate) struct WorldJob {
+    team: TeamId,
+    base: WorldSnapshot,
+    delta: RingDelta,
+    needs: RingTicks,
+    marks: RingMarks,
+}
+
+/// Ring marks of the last completely written checkpoint, per team.
+pub(crate) type Marks = BTreeMap<TeamId, RingMarks>;
+
+/// The job of checkpointing `worlds` after record `seq`: each world's rings since `marks`
+/// (everything they keep for a team without marks).
+pub(crate) fn job(
+    seq: u64,
+    core: &Core,
+    worlds: &BTreeMap<TeamId, Simulation>,
+    marks: &Marks,
+) -> CheckpointJob {
+    let empty = RingMarks::default();
+    CheckpointJob {
+        seq,
+        tick: core.tick,
+        core: core.clone(),
+        worlds: worlds
+            .iter()
+            .map(|(id, world)| WorldJob {
+                team: *id,
+                base: world.snapshot_base(),
+                delta: world.ring_delta(marks.get(id).unwrap_or(&empty)),
+                needs: world.ring_oldest_ticks(),
+                marks: world.ring_marks(),
+            })
+            .collect(),
+    }
+}
+
+/// Encodes a job for storage (empty chunks are left out).
 pub(crate) fn encode(job: &CheckpointJob) -> Result<StoredCheckpoint, GameError> {
     let core = rmp_serde::to_vec_named(&job.core)
         .map_err(|e| GameError::codec("encoding a checkpoint", e))?;
     let worlds = job
         .worlds
         .iter()
-        .map(|(id, snapshot)| {
-            rmp_serde::to_vec(snapshot)
-                .map(|bytes| (id.0, bytes))
-                .map_err(|e| GameError::codec(format!("encoding team {id}'s world"), e))
+        .map(|w| {
+            let base = rmp_serde::to_vec(&w.base)
+                .map_err(|e| GameError::codec(format!("encoding team {}'s world", w.team), e))?;
+            let mut chunks = Vec::new();
+            for (kind, slices) in [(CHUNK_RECENT, &w.delta.recent), (CHUNK_OLD, &w.delta.old)] {
+                if let Some(last_tick) = last_point_tick(slices) {
+                    chunks.push(StoredChunk {
+                        kind,
+                        last_tick,
+                        data: RingDelta::encode_points(slices),
+                    });
+                }
+            }
+            if let Some(last) = w.delta.logs.items.last() {
+                chunks.push(StoredChunk {
+                    kind: CHUNK_LOGS,
+                    last_tick: last.tick,
+                    data: RingDelta::encode_logs(&w.delta.logs),
+                });
+            }
+            Ok(StoredWorld {
+                team: w.team.0,
+                base,
+                needs_from_tick: [w.needs.recent, w.needs.old, w.needs.logs],
+                chunks,
+            })
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, GameError>>()?;
     Ok(StoredCheckpoint {
         seq: job.seq,
         tick: job.tick,
+        format: SNAPSHOT_FORMAT,
         core,
         worlds,
     })
 }
 
-/// Decodes a stored checkpoint.
-pub(crate) fn decode(
-    stored: &StoredCheckpoint,
-) -> Result<(Core, Vec<(TeamId, WorldSnapshot)>), GameError> {
-    let core: Core = rmp_serde::from_slice(&stored.core)
-        .map_err(|e| GameError::codec("decoding a checkpoint", e))?;
-    let worlds = stored
-        .worlds
-        .iter()
-        .map(|(id, bytes)| {
-            rmp_serde::from_slice(bytes)
-                .map(|snapshot| (TeamId(*id), snapshot))
-                .map_err(|e| GameError::codec(format!("decoding team {id}'s world"), e))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((core, worlds))
+/// Decodes a checkpoint's game state.
+pub(crate) fn decode_core(bytes: &[u8]) -> Result<Core, GameError> {
+    rmp_serde::from_slice(bytes).map_err(|e| GameError::codec("decoding a checkpoint", e))
 }
 
-/// A background checkpoint writer. At most one checkpoint is in flight; offers made while
-/// it is busy are declined (the next interval tries again).
+/// Decodes a stored world: its base and its chunks.
+pub(crate) fn decode_world(
+    stored: &StoredWorld,
+) -> Result<(TeamId, WorldSnapshot, Vec<RingDelta>), GameError> {
+    let team = TeamId(stored.team);
+    let base: WorldSnapshot = rmp_serde::from_slice(&stored.base)
+        .map_err(|e| GameError::codec(format!("decoding team {team}'s world"), e))?;
+    let bad = |e: breakathon_sim::SimError| {
+        GameError::codec(format!("decoding team {team}'s ring chunks"), e)
+    };
+    let deltas = stored
+        .chunks
+        .iter()
+        .map(|c| match c.kind {
+            CHUNK_RECENT => Ok(RingDelta {
+                recent: RingDelta::decode_points(&c.data).map_err(bad)?,
+                ..RingDelta::default()
+            }),
+            CHUNK_OLD => Ok(RingDelta {
+                old: RingDelta::decode_points(&c.data).map_err(bad)?,
+                ..RingDelta::default()
+            }),
+            _ => Ok(RingDelta {
+                logs: RingDelta::decode_logs(&c.data).map_err(bad)?,
+                ..RingDelta::default()
+            }),
+        })
+        .collect::<Result<Vec<_>, GameError>>()?;
+    Ok((team, base, deltas))
+}
+
+/// What the writer thread and the game share.
+#[derive(Default)]
+struct Shared {
+    last_error: Option<String>,
+    marks: Marks,
+}
+
+/// A background checkpoint writer. At most one checkpoint is in flight; while it is being
+/// written no other is taken (the next interval tries again).
 pub(crate) struct Checkpointer {
     sender: Option<SyncSender<Box<CheckpointJob>>>,
     handle: Option<JoinHandle<()>>,
-    last_error: Arc<Mutex<Option<String>>>,
+    busy: Arc<AtomicBool>,
+    shared: Arc<Mutex<Shared>>,
 }
 
 impl Checkpointer {
     /// Starts a writer with its own connection to the journal at `path`.
     pub fn start(path: &Path) -> Result<Checkpointer, GameError> {
         let mut journal = SqliteJournal::open_for_checkpoints(path)?;
-        let (sender, receiver) = mpsc::sync_channel::<Box<CheckpointJob>>(0);
-        let last_error = Arc::new(Mutex::new(None));
-        let errors = Arc::clone(&last_error);
+        // One slot: the writer takes a job out before writing it, so the slot is free whenever
+        // the writer is idle.
+        let (sender, receiver) = mpsc::sync_channel::<Box<CheckpointJob>>(1);
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let busy = Arc::new(AtomicBool::new(false));
+        let (writer_shared, writer_busy) = (Arc::clone(&shared), Arc::clone(&busy));
         let handle = std::thread::Builder::new()
             .name("breakathon-checkpoint".into())
             .spawn(move || {
                 for job in receiver {
                     let result = encode(&job).and_then(|stored| journal.save_checkpoint(&stored));
-                    if let Ok(mut slot) = errors.lock() {
-                        *slot = result.err().map(|e| e.to_string());
+                    if let Ok(mut shared) = writer_shared.lock() {
+                        match result {
+                            Ok(()) => {
+                                shared.last_error = None;
+                                shared.marks =
+                                    job.worlds.into_iter().map(|w| (w.team, w.marks)).collect();
+                            }
+                            Err(e) => shared.last_error = Some(e.to_string()),
+                        }
                     }
+                    writer_busy.store(false, Ordering::Release);
                 }
             })
             .map_err(|e| GameError::io("starting the checkpoint writer", e))?;
         Ok(Checkpointer {
             sender: Some(sender),
             handle: Some(handle),
-            last_error,
+            busy,
+            shared,
         })
+    }
+
+    /// Whether the writer can take a job now.
+    pub fn is_idle(&self) -> bool {
+        !self.busy.load(Ordering::Acquire)
+    }
+
+    /// The ring marks of the last checkpoint completely written (or recovered from).
+    pub fn marks(&self) -> Marks {
+        self.shared
+            .lock()
+            .map(|s| s.marks.clone())
+            .unwrap_or_default()
+    }
+
+    /// Sets the ring marks, after recovering from a checkpoint whose chunks are stored.
+    pub fn seed_marks(&self, marks: Marks) {
+        if let Ok(mut shared) = self.shared.lock() {
+            shared.marks = marks;
+        }
     }
 
     /// Hands a job to the writer if it is idle; returns whether it took it.
     pub fn offer(&self, job: CheckpointJob) -> bool {
+        if self.busy.swap(true, Ordering::AcqRel) {
+            return false;
+        }
         match self.sender.as_ref().map(|s| s.try_send(Box::new(job))) {
             Some(Ok(())) => true,
-            Some(Err(TrySendError::Full(_) | TrySendError::Disconnected(_))) | None => false,
+            Some(Err(TrySendError::Full(_) | TrySendError::Disconnected(_))) | None => {
+                self.busy.store(false, Ordering::Release);
+                false
+            }
         }
     }
 
     /// The error of the last checkpoint written, if it failed.
     pub fn last_error(&self) -> Option<String> {
-        self.last_error.lock().ok().and_then(|e| e.clone())
+        self.shared.lock().ok().and_then(|s| s.last_error.clone())
     }
 }
 

@@ -402,16 +402,13 @@ impl Game {
     }
 
     fn checkpoint_job(&self) -> CheckpointJob {
-        CheckpointJob {
-            seq: self.last_seq,
-            tick: self.core.tick,
-            core: self.core.clone(),
-            worlds: self
-                .worlds
-                .iter()
-                .map(|(id, w)| (*id, w.snapshot()))
-                .collect(),
-        }
+        // Incremental: each world's rings since the last complete checkpoint.
+        let marks = self
+            .checkpointer
+            .as_ref()
+            .map(Checkpointer::marks)
+            .unwrap_or_default();
+        checkpoint::job(self.last_seq, &self.core, &self.worlds, &marks)
     }
 
     /// Checkpoints when the interval for this many teams has passed: on the background
@@ -423,7 +420,7 @@ impl Game {
         }
         match &self.checkpointer {
             Some(writer) => {
-                if writer.offer(self.checkpoint_job()) {
+                if writer.is_idle() && writer.offer(self.checkpoint_job()) {
                     self.last_checkpoint_tick = self.core.tick;
                 }
                 Ok(())

@@ -13,11 +13,20 @@ use crate::{GameError, GameMeta, JournalEntry};
 pub const JOURNAL_FORMAT_VERSION: u32 = 1;
 /// File name of the journal inside the data directory.
 pub const JOURNAL_FILE_NAME: &str = "game.sqlite";
-/// Checkpoints kept in the journal (older ones are deleted).
+/// Checkpoints kept in the journal (older ones are deleted, and with them the ring chunks
+/// that no kept checkpoint needs).
 pub const CHECKPOINTS_KEPT: u32 = 2;
-/// World snapshots written per transaction of a checkpoint (a few MB: short enough that
+/// Worlds written (or pruned) per transaction of a checkpoint (a few MB: short enough that
 /// journal commits on the other connection barely wait).
 pub const CHECKPOINT_WORLDS_PER_TRANSACTION: usize = 16;
+/// Chunk kind: recent metric points (one per tick).
+pub const CHUNK_RECENT: u8 = 0;
+/// Chunk kind: downsampled metric points.
+pub const CHUNK_OLD: u8 = 1;
+/// Chunk kind: log lines.
+pub const CHUNK_LOGS: u8 = 2;
+/// Chunk kinds, in the order of [`StoredWorld::needs_from_tick`].
+pub const CHUNK_KINDS: [u8; 3] = [CHUNK_RECENT, CHUNK_OLD, CHUNK_LOGS];
 
 /// One journal record.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,17 +39,61 @@ pub struct JournalRecord {
     pub entry: JournalEntry,
 }
 
-/// A checkpoint as stored: the game state after applying record `seq`, encoded.
+/// A checkpoint to store: the game state after applying record `seq`, encoded, and per world
+/// its base snapshot and the ring chunks appended since the previous checkpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredCheckpoint {
     /// Last record applied.
     pub seq: u64,
     /// Tick reached.
     pub tick: u64,
+    /// Layout version of the world snapshots (a checkpoint of another is not used).
+    pub format: u32,
     /// The game's own state, encoded.
     pub core: Vec<u8>,
-    /// Every team's world snapshot, encoded, by team id.
-    pub worlds: Vec<(u32, Vec<u8>)>,
+    /// Every team's world.
+    pub worlds: Vec<StoredWorld>,
+}
+
+/// One world of a checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredWorld {
+    /// The team.
+    pub team: u32,
+    /// Everything but the rings' contents, encoded.
+    pub base: Vec<u8>,
+    /// Per chunk kind ([`CHUNK_KINDS`]): the oldest tick of an item the world's rings keep
+    /// (`None`: none kept). Chunks whose items are all older are not needed.
+    pub needs_from_tick: [Option<u64>; 3],
+    /// When saving: the chunks appended since the previous checkpoint. When reading: every
+    /// stored chunk of the team that the checkpoint may need.
+    pub chunks: Vec<StoredChunk>,
+}
+
+/// A chunk of a world's rings: the items of one kind appended between two checkpoints.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredChunk {
+    /// Kind ([`CHUNK_KINDS`]).
+    pub kind: u8,
+    /// Largest tick of its items.
+    pub last_tick: u64,
+    /// The items, encoded.
+    pub data: Vec<u8>,
+}
+
+/// A completely written checkpoint, without its worlds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckpointHead {
+    /// Last record applied.
+    pub seq: u64,
+    /// Tick reached.
+    pub tick: u64,
+    /// Layout version of the world snapshots.
+    pub format: u32,
+    /// Worlds written.
+    pub teams: u64,
+    /// The game's own state, encoded.
+    pub core: Vec<u8>,
 }
 
 /// Where commands are kept: append, read back from a position, keep checkpoints.
@@ -51,10 +104,17 @@ pub trait Journal: Send {
     fn read_from(&self, after_seq: u64) -> Result<Vec<JournalRecord>, GameError>;
     /// The game's meta data.
     fn meta(&self) -> Result<GameMeta, GameError>;
-    /// Stores a checkpoint (and drops old ones). It counts only once completely written.
+    /// Stores a checkpoint (and drops old ones and the chunks no kept one needs). It counts
+    /// only once completely written.
     fn save_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> Result<(), GameError>;
-    /// The newest completely written checkpoint, if any.
-    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, GameError>;
+    /// The completely written checkpoints, newest first.
+    fn checkpoint_heads(&self) -> Result<Vec<CheckpointHead>, GameError>;
+    /// Hands every world of checkpoint `head` to `each`, by team, with the chunks it may need.
+    fn read_checkpoint_worlds(
+        &self,
+        head: &CheckpointHead,
+        each: &mut dyn FnMut(StoredWorld) -> Result<(), GameError>,
+    ) -> Result<(), GameError>;
     /// Where the journal lives, if a second connection can be opened to it (for writing
     /// checkpoints on another thread).
     fn path(&self) -> Option<&Path>;
@@ -73,8 +133,14 @@ pub struct SqliteJournal {
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, tick INTEGER NOT NULL, entry TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS checkpoints (seq INTEGER PRIMARY KEY, tick INTEGER NOT NULL, core BLOB NOT NULL, complete INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS checkpoint_worlds (seq INTEGER NOT NULL, team INTEGER NOT NULL, snapshot BLOB NOT NULL, PRIMARY KEY (seq, team));
+";
+
+/// Tables of incremental checkpoints (also added to a journal that predates them).
+const CHECKPOINT_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS world_checkpoints (seq INTEGER PRIMARY KEY, tick INTEGER NOT NULL, format INTEGER NOT NULL, teams INTEGER NOT NULL, core BLOB NOT NULL, complete INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS checkpoint_bases (seq INTEGER NOT NULL, team INTEGER NOT NULL, base BLOB NOT NULL, recent_from INTEGER, old_from INTEGER, logs_from INTEGER, PRIMARY KEY (seq, team));
+CREATE TABLE IF NOT EXISTS checkpoint_chunks (id INTEGER PRIMARY KEY, team INTEGER NOT NULL, kind INTEGER NOT NULL, seq INTEGER NOT NULL, last_tick INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS checkpoint_chunks_by_team ON checkpoint_chunks (team, kind, last_tick);
 ";
 
 fn to_i64(v: u64) -> i64 {
@@ -91,6 +157,7 @@ impl SqliteJournal {
         let conn = Connection::open(path)?;
         Self::configure(&conn)?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(CHECKPOINT_SCHEMA)?;
         let meta_json = serde_json::to_string(meta)
             .map_err(|e| GameError::codec("encoding the game's meta data", e))?;
         conn.execute(
@@ -109,6 +176,7 @@ impl SqliteJournal {
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         Self::configure(&conn)?;
         check_format(&conn, path)?;
+        conn.execute_batch(CHECKPOINT_SCHEMA)?;
         let last_seq: i64 =
             conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |r| {
                 r.get(0)
@@ -151,6 +219,56 @@ impl SqliteJournal {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        Ok(())
+    }
+
+    /// Deletes, in small transactions, the worlds of checkpoints no longer kept and the chunks
+    /// that no kept checkpoint needs (their items all older than its rings keep), up to the
+    /// chunks of checkpoint `newest`.
+    fn prune_checkpoints(&mut self, newest: i64) -> Result<(), GameError> {
+        let batch = to_i64(CHECKPOINT_WORLDS_PER_TRANSACTION as u64);
+        loop {
+            let deleted = self.conn.execute(
+                "DELETE FROM checkpoint_bases WHERE rowid IN (SELECT rowid FROM checkpoint_bases \
+                 WHERE seq NOT IN (SELECT seq FROM world_checkpoints) LIMIT ?1)",
+                params![batch],
+            )?;
+            if deleted == 0 {
+                break;
+            }
+        }
+        let mut needs: Vec<(u32, [Option<i64>; 3])> = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT team, MIN(recent_from), MIN(old_from), MIN(logs_from) \
+                 FROM checkpoint_bases GROUP BY team ORDER BY team",
+            )?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))?;
+            for row in rows {
+                needs.push(row?);
+            }
+        }
+        for batch in needs.chunks(CHECKPOINT_WORLDS_PER_TRANSACTION) {
+            let tx = self.conn.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "DELETE FROM checkpoint_chunks \
+                     WHERE team = ?1 AND kind = ?2 AND last_tick < ?3 AND seq <= ?4",
+                )?;
+                for (team, from) in batch {
+                    for (kind, from) in CHUNK_KINDS.into_iter().zip(from) {
+                        stmt.execute(params![team, kind, from.unwrap_or(i64::MAX), newest])?;
+                    }
+                }
+            }
+            tx.commit()?;
+        }
+        self.conn.execute(
+            "DELETE FROM checkpoint_chunks WHERE seq <= ?1 \
+             AND team NOT IN (SELECT team FROM checkpoint_bases)",
+            params![newest],
+        )?;
         Ok(())
     }
 
@@ -259,74 +377,124 @@ impl Journal for SqliteJournal {
         // Small transactions, so that journal appends on the other connection never wait
         // for a whole checkpoint; it counts only once marked complete.
         self.conn
-            .execute("DELETE FROM checkpoint_worlds WHERE seq = ?1", params![seq])?;
+            .execute("DELETE FROM world_checkpoints WHERE seq = ?1", params![seq])?;
+        self.conn
+            .execute("DELETE FROM checkpoint_bases WHERE seq = ?1", params![seq])?;
         self.conn.execute(
-            "INSERT OR REPLACE INTO checkpoints (seq, tick, core, complete) VALUES (?1, ?2, ?3, 0)",
-            params![seq, to_i64(checkpoint.tick), checkpoint.core],
+            "INSERT INTO world_checkpoints (seq, tick, format, teams, core, complete) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+            params![
+                seq,
+                to_i64(checkpoint.tick),
+                checkpoint.format,
+                to_i64(checkpoint.worlds.len() as u64),
+                checkpoint.core
+            ],
         )?;
-        for chunk in checkpoint.worlds.chunks(CHECKPOINT_WORLDS_PER_TRANSACTION) {
+        for batch in checkpoint.worlds.chunks(CHECKPOINT_WORLDS_PER_TRANSACTION) {
             let tx = self.conn.transaction()?;
             {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO checkpoint_worlds (seq, team, snapshot) VALUES (?1, ?2, ?3)",
+                let mut base = tx.prepare_cached(
+                    "INSERT INTO checkpoint_bases \
+                     (seq, team, base, recent_from, old_from, logs_from) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
-                for (team, snapshot) in chunk {
-                    stmt.execute(params![seq, team, snapshot])?;
+                let mut chunk = tx.prepare_cached(
+                    "INSERT INTO checkpoint_chunks (team, kind, seq, last_tick, data) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for world in batch {
+                    let [recent, old, logs] = world.needs_from_tick.map(|t| t.map(to_i64));
+                    base.execute(params![seq, world.team, world.base, recent, old, logs])?;
+                    for c in &world.chunks {
+                        chunk.execute(params![
+                            world.team,
+                            c.kind,
+                            seq,
+                            to_i64(c.last_tick),
+                            c.data
+                        ])?;
+                    }
                 }
             }
             tx.commit()?;
         }
         let tx = self.conn.transaction()?;
         tx.execute(
-            "UPDATE checkpoints SET complete = 1 WHERE seq = ?1",
+            "UPDATE world_checkpoints SET complete = 1 WHERE seq = ?1",
             params![seq],
         )?;
         tx.execute(
-            "DELETE FROM checkpoints WHERE seq NOT IN \
-             (SELECT seq FROM checkpoints WHERE complete = 1 ORDER BY seq DESC LIMIT ?1)",
+            "DELETE FROM world_checkpoints WHERE seq NOT IN \
+             (SELECT seq FROM world_checkpoints WHERE complete = 1 ORDER BY seq DESC LIMIT ?1)",
             params![CHECKPOINTS_KEPT],
         )?;
-        tx.execute(
-            "DELETE FROM checkpoint_worlds WHERE seq NOT IN (SELECT seq FROM checkpoints)",
-            [],
-        )?;
         tx.commit()?;
-        Ok(())
+        self.prune_checkpoints(seq)
     }
 
-    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, GameError> {
-        let head = self
-            .conn
-            .query_row(
-                "SELECT seq, tick, core FROM checkpoints WHERE complete = 1 \
-                 ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((seq, tick, core)) = head else {
-            return Ok(None);
-        };
-        let mut stmt = self
-            .conn
-            .prepare("SELECT team, snapshot FROM checkpoint_worlds WHERE seq = ?1 ORDER BY team")?;
-        let worlds = stmt
-            .query_map(params![seq], |r| {
-                Ok((r.get::<_, u32>(0)?, r.get::<_, Vec<u8>>(1)?))
+    fn checkpoint_heads(&self) -> Result<Vec<CheckpointHead>, GameError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, tick, format, teams, core FROM world_checkpoints WHERE complete = 1 \
+             ORDER BY seq DESC",
+        )?;
+        let heads = stmt
+            .query_map([], |r| {
+                Ok(CheckpointHead {
+                    seq: to_u64(r.get(0)?),
+                    tick: to_u64(r.get(1)?),
+                    format: r.get(2)?,
+                    teams: to_u64(r.get(3)?),
+                    core: r.get(4)?,
+                })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(StoredCheckpoint {
-            seq: to_u64(seq),
-            tick: to_u64(tick),
-            core,
-            worlds,
-        }))
+        Ok(heads)
+    }
+
+    fn read_checkpoint_worlds(
+        &self,
+        head: &CheckpointHead,
+        each: &mut dyn FnMut(StoredWorld) -> Result<(), GameError>,
+    ) -> Result<(), GameError> {
+        let seq = to_i64(head.seq);
+        let mut bases = self.conn.prepare(
+            "SELECT team, base, recent_from, old_from, logs_from FROM checkpoint_bases \
+             WHERE seq = ?1 ORDER BY team",
+        )?;
+        let mut chunks = self.conn.prepare(
+            "SELECT kind, last_tick, data FROM checkpoint_chunks \
+             WHERE team = ?1 AND seq <= ?2 AND kind = ?3 AND last_tick >= ?4 ORDER BY id",
+        )?;
+        let mut rows = bases.query(params![seq])?;
+        while let Some(row) = rows.next()? {
+            let team: u32 = row.get(0)?;
+            let base: Vec<u8> = row.get(1)?;
+            let needs: [Option<i64>; 3] = [row.get(2)?, row.get(3)?, row.get(4)?];
+            let mut world = StoredWorld {
+                team,
+                base,
+                needs_from_tick: needs.map(|t| t.map(to_u64)),
+                chunks: Vec::new(),
+            };
+            for (kind, from) in CHUNK_KINDS.into_iter().zip(needs) {
+                let Some(from) = from else {
+                    continue;
+                };
+                let found = chunks.query_map(params![team, seq, kind, from], |r| {
+                    Ok(StoredChunk {
+                        kind: r.get(0)?,
+                        last_tick: to_u64(r.get(1)?),
+                        data: r.get(2)?,
+                    })
+                })?;
+                for chunk in found {
+                    world.chunks.push(chunk?);
+                }
+            }
+            each(world)?;
+        }
+        Ok(())
     }
 
     fn path(&self) -> Option<&Path> {
@@ -372,35 +540,102 @@ mod tests {
         assert_eq!(records[0].tick, 5);
         assert_eq!(records[1].entry, JournalEntry::Extend { seconds: 9 });
         assert_eq!(j.append(&[(8, JournalEntry::Tick)]).unwrap(), 4);
-        for seq in 1..=3 {
+    }
+
+    /// A world of a checkpoint at `tick` whose rings keep items from `tick - 10` on and which
+    /// appended one chunk of each kind since the last one (items of `tick - 4 ..= tick`).
+    fn world(team: u32, tick: u64) -> StoredWorld {
+        StoredWorld {
+            team,
+            base: vec![team as u8, tick as u8],
+            needs_from_tick: [Some(tick - 10), Some(tick - 10), None],
+            chunks: [CHUNK_RECENT, CHUNK_OLD, CHUNK_LOGS]
+                .map(|kind| StoredChunk {
+                    kind,
+                    last_tick: tick,
+                    data: vec![kind, tick as u8],
+                })
+                .to_vec(),
+        }
+    }
+
+    fn read(j: &SqliteJournal, head: &CheckpointHead) -> Vec<StoredWorld> {
+        let mut out = Vec::new();
+        j.read_checkpoint_worlds(head, &mut |w| {
+            out.push(w);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn checkpoints_keep_the_chunks_their_rings_need_and_prune_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(JOURNAL_FILE_NAME);
+        let mut j = SqliteJournal::create(&path, &meta()).unwrap();
+        // Checkpoints every 5 ticks; each needs the chunks of the last 10 ticks.
+        for (seq, tick) in [(1, 20), (2, 25), (3, 30), (4, 35)] {
             j.save_checkpoint(&StoredCheckpoint {
                 seq,
-                tick: seq,
-                core: vec![1, 2],
-                worlds: vec![(0, vec![3]), (2, vec![4, 5])],
+                tick,
+                format: 7,
+                core: vec![seq as u8],
+                worlds: vec![world(0, tick), world(2, tick)],
             })
             .unwrap();
         }
-        let latest = j.latest_checkpoint().unwrap().unwrap();
-        assert_eq!(latest.seq, 3);
-        assert_eq!(latest.worlds, vec![(0, vec![3]), (2, vec![4, 5])]);
-        // A checkpoint cut short (never marked complete) is ignored.
-        j.conn
-            .execute(
-                "INSERT INTO checkpoints (seq, tick, core) VALUES (9, 9, x'00')",
-                [],
-            )
+        let heads = j.checkpoint_heads().unwrap();
+        assert_eq!(
+            heads.iter().map(|h| h.seq).collect::<Vec<_>>(),
+            vec![4, 3],
+            "the newest two are kept"
+        );
+        assert_eq!((heads[0].tick, heads[0].format, heads[0].teams), (35, 7, 2));
+        let worlds = read(&j, &heads[0]);
+        assert_eq!(worlds.len(), 2);
+        assert_eq!(worlds[1].team, 2);
+        assert_eq!(worlds[1].base, vec![2, 35]);
+        // Needs ticks 25..: the chunks of 25, 30 and 35, logs not at all.
+        let got: Vec<(u8, u64)> = worlds[1]
+            .chunks
+            .iter()
+            .map(|c| (c.kind, c.last_tick))
+            .collect();
+        let want: Vec<(u8, u64)> = [CHUNK_RECENT, CHUNK_OLD]
+            .into_iter()
+            .flat_map(|k| [25, 30, 35].map(|t| (k, t)))
+            .collect();
+        assert_eq!(got, want);
+        // The older kept checkpoint (30) needs 20..: chunks before 20 and every log chunk
+        // (no kept checkpoint needs logs) are pruned.
+        let stored: i64 = j
+            .conn
+            .query_row("SELECT COUNT(*) FROM checkpoint_chunks", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(j.latest_checkpoint().unwrap().unwrap().seq, 3);
-        let kept: i64 = j
+        assert_eq!(
+            stored,
+            2 * 2 * 4,
+            "chunks of 20, 25, 30, 35; logs and 15- pruned"
+        );
+        let bases: i64 = j
             .conn
             .query_row(
-                "SELECT COUNT(DISTINCT seq) FROM checkpoint_worlds",
+                "SELECT COUNT(DISTINCT seq) FROM checkpoint_bases",
                 [],
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(kept, 2, "older checkpoints are dropped");
+        assert_eq!(bases, 2, "worlds of dropped checkpoints are deleted");
+        // A checkpoint cut short (never marked complete) is not offered.
+        j.conn
+            .execute(
+                "INSERT INTO world_checkpoints (seq, tick, format, teams, core) \
+                 VALUES (9, 90, 7, 2, x'00')",
+                [],
+            )
+            .unwrap();
+        assert_eq!(j.checkpoint_heads().unwrap()[0].seq, 4);
     }
 
     #[test]

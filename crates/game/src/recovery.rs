@@ -1,15 +1,23 @@
 //! Opening a game in a data directory (new, or recovered from its journal), replaying a
 //! journal, and the state hash that proves two replays agree.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
 
-use breakathon_sim::Simulation;
+use breakathon_scenario::Scenario;
+use breakathon_sim::snapshot::SNAPSHOT_FORMAT;
+use breakathon_sim::{FaultSchedule, Simulation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::checkpoint::{self, Marks};
 use crate::game::Game;
-use crate::journal::{JOURNAL_FILE_NAME, JOURNAL_FORMAT_VERSION, Journal, SqliteJournal};
+use crate::journal::{
+    CheckpointHead, JOURNAL_FILE_NAME, JOURNAL_FORMAT_VERSION, Journal, SqliteJournal, StoredWorld,
+};
+use crate::record::Core;
 use crate::team::{generate_token, to_hex};
 use crate::{ClockMode, GameError, GameMeta, GameState, JournalEntry, TeamId, TokenHash};
 
@@ -19,6 +27,8 @@ pub const TOKENS_FILE_NAME: &str = "tokens.json";
 pub const ARCHIVE_DIR_NAME: &str = "archive";
 /// Most archived journals numbered before giving up (a safety limit).
 pub const MAX_ARCHIVES: u32 = 100_000;
+/// Stored worlds read ahead of the thread that decodes and restores them.
+pub const RESTORE_QUEUE_WORLDS: usize = 8;
 
 /// How to open a game.
 #[derive(Clone, Debug)]
@@ -56,10 +66,12 @@ pub struct Opened {
 }
 
 /// How a game was rebuilt.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Rebuilt {
     checkpoint_tick: Option<u64>,
     replayed_records: usize,
+    /// Ring marks of the checkpoint recovered from (its chunks are stored).
+    marks: Marks,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -149,6 +161,10 @@ impl Game {
             (game, Rebuilt::default())
         };
         game.start_checkpointer()?;
+        if let Some(writer) = &game.checkpointer {
+            // The next checkpoint only adds what came after the one recovered from.
+            writer.seed_marks(rebuilt.marks.clone());
+        }
         game.organizer_token = Some(TokenHash::new(&organizer_token)?);
         game.judge_token = Some(TokenHash::new(&judge_token)?);
         if recovered {
@@ -259,27 +275,33 @@ fn restore(
 ) -> Result<(Game, Rebuilt), GameError> {
     let mut game = Game::from_meta(meta, None)?;
     let mut rebuilt = Rebuilt::default();
-    let checkpoint = if use_checkpoints {
-        journal
-            .latest_checkpoint()?
-            .filter(|cp| until_tick.is_none_or(|u| cp.tick <= u))
+    let heads = if use_checkpoints {
+        journal.checkpoint_heads()?
     } else {
-        None
+        Vec::new()
     };
-    if let Some(cp) = checkpoint {
-        let (core, worlds) = crate::checkpoint::decode(&cp)?;
+    // The newest usable checkpoint: of this snapshot format, not past `until_tick`, and
+    // complete (an unreadable one, or one whose chunks are missing, gives way to an older one,
+    // and in the end to the whole journal).
+    for head in heads
+        .iter()
+        .filter(|h| h.format == SNAPSHOT_FORMAT && until_tick.is_none_or(|u| h.tick <= u))
+    {
+        let Ok((core, worlds)) =
+            load_checkpoint(&game.scenario, &game.schedule, journal.as_ref(), head)
+        else {
+            continue;
+        };
         game.core = core;
-        for (id, snapshot) in worlds {
-            let world = Simulation::restore(game.scenario.clone(), game.schedule.clone(), snapshot)
-                .map_err(|e| GameError::Scenario(e.to_string()))?;
-            game.worlds.insert(id, world);
-        }
-        game.last_seq = cp.seq;
-        game.last_checkpoint_tick = cp.tick;
-        rebuilt.checkpoint_tick = Some(cp.tick);
+        rebuilt.marks = worlds.iter().map(|(id, w)| (*id, w.ring_marks())).collect();
+        game.worlds = worlds;
+        game.last_seq = head.seq;
+        game.last_checkpoint_tick = head.tick;
+        rebuilt.checkpoint_tick = Some(head.tick);
         if matches!(game.core.state, GameState::Running) {
             game.clock.anchor(0, game.core.tick);
         }
+        break;
     }
     for record in journal.read_from(game.last_seq)? {
         if let Some(until) = until_tick {
@@ -302,6 +324,61 @@ fn restore(
     game.flush_ledger_events();
     game.journal = Some(journal);
     Ok((game, rebuilt))
+}
+
+/// The game state and worlds of checkpoint `head`: the journal is read on this thread while
+/// another decodes the worlds and rebuilds their rings (two cores busy). Fails when a world
+/// is missing or its chunks do not cover its rings.
+fn load_checkpoint(
+    scenario: &Arc<Scenario>,
+    schedule: &Arc<FaultSchedule>,
+    journal: &dyn Journal,
+    head: &CheckpointHead,
+) -> Result<(Core, BTreeMap<TeamId, Simulation>), GameError> {
+    let core = checkpoint::decode_core(&head.core)?;
+    let (worlds, read) = std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::sync_channel::<StoredWorld>(RESTORE_QUEUE_WORLDS);
+        let restorer = scope.spawn(move || {
+            let mut worlds = BTreeMap::new();
+            for stored in receiver {
+                let (team, base, deltas) = checkpoint::decode_world(&stored)?;
+                drop(stored);
+                let world = Simulation::restore_incremental(
+                    Arc::clone(scenario),
+                    Arc::clone(schedule),
+                    base,
+                    &deltas,
+                )
+                .map_err(|e| GameError::Scenario(format!("team {team}'s checkpoint: {e}")))?;
+                worlds.insert(team, world);
+            }
+            Ok::<_, GameError>(worlds)
+        });
+        let read = journal.read_checkpoint_worlds(head, &mut |stored| {
+            sender.send(stored).map_err(|_| {
+                GameError::WrongState("restoring a checkpoint's worlds stopped".into())
+            })
+        });
+        drop(sender);
+        let worlds = restorer.join().unwrap_or_else(|_| {
+            Err(GameError::WrongState(
+                "restoring a checkpoint's worlds failed".into(),
+            ))
+        });
+        (worlds, read)
+    });
+    // The restorer's error explains a failed send better than the send does.
+    let worlds = worlds?;
+    read?;
+    if worlds.len() as u64 != head.teams {
+        return Err(GameError::WrongState(format!(
+            "checkpoint {} holds {} of its {} worlds",
+            head.seq,
+            worlds.len(),
+            head.teams
+        )));
+    }
+    Ok((core, worlds))
 }
 
 /// Reads or creates the organizer and judge tokens (explicit ones win and are not stored).
@@ -391,6 +468,134 @@ fn archive_journal(dir: &Path, path: &Path) -> Result<PathBuf, GameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Action;
+    use breakathon_scenario::ActionKind;
+
+    /// A 27-service, 4-hour scenario: enough logs and history to fill and evict the rings.
+    const SCENARIO: &str = include_str!("../../../scenarios/breakathon-4h.ron");
+    /// Ticks between the checkpoints of the tests (more than one ring of recent points).
+    const STEP_TICKS: u64 = 700;
+
+    fn options(dir: &Path) -> GameOptions {
+        GameOptions {
+            data_dir: dir.to_owned(),
+            scenario_name: "breakathon-4h.ron".into(),
+            scenario_source: SCENARIO.into(),
+            clock: ClockMode::Manual,
+            new_game: false,
+            organizer_token: None,
+            judge_token: None,
+        }
+    }
+
+    /// Waits until the background writer has finished the checkpoint it took.
+    fn settle(game: &Game) {
+        while game.checkpointer.as_ref().is_some_and(|w| !w.is_idle()) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(game.checkpoint_error(), None);
+    }
+
+    /// Plays two teams (one restarting a service) with a background checkpoint after every
+    /// [`STEP_TICKS`], `steps` times, then `extra` ticks more; returns the state hash.
+    fn play(dir: &Path, steps: u64, extra: u64) -> u64 {
+        let mut game = Game::open(options(dir), 0).unwrap().game;
+        let (red, _) = game.create_team("Red").unwrap();
+        game.create_team("Blue").unwrap();
+        game.start(0).unwrap();
+        let service = game.scenario.services[0].name.clone();
+        for step in 0..steps {
+            game.advance(STEP_TICKS).unwrap();
+            settle(&game);
+            if step == 1 {
+                game.act(
+                    red.id,
+                    Action::on_service(ActionKind::RestartService, &service),
+                )
+                .unwrap();
+            }
+        }
+        if extra > 0 {
+            game.advance(extra).unwrap();
+        }
+        settle(&game);
+        game.state_hash()
+    }
+
+    fn count(dir: &Path, sql: &str) -> i64 {
+        let conn = rusqlite::Connection::open(dir.join(JOURNAL_FILE_NAME)).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn incremental_checkpoints_recover_the_state_a_fresh_replay_reaches() {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = play(dir.path(), 4, 123);
+        let ticks = 4 * STEP_TICKS + 123;
+        let opened = Game::open(options(dir.path()), 0).unwrap();
+        assert_eq!(opened.checkpoint_tick, Some(4 * STEP_TICKS));
+        assert_eq!(opened.game.tick(), ticks);
+        assert_eq!(opened.game.state_hash(), hash);
+        let fresh = Game::replay(&dir.path().join(JOURNAL_FILE_NAME), None).unwrap();
+        assert_eq!(fresh.state_hash(), hash);
+        // The next checkpoint adds to the recovered one's chunks: recover once more from it.
+        let mut game = opened.game;
+        game.advance(STEP_TICKS).unwrap();
+        settle(&game);
+        let hash = game.state_hash();
+        drop(game);
+        let opened = Game::open(options(dir.path()), 0).unwrap();
+        assert_eq!(opened.checkpoint_tick, Some(5 * STEP_TICKS + 123));
+        assert_eq!(opened.game.state_hash(), hash);
+    }
+
+    #[test]
+    fn chunks_out_of_every_kept_window_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        play(dir.path(), 5, 0);
+        // Recent points: each kept checkpoint needs its last 600 ticks, i.e. the chunks of the
+        // last two checkpoints at most (700 ticks apart); three checkpoints were pruned.
+        let recent = count(
+            dir.path(),
+            "SELECT COUNT(*) FROM checkpoint_chunks WHERE kind = 0",
+        );
+        assert!(recent <= 2 * 2, "{recent} chunks of recent points kept");
+        assert_eq!(
+            count(
+                dir.path(),
+                "SELECT COUNT(DISTINCT seq) FROM checkpoint_bases"
+            ),
+            i64::from(crate::journal::CHECKPOINTS_KEPT)
+        );
+        // Downsampled points stay (a day of them is kept): one chunk per checkpoint and team.
+        let old = count(
+            dir.path(),
+            "SELECT COUNT(*) FROM checkpoint_chunks WHERE kind = 1",
+        );
+        assert_eq!(old, 5 * 2);
+    }
+
+    #[test]
+    fn a_checkpoint_missing_a_chunk_gives_way_to_an_older_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = play(dir.path(), 3, 50);
+        let conn = rusqlite::Connection::open(dir.path().join(JOURNAL_FILE_NAME)).unwrap();
+        let newest: i64 = conn
+            .query_row("SELECT MAX(seq) FROM world_checkpoints", [], |r| r.get(0))
+            .unwrap();
+        // Lose the newest checkpoint's recent points of one team.
+        let deleted = conn
+            .execute(
+                "DELETE FROM checkpoint_chunks WHERE seq = ?1 AND kind = 0 AND team = 1",
+                [newest],
+            )
+            .unwrap();
+        assert_eq!(deleted, 1);
+        drop(conn);
+        let opened = Game::open(options(dir.path()), 0).unwrap();
+        assert_eq!(opened.checkpoint_tick, Some(2 * STEP_TICKS));
+        assert_eq!(opened.game.state_hash(), hash);
+    }
 
     #[test]
     fn a_journal_from_another_program_version_is_refused_clearly() {
