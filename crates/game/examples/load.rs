@@ -2,11 +2,22 @@
 //! SCENARIO TEAMS TICKS` runs TEAMS teams through TICKS ticks on a manual clock (one journal
 //! record per simulated second, as a live game writes), times each step, a command commit
 //! while that many teams run, a checkpoint, and recovery from it.
+//!
+//! `... --example load -- SCENARIO TEAMS SECONDS live [COMMANDS_PER_S]` plays the game live
+//! instead, as the server does: a speed clock at one tick per second, one `Mutex<Game>`, a
+//! ticker thread that pumps it every 100 ms and a client thread that sends team commands at a
+//! steady rate, each publishing the scoreboards after a change; it prints the process's CPU
+//! share over the run and the commands' latency as the client sees it (waiting for the lock
+//! included).
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use breakathon_game::{Action, ClockMode, Game, GameOptions};
-use breakathon_scenario::ActionKind;
+use breakathon_game::{
+    Action, Audience, ClockMode, Declaration, DeclaredTarget, Game, GameOptions, Notification,
+};
+use breakathon_scenario::{ActionKind, FaultClass};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -16,6 +27,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let teams: u32 = args.next().map_or(Ok(100), |a| a.parse())?;
     let ticks: u64 = args.next().map_or(Ok(60), |a| a.parse())?;
     let source = std::fs::read_to_string(&path)?;
+    if args.next().as_deref() == Some("live") {
+        let rate: u64 = args
+            .next()
+            .map_or(Ok(DEFAULT_COMMANDS_PER_S), |a| a.parse())?;
+        return live(&path, source, teams, ticks, rate);
+    }
     let dir = tempfile::tempdir()?;
     let options = GameOptions {
         data_dir: dir.path().to_owned(),
@@ -102,5 +119,179 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         opened.replayed_records
     );
     assert_eq!(opened.game.state_hash(), hash, "recovered state differs");
+    Ok(())
+}
+
+/// Commands per second the live client sends unless told.
+const DEFAULT_COMMANDS_PER_S: u64 = 20;
+/// How often the live ticker pumps the game (the server's `TICK_INTERVAL`).
+const PUMP_INTERVAL: Duration = Duration::from_millis(100);
+/// Clock ticks per second of `/proc/self/stat` (`USER_HZ`, 100 on Linux).
+const USER_HZ: f64 = 100.0;
+
+/// The process's user + system CPU time so far, s.
+fn process_cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which ends with the last ')'): utime is the 12th, stime
+    // the 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / USER_HZ
+}
+
+/// Encodes both scoreboards when the game changed, as the server does after every command
+/// and pump (under the lock).
+fn publish(game: &Game, last_seq: &AtomicU64) {
+    let seq = game.change_seq();
+    if last_seq.swap(seq, Ordering::AcqRel) == seq {
+        return;
+    }
+    let live = serde_json::to_string(&game.scoreboard(true)).unwrap_or_default();
+    let public = serde_json::to_string(&game.scoreboard(false)).unwrap_or_default();
+    std::hint::black_box((live, public));
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(((v.len().max(1) - 1) as f64 * p) as usize)
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+/// Plays `teams` teams live for `seconds` wall seconds at one tick per second.
+fn live(
+    path: &str,
+    source: String,
+    teams: u32,
+    seconds: u64,
+    rate: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let options = GameOptions {
+        data_dir: dir.path().to_owned(),
+        scenario_name: path.to_owned(),
+        scenario_source: source,
+        clock: ClockMode::Speed(1.0),
+        new_game: true,
+        organizer_token: None,
+        judge_token: None,
+    };
+    let epoch = Instant::now();
+    let now_ms = move || u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut game = Game::open(options, now_ms())?.game;
+    let mut ids = Vec::new();
+    for i in 0..teams {
+        ids.push(game.create_team(&format!("team {i}"))?.0.id);
+    }
+    let service = game.scenario().services[0].name.clone();
+    game.start(now_ms())?;
+    let game = Arc::new(Mutex::new(game));
+    let last_seq = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let cpu_start = process_cpu_s();
+    let wall_start = Instant::now();
+
+    let ticker = {
+        let game = Arc::clone(&game);
+        let last_seq = Arc::clone(&last_seq);
+        std::thread::spawn(move || -> Result<(Vec<f64>, u64), String> {
+            let mut held_ms = Vec::new();
+            let mut next = Instant::now();
+            while next < deadline {
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                next += PUMP_INTERVAL;
+                let mut game = game.lock().map_err(|e| e.to_string())?;
+                let s = Instant::now();
+                let before = game.tick();
+                game.pump(now_ms()).map_err(|e| e.to_string())?;
+                if game.tick() > before {
+                    publish(&game, &last_seq);
+                    held_ms.push(s.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            let tick = game.lock().map_err(|e| e.to_string())?.tick();
+            Ok((held_ms, tick))
+        })
+    };
+    let client = {
+        let game = Arc::clone(&game);
+        let last_seq = Arc::clone(&last_seq);
+        std::thread::spawn(move || -> Result<Vec<f64>, String> {
+            let mut latency_ms = Vec::new();
+            let period = Duration::from_micros(1_000_000 / rate.max(1));
+            let mut next = Instant::now();
+            let mut n = 0_usize;
+            while next < deadline {
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                next += period;
+                let team = ids[n % ids.len()];
+                let s = Instant::now();
+                let mut game = game.lock().map_err(|e| e.to_string())?;
+                match n % 3 {
+                    0 => game
+                        .act(team, Action::on_service(ActionKind::FreeDisk, &service))
+                        .map(drop),
+                    1 => game.notify(
+                        team,
+                        Notification {
+                            audience: Audience::CustomerService,
+                            message: format!("all fine on {service}"),
+                            service: None,
+                            zone: None,
+                        },
+                    ),
+                    _ => game
+                        .declare(
+                            team,
+                            Declaration {
+                                target: DeclaredTarget::Service(service.clone()),
+                                class: FaultClass::DiskFull,
+                            },
+                        )
+                        .map(drop),
+                }
+                .map_err(|e| e.to_string())?;
+                publish(&game, &last_seq);
+                drop(game);
+                latency_ms.push(s.elapsed().as_secs_f64() * 1000.0);
+                n += 1;
+            }
+            Ok(latency_ms)
+        })
+    };
+    let (mut held_ms, tick) = ticker.join().map_err(|_| "ticker panicked")??;
+    let mut latency_ms = client.join().map_err(|_| "client panicked")??;
+    let wall_s = wall_start.elapsed().as_secs_f64();
+    let cpu_s = process_cpu_s() - cpu_start;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    println!(
+        "live: {teams} teams, {wall_s:.1} s wall, reached tick {tick}; CPU {cpu_s:.1} s = \
+         {:.1} % of {cores} cores",
+        100.0 * cpu_s / (wall_s * cores as f64)
+    );
+    println!(
+        "pumps that stepped ({}): lock held median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        held_ms.len(),
+        percentile(&mut held_ms, 0.5),
+        percentile(&mut held_ms, 0.99),
+        percentile(&mut held_ms, 1.0)
+    );
+    println!(
+        "commands ({}, {rate}/s, act/notify/declare): latency median {:.2} ms, p99 {:.2} ms, \
+         max {:.2} ms",
+        latency_ms.len(),
+        percentile(&mut latency_ms, 0.5),
+        percentile(&mut latency_ms, 0.99),
+        percentile(&mut latency_ms, 1.0)
+    );
     Ok(())
 }

@@ -17,7 +17,7 @@ use crate::record::{
     NotificationRecord, TeamRecord,
 };
 use crate::rules::Weights;
-use crate::rules::tick::{self, TickContext, secs};
+use crate::rules::tick::{self, TeamTick, TickContext, TickOutcome, secs};
 use crate::team::{self, MAX_TEAMS, TEAM_TOKEN_PREFIX};
 use crate::views::{ActionAccepted, DeclarationOutcome, Event, HintView, TeamInfo, Verdict};
 use crate::{
@@ -319,21 +319,34 @@ impl Game {
                 tick_ms: self.clock.tick_ms,
                 sustain_ticks: self.sustain_ticks,
             };
-            let mut changes = Vec::new();
-            let mut incident_events = Vec::new();
-            for (id, world) in self.worlds.iter_mut() {
-                world.step();
-                let Some(team) = self.core.teams.get_mut(id) else {
-                    continue;
-                };
-                changes.clear();
-                tick::after_tick(team, world, &ctx, &mut self.core.first_fix, &mut changes);
-                incident_events.extend(changes.iter().map(|incident| (*id, *incident)));
+            // Pair every world with its team's record (both maps are ordered by team id).
+            let mut records = self.core.teams.iter_mut().peekable();
+            let mut jobs: Vec<TeamTick<'_>> = self
+                .worlds
+                .iter_mut()
+                .map(|(id, world)| {
+                    while records.next_if(|(rid, _)| *rid < id).is_some() {}
+                    let team = records.next_if(|(rid, _)| *rid == id).map(|(_, r)| r);
+                    TeamTick {
+                        id: *id,
+                        world,
+                        team,
+                        outcome: TickOutcome::default(),
+                    }
+                })
+                .collect();
+            tick::step_teams(&mut jobs, &ctx, &self.core.first_fix);
+            let outcomes: Vec<(TeamId, TickOutcome)> =
+                jobs.into_iter().map(|job| (job.id, job.outcome)).collect();
+            for (_, outcome) in &outcomes {
+                outcome.merge_fixes(&mut self.core.first_fix);
             }
             self.core.tick = next;
-            for (team, incident) in incident_events {
-                if let Some(view) = self.team_incident_view_if_visible(team, incident) {
-                    self.push_event(Some(team), Event::Incident(view));
+            for (team, outcome) in outcomes {
+                for incident in outcome.changes {
+                    if let Some(view) = self.team_incident_view_if_visible(team, incident) {
+                        self.push_event(Some(team), Event::Incident(view));
+                    }
                 }
             }
             // This tick's ledger lines go out before its announcements, so that a long manual
@@ -628,7 +641,7 @@ impl Game {
         let mut world = self.new_world()?;
         let mut record = TeamRecord::new(id, name.to_owned(), token.clone(), self.core.tick);
         // A late team's world catches up with nobody acting.
-        let mut changes = Vec::new();
+        let mut outcome = TickOutcome::default();
         for t in 1..=self.core.tick {
             world.step();
             let ctx = TickContext {
@@ -638,14 +651,15 @@ impl Game {
                 tick_ms: self.clock.tick_ms,
                 sustain_ticks: self.sustain_ticks,
             };
-            changes.clear();
+            outcome.clear();
             tick::after_tick(
                 &mut record,
                 &world,
                 &ctx,
-                &mut self.core.first_fix,
-                &mut changes,
+                &self.core.first_fix,
+                &mut outcome,
             );
+            outcome.merge_fixes(&mut self.core.first_fix);
         }
         // Its points start at its creation: nothing the untouched world earned or lost before
         // the team existed is booked to it (QA F19).
