@@ -8,6 +8,7 @@ use bevy_ecs::prelude::*;
 
 use crate::model::{CUSTOMER_TIMEOUT_MS, Model, PACKETS_PER_CALL, RETRANSMIT_MS};
 use crate::state::{Cause, Clock, DepCause, Fleet};
+use crate::systems::load::NO_LEADER;
 use crate::systems::{Scratch, timeout_share};
 
 /// Weight of the past in the smoothed connection hold time.
@@ -97,6 +98,44 @@ pub fn latency_and_errors(
         for k in 0..services[s].instances.len() {
             let id = services[s].instances[k] as usize;
             if !sc.rotation[id] {
+                continue;
+            }
+            let leader = sc.follows[id];
+            if leader != NO_LEADER {
+                // Same state as an instance computed before it: the same results.
+                let (head, tail) = instances.split_at_mut(id);
+                let lead = &head[leader as usize];
+                let inst = &mut tail[0];
+                inst.m = lead.m;
+                inst.deps.copy_from_slice(&lead.deps);
+                let succ = sc.succ[leader as usize];
+                sc.succ[id] = succ;
+                let z = inst.zone as usize;
+                let zk = z.min(MAX_ZONES - 1);
+                let m = &inst.m;
+                let (ok, failed, served_rps, p50, p99) = (
+                    m.ok_rps,
+                    m.failed_rps,
+                    m.served_rps,
+                    m.latency_p50_ms,
+                    m.latency_p99_ms,
+                );
+                ok_total += ok;
+                failed_total += failed;
+                served_total += served_rps;
+                p50_weighted += p50 * served_rps;
+                p99_max = p99_max.max(p99);
+                zone_offered[zk] += m.offered_rps;
+                zone_done[zk] += served_rps + m.abandoned_rps;
+                zone_potential[zk] += succ;
+                zone_p50_plain[zk] += p50;
+                zone_n[zk] += 1;
+                sc.zone_ok[s * nz + z] += ok;
+                sc.zone_p50[s * nz + z] += p50 * m.offered_rps;
+                sc.zone_p99[s * nz + z] = sc.zone_p99[s * nz + z].max(p99);
+                if m.cause != Cause::None {
+                    sc.zone_cause[s * nz + z] = m.cause;
+                }
                 continue;
             }
             let inst = &mut instances[id];
@@ -227,6 +266,7 @@ pub fn latency_and_errors(
             if let Some((d, cause)) = worst_dep.1 {
                 inst.m.cause = Cause::Dependency(d, cause);
             }
+            sc.succ[id] = succ;
             ok_total += ok;
             failed_total += failed;
             served_total += served_rps;

@@ -13,8 +13,35 @@ use crate::model::{
     PRIMARY_ONLY_CAPACITY, QUOTA_FLOOR_SHARE, REFUSED_LATENCY_MS, STALE_LAG_S, STALE_READ_SHARE,
     STORM_LATE_SHARE, WARMUP_START_FACTOR,
 };
-use crate::state::{Cause, Clock, Fleet, InstanceTick, Life, ServiceTick};
+use crate::state::{
+    Cause, Clock, Fleet, Instance, InstanceEffects, InstanceTick, Life, ServiceTick,
+};
 use crate::systems::Scratch;
+
+/// One dependency of the service being loaded, with the live settings its instances need.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DepRow {
+    /// The callee.
+    pub callee: u32,
+    /// Turned off by a feature flag.
+    pub disabled: bool,
+    /// Its calls are cache misses (a database behind a cache).
+    pub behind_cache: bool,
+    /// Calls per incoming request.
+    pub calls_per_request: f64,
+    /// The caller's circuit breaker is open this tick.
+    pub breaker_open: bool,
+    /// Pool size per caller instance.
+    pub pool: f64,
+    /// New connections cannot be made (DNS failing or the callee's certificate expired).
+    pub blocked: bool,
+    /// The callee's base latency, ms.
+    pub callee_base_ms: f64,
+    /// Share of connections the callee refuses.
+    pub refuse: f64,
+    /// Share of connections the callee accepts (1 − `refuse`).
+    pub conn_ok: f64,
+}
 
 /// Clock offset beyond which token checks fail, s.
 pub const SKEW_TOLERANCE_S: f64 = 1.0;
@@ -166,29 +193,132 @@ pub fn load(
 
         let timeout_ms = sc.client_timeout_ms[s];
         let max_queue_factor = MAX_QUEUE_FACTOR;
+        let svc = &services[s];
         let cache = stat.cache_dep.map(|cd| {
-            let callee = services[s].deps[cd as usize].callee as usize;
+            let callee = svc.deps[cd as usize].callee as usize;
             (cd as usize, services[callee].cache_hit)
         });
-        for k in 0..services[s].instances.len() {
-            let id = services[s].instances[k] as usize;
-            let prev = instances[id].m;
-            instances[id].m = InstanceTick {
+        // Per-service constants, hoisted out of the instance loop.
+        let capacity_rps = spec.capacity_rps;
+        let base_latency_ms = spec.base_latency_ms;
+        let threads = f64::from(spec.max_connections.max(1));
+        let disk_full_gb = spec.disk_gb * 0.999;
+        let primary_only = stat.kind == ServiceKind::Database && svc.reads_on_primary;
+        let conn_ok = 1.0 - svc.conn_refuse;
+        let warmup_ticks = stat.warmup_ticks;
+        let stale = if stat.kind == ServiceKind::Database
+            && !svc.reads_on_primary
+            && svc.replica_lag_s > STALE_LAG_S
+        {
+            STALE_READ_SHARE
+        } else {
+            0.0
+        };
+        let quota_i = quota.map(|q| q / f64::from(total_rotation.max(1)));
+        // The dependencies' live settings, once per service rather than per instance.
+        sc.dep_rows.clear();
+        for (d, dep) in svc.deps.iter().enumerate() {
+            let c = dep.callee as usize;
+            let callee = &services[c];
+            sc.dep_rows.push(DepRow {
+                callee: dep.callee,
+                disabled: dep.disabled,
+                behind_cache: stat.behind_cache[d],
+                calls_per_request: dep.calls_per_request,
+                breaker_open: dep.breaker_open_until.is_some_and(|until| tick < until),
+                pool: f64::from(dep.pool_size),
+                blocked: *dns_failing || callee.fx.cert_expired,
+                callee_base_ms: model.spec(dep.callee).base_latency_ms,
+                refuse: callee.conn_refuse,
+                conn_ok: 1.0 - callee.conn_refuse,
+            });
+        }
+        // An instance in the same state as the first serving one of its zone gets exactly
+        // the same results this tick (same load, same inputs): it follows that leader, and
+        // load, latency and resources copy the leader's results instead of recomputing them.
+        sc.zone_leader.fill(NO_LEADER);
+        for &id in &svc.instances {
+            let id = id as usize;
+            sc.follows[id] = NO_LEADER;
+            let inst = &instances[id];
+            if !sc.rotation[id] || !inst.is_running() {
+                continue;
+            }
+            let z = inst.zone as usize;
+            let leader = sc.zone_leader[z];
+            if leader == NO_LEADER {
+                sc.zone_leader[z] = id as u32;
+            } else if same_state(&instances[leader as usize], inst) {
+                sc.follows[id] = leader;
+            }
+        }
+        let rows = &sc.dep_rows[..];
+        let rotation = &sc.rotation[..];
+        let follows = &sc.follows[..];
+        let count_row = &sc.count[s * nz..(s + 1) * nz];
+        for &id in &svc.instances {
+            let id = id as usize;
+            let leader = follows[id];
+            if leader != NO_LEADER {
+                let (head, tail) = instances.split_at_mut(id);
+                let lead = &head[leader as usize];
+                let inst = &mut tail[0];
+                let prev = inst.m;
+                let prev_success = if prev.served_rps > 0.0 {
+                    (prev.ok_rps / prev.served_rps).clamp(0.0, 1.0)
+                } else {
+                    1.0
+                };
+                inst.m = lead.m;
+                inst.queue = lead.queue;
+                let reach_row = &reach[inst.zone as usize * nz..(inst.zone as usize + 1) * nz];
+                for ((row, idep), ldep) in rows.iter().zip(inst.deps.iter_mut()).zip(&lead.deps) {
+                    idep.fresh_rps = ldep.fresh_rps;
+                    idep.calls_rps = ldep.calls_rps;
+                    idep.pool_frac = ldep.pool_frac;
+                    idep.sent_rps = ldep.sent_rps;
+                    if row.disabled {
+                        continue;
+                    }
+                    let c = row.callee as usize;
+                    sc.first_rps[c] += ldep.fresh_rps * first_share * prev_success;
+                    if row.breaker_open {
+                        continue;
+                    }
+                    let (calls, pool_frac, sent) = (ldep.calls_rps, ldep.pool_frac, ldep.sent_rps);
+                    let lost = calls * pool_frac * row.refuse
+                        + if row.blocked {
+                            calls * (1.0 - pool_frac)
+                        } else {
+                            0.0
+                        };
+                    sc.edge_failed[c] += route(
+                        &sc.share[c * nz..(c + 1) * nz],
+                        &mut sc.offered[c * nz..(c + 1) * nz],
+                        reach_row,
+                        sent,
+                        lost,
+                    );
+                }
+                continue;
+            }
+            let inst = &mut instances[id];
+            let prev = inst.m;
+            inst.m = InstanceTick {
                 memory_percent: prev.memory_percent,
                 disk_percent: prev.disk_percent,
                 ..InstanceTick::default()
             };
-            for dep in &mut instances[id].deps {
+            for dep in &mut inst.deps {
                 dep.calls_rps = 0.0;
                 dep.fresh_rps = 0.0;
                 dep.sent_rps = 0.0;
             }
-            if !sc.rotation[id] {
+            if !rotation[id] {
                 continue;
             }
-            let inst = &mut instances[id];
             let z = inst.zone as usize;
-            let count = sc.count[s * nz + z].max(1);
+            let count = count_row[z].max(1);
             let offered = sc.offered[s * nz + z] * keep / f64::from(count);
             inst.m.offered_rps = offered;
             let since = match inst.life {
@@ -206,10 +336,10 @@ pub fn load(
                 }
             };
             // Capacity.
-            let warm = if since == 0 || stat.warmup_ticks == 0 {
+            let warm = if since == 0 || warmup_ticks == 0 {
                 1.0
             } else {
-                let progress = (tick.saturating_sub(since)) as f64 / stat.warmup_ticks as f64;
+                let progress = (tick.saturating_sub(since)) as f64 / warmup_ticks as f64;
                 (WARMUP_START_FACTOR + (1.0 - WARMUP_START_FACTOR) * progress).min(1.0)
             };
             let steal = inst.fx.steal.max(zones[z].steal);
@@ -217,17 +347,16 @@ pub fn load(
             let gc = ((prev.memory_percent / 100.0 - GC_PRESSURE_START)
                 / (1.0 - GC_PRESSURE_START))
                 .clamp(0.0, 1.0);
-            let mut cap = spec.capacity_rps * warm * cpu_avail * (1.0 - GC_CAPACITY_LOSS * gc);
-            if stat.kind == ServiceKind::Database && services[s].reads_on_primary {
+            let mut cap = capacity_rps * warm * cpu_avail * (1.0 - GC_CAPACITY_LOSS * gc);
+            if primary_only {
                 cap *= PRIMARY_ONLY_CAPACITY;
             }
             // Past its connection limit a server thrashes (a process or buffer per connection).
-            cap *= 1.0 - services[s].conn_refuse;
-            let service_ms = spec.base_latency_ms / cpu_avail;
+            cap *= conn_ok;
+            let service_ms = base_latency_ms / cpu_avail;
             let added_ms = inst.fx.extra_latency_ms + inst.fx.flag_latency_ms;
             let base = service_ms + added_ms + GC_PAUSE_MS * gc * 0.3;
             let last_latency_s = prev.thread_ms.max(base) / 1000.0;
-            let threads = f64::from(spec.max_connections.max(1));
             cap = cap
                 .min(threads / last_latency_s.max(1e-6))
                 .max(MIN_CAPACITY_RPS);
@@ -248,10 +377,12 @@ pub fn load(
             } else {
                 queue_wait_ms.max(service_ms * max_queue_factor * 0.2)
             };
+            let served_rps = served / dt;
+            let abandoned_rps = abandoned / dt;
             inst.m.capacity_rps = cap;
             inst.m.utilisation = rho;
-            inst.m.served_rps = served / dt;
-            inst.m.abandoned_rps = abandoned / dt;
+            inst.m.served_rps = served_rps;
+            inst.m.abandoned_rps = abandoned_rps;
             inst.m.own_p50_ms = base + wait_ms;
             inst.m.wait_ms = wait_ms;
             inst.m.own_p99_ms = base * P99_IDLE_FACTOR
@@ -259,30 +390,20 @@ pub fn load(
                 + GC_PAUSE_MS * gc
                 + inst.fx.extra_latency_ms * 0.2;
             // Own errors.
-            let served_rps = inst.m.served_rps;
             let mut quota_reject = 0.0;
-            if let Some(q) = quota {
-                let q_i = q / f64::from(total_rotation.max(1));
-                if served_rps > q_i {
-                    let admitted = q_i * (q_i / served_rps).max(QUOTA_FLOOR_SHARE);
-                    quota_reject = 1.0 - admitted / served_rps;
-                }
+            if let Some(q_i) = quota_i
+                && served_rps > q_i
+            {
+                let admitted = q_i * (q_i / served_rps).max(QUOTA_FLOOR_SHARE);
+                quota_reject = 1.0 - admitted / served_rps;
             }
             let skew = if inst.clock_skew_s.abs() > SKEW_TOLERANCE_S {
                 CLOCK_SKEW_ERROR_SHARE
             } else {
                 0.0
             };
-            let disk = if inst.disk_used_gb >= spec.disk_gb * 0.999 {
+            let disk = if inst.disk_used_gb >= disk_full_gb {
                 DISK_WRITE_SHARE
-            } else {
-                0.0
-            };
-            let stale = if stat.kind == ServiceKind::Database
-                && !services[s].reads_on_primary
-                && services[s].replica_lag_s > STALE_LAG_S
-            {
-                STALE_READ_SHARE
             } else {
                 0.0
             };
@@ -292,20 +413,26 @@ pub fn load(
             } else {
                 0.0
             };
-            let errs = [
-                (late, Cause::Overload),
-                (inst.fx.config_error, Cause::BadConfig),
-                (inst.fx.flag_error, Cause::BadFlag),
-                (skew, Cause::ClockSkew),
-                (disk, Cause::DiskFull),
-                (stale, Cause::StaleRead),
-                (quota_reject, Cause::Quota),
-            ];
-            if errs.iter().all(|&(e, _)| e == 0.0) {
+            let (own_error, mut cause) = if late == 0.0
+                && inst.fx.config_error == 0.0
+                && inst.fx.flag_error == 0.0
+                && skew == 0.0
+                && disk == 0.0
+                && stale == 0.0
+                && quota_reject == 0.0
+            {
                 // The usual case, exactly what the product below gives.
-                inst.m.own_error = 0.0;
-                inst.m.cause = Cause::None;
+                (0.0, Cause::None)
             } else {
+                let errs = [
+                    (late, Cause::Overload),
+                    (inst.fx.config_error, Cause::BadConfig),
+                    (inst.fx.flag_error, Cause::BadFlag),
+                    (skew, Cause::ClockSkew),
+                    (disk, Cause::DiskFull),
+                    (stale, Cause::StaleRead),
+                    (quota_reject, Cause::Quota),
+                ];
                 let mut ok_share = 1.0;
                 let mut worst = (0.0, Cause::None);
                 for (e, cause) in errs {
@@ -314,12 +441,13 @@ pub fn load(
                         worst = (e, cause);
                     }
                 }
-                inst.m.own_error = 1.0 - ok_share;
-                inst.m.cause = worst.1;
+                (1.0 - ok_share, worst.1)
+            };
+            if abandoned > 0.0 && abandoned_rps > served_rps * own_error {
+                cause = Cause::Overload;
             }
-            if abandoned > 0.0 && inst.m.abandoned_rps > served_rps * inst.m.own_error {
-                inst.m.cause = Cause::Overload;
-            }
+            inst.m.own_error = own_error;
+            inst.m.cause = cause;
             // Forward calls through the pools.
             let miss = cache.map_or(1.0, |(cd, hit)| {
                 let ok = if prev.served_rps > 0.0 {
@@ -331,44 +459,44 @@ pub fn load(
                 // warm miss rate.
                 (1.0 - hit * ok) / (1.0 - NORMAL_CACHE_HIT)
             });
-            let zi = inst.zone;
+            let zi = inst.zone as usize;
             let prev_success = if prev.served_rps > 0.0 {
                 (prev.ok_rps / prev.served_rps).clamp(0.0, 1.0)
             } else {
                 1.0
             };
-            for (d, dep) in services[s].deps.iter().enumerate() {
-                if dep.disabled {
+            let pool_limit = inst.fx.pool_limit;
+            let reach_row = &reach[zi * nz..(zi + 1) * nz];
+            let good_rps = served_rps * (1.0 - own_error);
+            for (d, (row, idep)) in rows.iter().zip(inst.deps.iter_mut()).enumerate() {
+                if row.disabled {
                     continue;
                 }
-                let c = dep.callee as usize;
-                let filter = if stat.behind_cache[d] { miss } else { 1.0 };
+                let c = row.callee as usize;
+                let filter = if row.behind_cache { miss } else { 1.0 };
                 // A request failing on the service's own error (bad config or flag, quota,
                 // full disk) fails before it calls anything.
-                let fresh = served_rps * (1.0 - inst.m.own_error) * dep.calls_per_request * filter;
-                let idep = &mut inst.deps[d];
+                let fresh = good_rps * row.calls_per_request * filter;
                 let calls = fresh + idep.retry_rps;
                 idep.fresh_rps = fresh;
                 idep.calls_rps = calls;
                 // Customers whose request failed elsewhere (last tick's success share) do not
                 // go on to buy: only calls for requests that can still succeed are demand.
                 sc.first_rps[c] += fresh * first_share * prev_success;
-                if dep.breaker_open_until.is_some_and(|until| tick < until) {
+                if row.breaker_open {
                     idep.pool_frac = 1.0;
                     continue;
                 }
-                let mut usable = f64::from(dep.pool_size);
-                if let Some((pd, limit)) = inst.fx.pool_limit
+                let mut usable = row.pool;
+                if let Some((pd, limit)) = pool_limit
                     && pd as usize == d
                 {
                     usable = usable.min(f64::from(limit));
                 }
-                let callee = &services[c];
-                if *dns_failing || callee.fx.cert_expired {
+                if row.blocked {
                     usable = usable.min(idep.conns);
                 }
-                let callee_base = model.spec(c as u32).base_latency_ms;
-                let lat_s = idep.hold_ms.max(callee_base) / 1000.0;
+                let lat_s = idep.hold_ms.max(row.callee_base_ms) / 1000.0;
                 let needed = calls * lat_s;
                 let pool_frac = if needed <= usable {
                     1.0
@@ -376,36 +504,97 @@ pub fn load(
                     usable / needed
                 };
                 idep.pool_frac = pool_frac;
-                let sent = calls * pool_frac * (1.0 - callee.conn_refuse);
+                let sent = calls * pool_frac * row.conn_ok;
                 idep.sent_rps = sent;
                 // Calls that never reach an instance of the callee count as the callee's
                 // failures (its error rate and SLO show the outage its callers see): refused
                 // connections, connections that cannot be made (DNS, TLS), unreachable zones,
                 // no instance in rotation at all.
-                let blocked = *dns_failing || callee.fx.cert_expired;
-                let mut lost = calls * pool_frac * callee.conn_refuse
-                    + if blocked {
+                let lost = calls * pool_frac * row.refuse
+                    + if row.blocked {
                         calls * (1.0 - pool_frac)
                     } else {
                         0.0
                     };
-                if sent > 0.0 {
-                    let mut routed = 0.0;
-                    for b in 0..nz {
-                        let w = sc.share[c * nz + b];
-                        if w > 0.0 {
-                            routed += w;
-                            if reach[zi as usize * nz + b] {
-                                sc.offered[c * nz + b] += sent * w;
-                            } else {
-                                lost += sent * w;
-                            }
-                        }
-                    }
-                    lost += sent * (1.0 - routed).max(0.0);
-                }
-                sc.edge_failed[c] += lost;
+                sc.edge_failed[c] += route(
+                    &sc.share[c * nz..(c + 1) * nz],
+                    &mut sc.offered[c * nz..(c + 1) * nz],
+                    reach_row,
+                    sent,
+                    lost,
+                );
             }
         }
     }
+}
+
+/// No leader: the instance computes its own results (`Scratch::follows`).
+pub const NO_LEADER: u32 = u32::MAX;
+
+/// Routes `sent` calls/s over the callee's zones (`share_row`, its rotation per zone) into
+/// their offered load, from a caller that reaches the zones of `reach_row`; returns `lost`
+/// plus the calls that reach no instance (unreachable zones, no rotation at all).
+#[inline]
+fn route(
+    share_row: &[f64],
+    offered_row: &mut [f64],
+    reach_row: &[bool],
+    sent: f64,
+    mut lost: f64,
+) -> f64 {
+    if sent > 0.0 {
+        let mut routed = 0.0;
+        for ((&w, &reachable), offered) in share_row.iter().zip(reach_row).zip(offered_row) {
+            if w > 0.0 {
+                routed += w;
+                if reachable {
+                    *offered += sent * w;
+                } else {
+                    lost += sent * w;
+                }
+            }
+        }
+        lost += sent * (1.0 - routed).max(0.0);
+    }
+    lost
+}
+
+/// Whether two serving instances of one service hold the same state (bit for bit) in
+/// everything the load, latency and resources stages read: then they get the same results.
+fn same_state(a: &Instance, b: &Instance) -> bool {
+    let same = |x: f64, y: f64| x.to_bits() == y.to_bits();
+    a.life == b.life
+        && same(a.queue, b.queue)
+        && same(a.clock_skew_s, b.clock_skew_s)
+        && same(a.disk_used_gb, b.disk_used_gb)
+        && same(a.leaked_mb, b.leaked_mb)
+        && same(a.m.memory_percent, b.m.memory_percent)
+        && same(a.m.disk_percent, b.m.disk_percent)
+        && same(a.m.thread_ms, b.m.thread_ms)
+        && same(a.m.served_rps, b.m.served_rps)
+        && same(a.m.ok_rps, b.m.ok_rps)
+        && same_effects(&a.fx, &b.fx)
+        && a.deps.len() == b.deps.len()
+        && a.deps.iter().zip(&b.deps).all(|(x, y)| {
+            same(x.retry_rps, y.retry_rps)
+                && same(x.conns, y.conns)
+                && same(x.hold_ms, y.hold_ms)
+                && same(x.ok_frac, y.ok_frac)
+        })
+}
+
+/// Whether two instances' fault effects are the same, bit for bit.
+fn same_effects(a: &InstanceEffects, b: &InstanceEffects) -> bool {
+    let same = |x: f64, y: f64| x.to_bits() == y.to_bits();
+    same(a.hog, b.hog)
+        && same(a.steal, b.steal)
+        && same(a.extra_latency_ms, b.extra_latency_ms)
+        && same(a.leak_mb_per_tick, b.leak_mb_per_tick)
+        && same(a.disk_fill_gb_per_tick, b.disk_fill_gb_per_tick)
+        && same(a.flag_error, b.flag_error)
+        && same(a.flag_latency_ms, b.flag_latency_ms)
+        && same(a.loss, b.loss)
+        && same(a.config_error, b.config_error)
+        && a.crash_after_ticks == b.crash_after_ticks
+        && a.pool_limit == b.pool_limit
 }

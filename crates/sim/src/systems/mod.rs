@@ -77,6 +77,15 @@ pub struct Scratch {
     pub client_timeout_ms: Vec<f64>,
     /// `[d * zones + z]`: calls from zone `z` to dependency `d` of the service being computed.
     pub calls: Vec<latency::ZoneCall>,
+    /// The dependencies of the service being loaded (see `load::DepRow`).
+    pub dep_rows: Vec<load::DepRow>,
+    /// Per instance: the instance whose results it copies this tick (same service, zone and
+    /// state), or `load::NO_LEADER`.
+    pub follows: Vec<u32>,
+    /// Per zone: the first serving instance of the service being loaded, or `load::NO_LEADER`.
+    pub zone_leader: Vec<u32>,
+    /// Per instance: success share of its served requests this tick (set by latency).
+    pub succ: Vec<f64>,
 }
 
 impl Scratch {
@@ -96,6 +105,9 @@ impl Scratch {
         self.count.resize(n, 0);
         self.zone_cause.resize(n, Cause::None);
         self.rotation.resize(instances, false);
+        self.follows.resize(instances, load::NO_LEADER);
+        self.succ.resize(instances, 0.0);
+        self.zone_leader.resize(zones, load::NO_LEADER);
         self.edge_failed.resize(services, 0.0);
         self.first_rps.resize(services, 0.0);
         self.held.resize(services, 0.0);

@@ -10,6 +10,7 @@ use crate::model::{
 };
 use crate::ops;
 use crate::state::{Clock, DownReason, Fleet, Life};
+use crate::systems::load::NO_LEADER;
 use crate::systems::{PendingLogs, Scratch};
 use crate::telemetry::LogLevel;
 
@@ -34,7 +35,31 @@ pub fn resources(
             dns_failing,
             ..
         } = &mut *fleet;
-        for (id, inst) in instances.iter_mut().enumerate() {
+        for id in 0..instances.len() {
+            let leader = sc.follows.get(id).copied().unwrap_or(NO_LEADER);
+            if leader != NO_LEADER {
+                // Same state as an instance computed before it: the same results.
+                let (head, tail) = instances.split_at_mut(id);
+                let lead = &head[leader as usize];
+                let inst = &mut tail[0];
+                for ((idep, ldep), dep) in inst
+                    .deps
+                    .iter_mut()
+                    .zip(&lead.deps)
+                    .zip(&services[inst.service as usize].deps)
+                {
+                    idep.conns = ldep.conns;
+                    sc.held[dep.callee as usize] += idep.conns;
+                }
+                inst.m = lead.m;
+                inst.leaked_mb = lead.leaked_mb;
+                inst.disk_used_gb = lead.disk_used_gb;
+                if oom.contains(&leader) {
+                    oom.push(id as u32);
+                }
+                continue;
+            }
+            let inst = &mut instances[id];
             let s = inst.service as usize;
             let spec = model.spec(inst.service);
             let running = inst.is_running();
