@@ -71,7 +71,7 @@ pub struct Results {
 impl Game {
     /// The results as data (live, whatever the freeze).
     pub fn results(&self) -> Results {
-        let board = self.compute_scoreboard(true);
+        let board = self.live_board();
         let teams = board
             .teams
             .iter()

@@ -3,7 +3,7 @@
 //! and acknowledged; the state is a pure function of the journal.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use breakathon_scenario::Scenario;
 use breakathon_sim::{Action, FaultSchedule, IncidentId, RootTarget, Simulation};
@@ -19,7 +19,9 @@ use crate::record::{
 use crate::rules::Weights;
 use crate::rules::tick::{self, TeamTick, TickContext, TickOutcome, secs};
 use crate::team::{self, MAX_TEAMS, TEAM_TOKEN_PREFIX};
-use crate::views::{ActionAccepted, DeclarationOutcome, Event, HintView, TeamInfo, Verdict};
+use crate::views::{
+    ActionAccepted, DeclarationOutcome, Event, HintView, Scoreboard, TeamInfo, Verdict,
+};
 use crate::{
     Announcement, ClockMode, Declaration, DeclaredTarget, GameError, GameMeta, GameState,
     JournalEntry, LedgerEntry, LedgerKind, Notification, Ruling, TeamId, TokenHash,
@@ -36,6 +38,10 @@ pub const MAX_ADJUST_POINTS: i64 = 1_000_000;
 pub const MAX_TEAM_TICKS_PER_PUMP: u64 = 20_000;
 /// Simulated milliseconds between the clock's progress records in the journal.
 pub const TICK_RECORD_INTERVAL_MS: u64 = 1_000;
+
+/// What the cached scoreboard was computed at: the board's change counter, the tick and the
+/// number of teams.
+pub(crate) type BoardKey = (u64, u64, usize);
 
 /// The referee of one game. Single-threaded: the server wraps it in a mutex.
 pub struct Game {
@@ -57,6 +63,11 @@ pub struct Game {
     pub(crate) emitted_ledger: BTreeMap<TeamId, usize>,
     pub(crate) poisoned: Option<String>,
     pub(crate) checkpointer: Option<Checkpointer>,
+    /// Bumps whenever the scoreboard may have changed (a tick, a command that moves points or
+    /// changes the teams); the cached board is computed once per value.
+    pub(crate) board_seq: u64,
+    /// The live scoreboard computed at `(board_seq, tick, teams)`, shared until they change.
+    pub(crate) board_cache: Mutex<Option<(BoardKey, Arc<Scoreboard>)>>,
 }
 
 /// What applying an entry produced, for the command that caused it.
@@ -110,6 +121,8 @@ impl Game {
             emitted_ledger: BTreeMap::new(),
             poisoned: None,
             checkpointer: None,
+            board_seq: 0,
+            board_cache: Mutex::new(None),
         })
     }
 
@@ -138,7 +151,15 @@ impl Game {
             // Validated before journaling, so this is a bug; refuse to go on diverging.
             self.poisoned = Some(e.to_string());
         }
-        self.flush_ledger_events();
+        // A team's or a judge's command about one team books points for that team only.
+        match &entry {
+            JournalEntry::Declare { team, .. }
+            | JournalEntry::Notify { team, .. }
+            | JournalEntry::TakeHint { team, .. }
+            | JournalEntry::Adjust { team, .. }
+            | JournalEntry::Rule { team, .. } => self.flush_team_ledger_events(*team),
+            _ => self.flush_ledger_events(),
+        }
         applied
     }
 
@@ -159,6 +180,30 @@ impl Game {
                 self.core.tick
             )));
         }
+        // Entries that cannot move points nor change the teams leave the board as it is; a
+        // notification may earn the communication bonus.
+        let ledger_before = match entry {
+            JournalEntry::Notify { team, .. } => self.team(*team).map(|t| t.ledger.len()).ok(),
+            _ => None,
+        };
+        let applied = self.apply_entry(entry, now_ms)?;
+        let board_moved = match entry {
+            JournalEntry::Act { .. }
+            | JournalEntry::RotateToken { .. }
+            | JournalEntry::Announce { .. }
+            | JournalEntry::Tick => false,
+            JournalEntry::Notify { team, .. } => {
+                self.team(*team).map(|t| t.ledger.len()).ok() != ledger_before
+            }
+            _ => true,
+        };
+        if board_moved {
+            self.board_seq += 1;
+        }
+        Ok(applied)
+    }
+
+    fn apply_entry(&mut self, entry: &JournalEntry, now_ms: u64) -> Result<Applied, GameError> {
         let applied = match entry {
             JournalEntry::CreateTeam { team, name, token } => {
                 self.apply_create_team(*team, name, token)?;
@@ -354,6 +399,7 @@ impl Game {
             self.flush_ledger_events();
             self.after_tick_global();
         }
+        self.board_seq += 1;
         self.bump();
     }
 
@@ -392,7 +438,7 @@ impl Game {
     }
 
     fn freeze_now(&mut self) {
-        let board = self.compute_scoreboard(true);
+        let board = Scoreboard::clone(&self.live_board());
         self.core.frozen = Some(FrozenBoard {
             tick: self.core.tick,
             board,
@@ -486,6 +532,19 @@ impl Game {
     fn state_event(&mut self) {
         let state = self.core.state;
         self.push_event(None, Event::State { state });
+    }
+
+    /// Streams one team's new ledger lines.
+    fn flush_team_ledger_events(&mut self, id: TeamId) {
+        let Some(team) = self.core.teams.get(&id) else {
+            return;
+        };
+        let emitted = self.emitted_ledger.entry(id).or_insert(0);
+        let fresh: Vec<LedgerEntry> = team.ledger.get(*emitted..).unwrap_or_default().to_vec();
+        *emitted = team.ledger.len();
+        for entry in fresh {
+            self.push_event(Some(id), Event::Ledger(entry));
+        }
     }
 
     pub(crate) fn flush_ledger_events(&mut self) {

@@ -1,5 +1,7 @@
 //! Read-only views of the game for each role.
 
+use std::sync::Arc;
+
 use breakathon_scenario::Scenario;
 use breakathon_sim::{IncidentId, Simulation};
 
@@ -96,35 +98,55 @@ impl Game {
             .ok_or_else(|| GameError::NotFound(format!("team {team} has no world")))
     }
 
-    pub(crate) fn compute_scoreboard(&self, _live: bool) -> Scoreboard {
+    /// The live scoreboard, computed once per change of the board and shared until the next.
+    pub(crate) fn live_board(&self) -> Arc<Scoreboard> {
+        let key = (self.board_seq, self.core.tick, self.core.teams.len());
+        let mut cache = self
+            .board_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((cached, board)) = cache.as_ref()
+            && *cached == key
+        {
+            return Arc::clone(board);
+        }
+        let board = Arc::new(self.compute_scoreboard());
+        *cache = Some((key, Arc::clone(&board)));
+        board
+    }
+
+    /// Computes the live scoreboard (one buffer for every team's durations).
+    fn compute_scoreboard(&self) -> Scoreboard {
         let tick_ms = self.clock.tick_ms;
+        let mut durations_ms: Vec<u64> = Vec::new();
+        let mut median_of = |values: &mut dyn Iterator<Item = u64>| {
+            durations_ms.clear();
+            durations_ms.extend(values);
+            (Median::of_mut(&mut durations_ms), durations_ms.len())
+        };
         let mut rows: Vec<(ScoreRow, RankKey)> = self
             .core
             .teams
             .values()
             .filter(|t| !t.removed)
             .map(|t| {
-                let ttds: Vec<u64> = t
-                    .incidents
-                    .values()
-                    .filter_map(|r| Some(r.detected_tick?.saturating_sub(r.inject_tick) * tick_ms))
-                    .collect();
-                let ttfs: Vec<u64> = t
-                    .incidents
-                    .values()
-                    .filter_map(|r| Some(r.fixed_tick?.saturating_sub(r.inject_tick) * tick_ms))
-                    .collect();
-                let median_ttf = Median::of(&ttfs);
-                let fixed = u32::try_from(ttfs.len()).unwrap_or(u32::MAX);
+                let (median_ttd, detected) = median_of(&mut t.incidents.values().filter_map(|r| {
+                    Some(r.detected_tick?.saturating_sub(r.inject_tick) * tick_ms)
+                }));
+                let (median_ttf, fixed) =
+                    median_of(&mut t.incidents.values().filter_map(|r| {
+                        Some(r.fixed_tick?.saturating_sub(r.inject_tick) * tick_ms)
+                    }));
+                let fixed = u32::try_from(fixed).unwrap_or(u32::MAX);
                 (
                     ScoreRow {
                         rank: 0,
                         id: t.id,
                         name: t.name.clone(),
                         score: t.score,
-                        incidents_detected: u32::try_from(ttds.len()).unwrap_or(u32::MAX),
+                        incidents_detected: u32::try_from(detected).unwrap_or(u32::MAX),
                         incidents_fixed: fixed,
-                        median_ttd_s: Median::of(&ttds).map(Median::secs),
+                        median_ttd_s: median_ttd.map(Median::secs),
                         median_ttf_s: median_ttf.map(Median::secs),
                     },
                     RankKey {
@@ -155,12 +177,18 @@ impl Game {
 
     /// The scoreboard: the frozen one while frozen unless `live` (organizers and judges).
     pub fn scoreboard(&self, live: bool) -> Scoreboard {
+        Scoreboard::clone(&self.scoreboard_shared(live))
+    }
+
+    /// [`Game::scoreboard`] without copying it: the live board is computed once per change
+    /// and shared by every caller until the next.
+    pub fn scoreboard_shared(&self, live: bool) -> Arc<Scoreboard> {
         match (&self.core.frozen, live) {
-            (Some(frozen), false) => Scoreboard {
+            (Some(frozen), false) => Arc::new(Scoreboard {
                 frozen: true,
                 ..frozen.board.clone()
-            },
-            _ => self.compute_scoreboard(live),
+            }),
+            _ => self.live_board(),
         }
     }
 
@@ -558,7 +586,7 @@ impl Game {
         }
         let record = self.team(team)?;
         let rank = self
-            .compute_scoreboard(true)
+            .live_board()
             .teams
             .iter()
             .find(|r| r.id == team)

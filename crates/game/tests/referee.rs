@@ -748,3 +748,46 @@ fn a_declaration_ruled_wrong_takes_its_communication_bonus_with_it() {
     let incidents = serde_json::to_value(game.team_incidents(team).unwrap()).unwrap();
     assert_eq!(incidents[0]["target"], serde_json::json!({"service": "db"}));
 }
+
+#[test]
+fn the_scoreboard_is_computed_once_per_change_and_follows_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut game = Game::open(options(dir.path(), ClockMode::Manual), 0)
+        .unwrap()
+        .game;
+    let team = game.create_team("Board").unwrap().0.id;
+    game.start(0).unwrap();
+    at(&mut game, 90);
+    let score = |game: &Game| game.scoreboard(true).teams[0].score;
+    let before = game.scoreboard_shared(true);
+    // An action moves no points: the same board is shared, not recomputed.
+    game.act(team, Action::on_service(ActionKind::RestoreTelemetry, "db"))
+        .unwrap();
+    assert!(std::sync::Arc::ptr_eq(
+        &before,
+        &game.scoreboard_shared(true)
+    ));
+    // TTD 30 s → 50, ahead of the customer +25.
+    declare(&mut game, team, "db", FaultClass::TelemetryOutage);
+    assert_eq!(score(&game), 75);
+    assert_eq!(game.scoreboard(true).teams[0].incidents_detected, 1);
+    // A notification naming the detected incident's service earns the communication bonus.
+    game.notify(
+        team,
+        Notification {
+            audience: Audience::Sales,
+            message: "db telemetry is dark".into(),
+            service: None,
+            zone: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(score(&game), 85);
+    game.adjust(team, -5, "late to the stand-up").unwrap();
+    assert_eq!(score(&game), 80);
+    // The fix is confirmed 30 s after it took effect at 90: TTF 30 s → 100, first to fix +20.
+    at(&mut game, 121);
+    assert_eq!(score(&game), 200);
+    assert_eq!(game.scoreboard(true).teams[0].incidents_fixed, 1);
+    assert_eq!(game.scoreboard(true).tick, 121);
+}

@@ -16,11 +16,16 @@ pub struct Median {
 impl Median {
     /// The median of `values_ms`; `None` when there are none.
     pub fn of(values_ms: &[u64]) -> Option<Median> {
+        Median::of_mut(&mut values_ms.to_vec())
+    }
+
+    /// The median of `values_ms`, sorting them in place (no allocation); `None` when empty.
+    pub fn of_mut(values_ms: &mut [u64]) -> Option<Median> {
         if values_ms.is_empty() {
             return None;
         }
-        let mut sorted = values_ms.to_vec();
-        sorted.sort_unstable();
+        values_ms.sort_unstable();
+        let sorted = &*values_ms;
         let n = sorted.len();
         let twice_ms = if n % 2 == 1 {
             sorted[n / 2].saturating_mul(2)
