@@ -233,6 +233,9 @@ fn to_csv(r: &Results) -> Vec<(String, String)> {
             "first_complaint_s",
             "phase",
             "points",
+            "revenue_lost_units",
+            "revenue_points_lost",
+            "requests_failed",
         ],
         r.incidents.iter().map(|i| {
             vec![
@@ -248,6 +251,9 @@ fn to_csv(r: &Results) -> Vec<(String, String)> {
                 opt(i.first_complaint_s),
                 json_name(&i.phase),
                 i.points.to_string(),
+                i.revenue_lost_units.to_string(),
+                i.revenue_points_lost.to_string(),
+                i.requests_failed.to_string(),
             ]
         }),
     );

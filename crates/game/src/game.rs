@@ -17,7 +17,7 @@ use crate::record::{
     NotificationRecord, TeamRecord,
 };
 use crate::rules::Weights;
-use crate::rules::tick::{self, TeamTick, TickContext, TickOutcome, secs};
+use crate::rules::tick::{self, BaselineTick, TeamTick, TickContext, TickOutcome, secs};
 use crate::team::{self, MAX_TEAMS, TEAM_TOKEN_PREFIX};
 use crate::views::{
     ActionAccepted, DeclarationOutcome, Event, HintView, Scoreboard, TeamInfo, Verdict,
@@ -68,6 +68,10 @@ pub struct Game {
     pub(crate) board_seq: u64,
     /// The live scoreboard computed at `(board_seq, tick, teams)`, shared until they change.
     pub(crate) board_cache: Mutex<Option<(BoardKey, Arc<Scoreboard>)>>,
+    /// The baseline world (no faults, nobody acting), for what incidents cost.
+    pub(crate) baseline: Option<Simulation>,
+    /// The baseline's report of every tick so far (index `tick − 1`).
+    pub(crate) baseline_ticks: Vec<BaselineTick>,
 }
 
 /// What applying an entry produced, for the command that caused it.
@@ -123,6 +127,8 @@ impl Game {
             checkpointer: None,
             board_seq: 0,
             board_cache: Mutex::new(None),
+            baseline: None,
+            baseline_ticks: Vec::new(),
         })
     }
 
@@ -357,12 +363,14 @@ impl Game {
         let target = target.min(self.core.end_tick);
         while self.core.tick < target && self.core.state != GameState::Finished {
             let next = self.core.tick + 1;
+            let baseline = self.baseline_tick(next);
             let ctx = TickContext {
                 scenario: &self.scenario,
                 weights: &self.weights,
                 tick: next,
                 tick_ms: self.clock.tick_ms,
                 sustain_ticks: self.sustain_ticks,
+                baseline,
             };
             // Pair every world with its team's record (both maps are ordered by team id).
             let mut records = self.core.teams.iter_mut().peekable();
@@ -491,6 +499,9 @@ impl Game {
     /// Writes a checkpoint of the whole state now (after the last journaled record) and
     /// waits until it is stored.
     pub fn checkpoint(&mut self) -> Result<(), GameError> {
+        if let Some(writer) = &self.checkpointer {
+            writer.wait_idle();
+        }
         let stored = checkpoint::encode(&self.checkpoint_job())?;
         if let Some(journal) = self.journal.as_mut() {
             journal.save_checkpoint(&stored)?;
@@ -637,6 +648,29 @@ impl Game {
         )))
     }
 
+    /// The baseline's report of game tick `tick` (the world's tick `tick − 1`), stepping the
+    /// baseline world — the scenario without faults, nobody acting — that far if needed. It
+    /// is the same for every team, and rebuilt from the scenario after a recovery.
+    fn baseline_tick(&mut self, tick: u64) -> Option<BaselineTick> {
+        let index = usize::try_from(tick.checked_sub(1)?).ok()?;
+        while self.baseline_ticks.len() <= index {
+            if self.baseline.is_none() {
+                let mut scenario = Scenario::clone(&self.scenario);
+                scenario.faults.clear();
+                scenario.hints.clear();
+                self.baseline = Simulation::new(Arc::new(scenario), Arc::default()).ok();
+            }
+            let world = self.baseline.as_mut()?;
+            world.step();
+            let report = world.last_tick_report();
+            self.baseline_ticks.push(BaselineTick {
+                revenue_units: report.revenue_units,
+                requests_failed: report.requests_failed,
+            });
+        }
+        self.baseline_ticks.get(index).copied()
+    }
+
     fn new_world(&self) -> Result<Simulation, GameError> {
         Simulation::new(self.scenario.clone(), self.schedule.clone())
             .map_err(|e| GameError::Scenario(e.to_string()))
@@ -703,12 +737,14 @@ impl Game {
         let mut outcome = TickOutcome::default();
         for t in 1..=self.core.tick {
             world.step();
+            let baseline = self.baseline_tick(t);
             let ctx = TickContext {
                 scenario: &self.scenario,
                 weights: &self.weights,
                 tick: t,
                 tick_ms: self.clock.tick_ms,
                 sustain_ticks: self.sustain_ticks,
+                baseline,
             };
             outcome.clear();
             tick::after_tick(

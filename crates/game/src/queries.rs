@@ -435,6 +435,11 @@ impl Game {
                 .map(|t| secs(t, self.clock.tick_ms)),
             phase: view.phase,
             points: view.points,
+            revenue_lost_units: round2(rec.losses.revenue_lost_units),
+            revenue_points_lost: round2(
+                rec.losses.revenue_lost_units / self.weights.revenue_units_per_point as f64,
+            ),
+            requests_failed: round2(rec.losses.requests_failed),
         }
     }
 
@@ -616,6 +621,8 @@ impl Game {
             ledger: record.ledger.clone(),
             revenue_points: sum(LedgerKind::Revenue),
             sla_penalty_points: sum(LedgerKind::SlaPenalty),
+            unattributed_revenue_lost_units: round2(record.unattributed_losses.revenue_lost_units),
+            unattributed_requests_failed: round2(record.unattributed_losses.requests_failed),
         })
     }
 
@@ -692,4 +699,9 @@ impl Game {
             self.scenario.sustain,
         )
     }
+}
+
+/// Rounded to 2 decimals, for costs shown to people.
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
 }

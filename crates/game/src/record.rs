@@ -74,6 +74,28 @@ pub(crate) struct TeamRecord {
     pub sla: BTreeMap<String, SlaRecord>,
     /// Judges' rulings and adjustments, for the timeline.
     pub judge_notes: Vec<JudgeNote>,
+    /// What the world lost while no incident was open (see [`Losses`]).
+    #[serde(default)]
+    pub unattributed_losses: Losses,
+}
+
+/// What a team's world lost compared with the baseline (the same fleet with no fault and
+/// nobody acting), summed over ticks: revenue not earned and extra customer-facing requests
+/// failed. Negative revenue lost is revenue gained.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Losses {
+    /// Revenue units not earned.
+    pub revenue_lost_units: f64,
+    /// Customer-facing requests failed beyond the baseline's.
+    pub requests_failed: f64,
+}
+
+impl Losses {
+    /// Adds `share` of `tick`'s losses.
+    pub fn add(&mut self, tick: Losses, share: f64) {
+        self.revenue_lost_units += tick.revenue_lost_units * share;
+        self.requests_failed += tick.requests_failed * share;
+    }
 }
 
 /// A declaration and its verdict.
@@ -147,6 +169,9 @@ pub(crate) struct IncidentRecord {
     pub detection_credit: i64,
     /// Fix and first-to-fix points currently credited (withdrawn by a ruling).
     pub fix_credit: i64,
+    /// What the world lost to this incident (its share of each tick's losses while open).
+    #[serde(default)]
+    pub losses: Losses,
 }
 
 impl IncidentRecord {
@@ -193,6 +218,7 @@ impl TeamRecord {
             revenue_points_booked: 0,
             sla: BTreeMap::new(),
             judge_notes: Vec::new(),
+            unattributed_losses: Losses::default(),
         }
     }
 
@@ -206,9 +232,11 @@ impl TeamRecord {
         self.revenue_milli_units = 0;
         self.revenue_points_booked = 0;
         self.sla.clear();
+        self.unattributed_losses = Losses::default();
         for rec in self.incidents.values_mut() {
             rec.detection_credit = 0;
             rec.fix_credit = 0;
+            rec.losses = Losses::default();
         }
     }
 

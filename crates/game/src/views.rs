@@ -221,6 +221,18 @@ pub struct TeamIncidentResult {
     pub phase: IncidentPhase,
     /// Points it moved for the team.
     pub points: i64,
+    /// What it cost the team's world: its share of the revenue not earned, against the
+    /// baseline, while it was open (`docs/RULES.md`), revenue units (2 decimals).
+    #[serde(default)]
+    pub revenue_lost_units: f64,
+    /// The same in points (revenue units ÷ units per point, 2 decimals): the revenue points it
+    /// kept the team from earning.
+    #[serde(default)]
+    pub revenue_points_lost: f64,
+    /// Its share of the customer-facing requests that failed beyond the baseline's while it
+    /// was open (2 decimals).
+    #[serde(default)]
+    pub requests_failed: f64,
 }
 
 /// The judges' view of an incident: the truth beside every team's status.
@@ -254,6 +266,10 @@ pub struct Debrief {
     pub revenue_points: i64,
     /// Points lost to SLA penalties in all.
     pub sla_penalty_points: i64,
+    /// Revenue not earned (against the baseline) while no incident was open, units.
+    pub unattributed_revenue_lost_units: f64,
+    /// Customer-facing requests failed beyond the baseline's while no incident was open.
+    pub unattributed_requests_failed: f64,
 }
 
 /// One incident in a debrief.

@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use breakathon_scenario::Scenario;
 use breakathon_sim::{IncidentId, Simulation};
 
-use crate::record::{IncidentRecord, SlaRecord, TeamRecord};
+use crate::record::{IncidentRecord, Losses, SlaRecord, TeamRecord};
 use crate::rules::Weights;
 use crate::{LedgerEntry, LedgerKind, TeamId};
 
@@ -33,6 +33,17 @@ pub(crate) struct TickContext<'a> {
     pub tick: u64,
     pub tick_ms: u64,
     pub sustain_ticks: u64,
+    /// The baseline world's report of this tick (none: losses are not attributed).
+    pub baseline: Option<BaselineTick>,
+}
+
+/// What the baseline world (the scenario with no fault and nobody acting) served in a tick.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct BaselineTick {
+    /// Revenue earned, units.
+    pub revenue_units: f64,
+    /// Customer-facing requests failed.
+    pub requests_failed: f64,
 }
 
 /// Seconds, with a short form for reasons.
@@ -174,6 +185,7 @@ pub(crate) fn after_tick(
                 reopened_at: None,
                 detection_credit: 0,
                 fix_credit: 0,
+                losses: Losses::default(),
             });
         rec.first_complaint_tick = status.first_complaint_tick;
         if !rec.is_open() {
@@ -211,7 +223,55 @@ pub(crate) fn after_tick(
             out.changes.push(rec.id);
         }
     }
+    attribute_losses(team, world, ctx);
     book_revenue_and_sla(team, world, ctx);
+}
+
+/// Charges this tick's losses against the baseline to the incidents open for the team after
+/// this tick's rules (neither fixed nor expired): shared equally among those whose root target
+/// is unhealthy this tick, or among all open ones when none is; to no incident when none is
+/// open (`docs/RULES.md`, "What each incident cost you").
+fn attribute_losses(team: &mut TeamRecord, world: &Simulation, ctx: &TickContext<'_>) {
+    let Some(base) = ctx.baseline else {
+        return;
+    };
+    let report = world.last_tick_report();
+    let lost = Losses {
+        revenue_lost_units: base.revenue_units - report.revenue_units,
+        requests_failed: report.requests_failed - base.requests_failed,
+    };
+    if !(lost.revenue_lost_units.is_finite() && lost.requests_failed.is_finite()) {
+        return;
+    }
+    let open = |status: &breakathon_sim::IncidentStatus| {
+        team.incidents
+            .get(&status.id)
+            .is_some_and(IncidentRecord::is_open)
+    };
+    let (mut open_count, mut unhealthy_count) = (0_u32, 0_u32);
+    for status in world.incidents().iter().filter(|s| open(s)) {
+        open_count += 1;
+        unhealthy_count += u32::from(!status.healthy);
+    }
+    if open_count == 0 {
+        team.unattributed_losses.add(lost, 1.0);
+        return;
+    }
+    let blame_unhealthy = unhealthy_count > 0;
+    let share = 1.0
+        / f64::from(if blame_unhealthy {
+            unhealthy_count
+        } else {
+            open_count
+        });
+    for status in world.incidents() {
+        if blame_unhealthy && status.healthy {
+            continue;
+        }
+        if let Some(rec) = team.incidents.get_mut(&status.id).filter(|r| r.is_open()) {
+            rec.losses.add(lost, share);
+        }
+    }
 }
 
 fn confirm_fix(
@@ -417,6 +477,7 @@ mod tests {
                 tick,
                 tick_ms: 1000,
                 sustain_ticks: 5,
+                baseline: None,
             };
             let mut jobs: Vec<TeamTick<'_>> = t
                 .worlds
