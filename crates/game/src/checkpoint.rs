@@ -56,6 +56,9 @@ pub(crate) struct WorldJob {
     marks: RingMarks,
 }
 
+/// How often [`Checkpointer::wait_idle`] looks whether the writer is done.
+const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Ring marks of the last completely written checkpoint, per team.
 pub(crate) type Marks = BTreeMap<TeamId, RingMarks>;
 
@@ -221,6 +224,14 @@ impl Checkpointer {
     /// Whether the writer can take a job now.
     pub fn is_idle(&self) -> bool {
         !self.busy.load(Ordering::Acquire)
+    }
+
+    /// Waits until the writer has finished the checkpoint it took, if any (before writing
+    /// one synchronously: two writers of the same checkpoint would trip over each other).
+    pub fn wait_idle(&self) {
+        while !self.is_idle() {
+            std::thread::sleep(IDLE_POLL);
+        }
     }
 
     /// The ring marks of the last checkpoint completely written (or recovered from).
