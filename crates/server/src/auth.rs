@@ -46,7 +46,7 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Option<Principal>,
     if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
         return Err(ApiError::unauthorized("the token is not valid"));
     }
-    let Some(principal) = state.read(move |game| game.authenticate(&token)).await? else {
+    let Some(principal) = state.authenticate(token).await? else {
         return Err(ApiError::unauthorized("the token is not valid"));
     };
     let is_write = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);

@@ -96,7 +96,7 @@ pub struct Bot {
 /// Creates the bot teams (or reissues their tokens when the game was recovered) and starts
 /// the game if it is still in the lobby.
 pub async fn setup(state: &AppState) -> Result<Vec<Bot>, ApiError> {
-    state
+    let bots = state
         .write(|game, now_ms| {
             let mut bots = Vec::new();
             for skill in Skill::ALL {
@@ -125,7 +125,10 @@ pub async fn setup(state: &AppState) -> Result<Vec<Bot>, ApiError> {
             }
             Ok(bots)
         })
-        .await
+        .await;
+    // Recovered bots got new tokens: the old ones must stop working at once.
+    state.forget_tokens();
+    bots
 }
 
 /// What a bot remembers between rounds.

@@ -22,6 +22,7 @@ pub mod router;
 pub mod state;
 pub mod stats;
 pub mod ticker;
+pub mod tokens;
 
 pub use error::ApiError;
 pub use router::app;

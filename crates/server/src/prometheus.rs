@@ -13,6 +13,7 @@ use breakathon_sim::{FleetView, Health, InstancePhase, MetricPoint};
 use crate::auth::{Organizer, Team};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
+use crate::stats::LatencyHistogram;
 
 /// Content type of the Prometheus text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -142,27 +143,52 @@ pub async fn server(State(state): State<AppState>, _: Organizer) -> Result<Respo
         "breakathon_stream_clients {}",
         stats.stream_clients.load(Ordering::Relaxed)
     );
-    let (count, sum_s, buckets) = stats.command_latency();
     family(
         &mut out,
-        "breakathon_command_seconds",
-        "histogram",
-        "Latency of game commands, journal append included.",
+        "breakathon_boards_published_total",
+        "counter",
+        "Scoreboard encodings published to streams and readers.",
     );
+    let _ = writeln!(
+        out,
+        "breakathon_boards_published_total {}",
+        stats.boards_published.load(Ordering::Relaxed)
+    );
+    histogram(
+        &mut out,
+        "breakathon_command_seconds",
+        "Latency of game commands, journal append included.",
+        &stats.commands,
+    );
+    histogram(
+        &mut out,
+        "breakathon_game_lock_wait_seconds",
+        "Time spent waiting for the game lock (commands, reads, ticker).",
+        &stats.lock_wait,
+    );
+    histogram(
+        &mut out,
+        "breakathon_publish_seconds",
+        "Time spent encoding and publishing a changed scoreboard (outside the game lock).",
+        &stats.publish,
+    );
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], out).into_response())
+}
+
+/// Writes one histogram family.
+fn histogram(out: &mut String, name: &str, help: &str, histogram: &LatencyHistogram) {
+    let (count, sum_s, buckets) = histogram.snapshot();
+    family(out, name, "histogram", help);
     for (bound, cumulative) in buckets {
         let _ = writeln!(
             out,
-            "breakathon_command_seconds_bucket{{le=\"{}\"}} {cumulative}",
+            "{name}_bucket{{le=\"{}\"}} {cumulative}",
             number(bound)
         );
     }
-    let _ = writeln!(
-        out,
-        "breakathon_command_seconds_bucket{{le=\"+Inf\"}} {count}"
-    );
-    let _ = writeln!(out, "breakathon_command_seconds_sum {}", number(sum_s));
-    let _ = writeln!(out, "breakathon_command_seconds_count {count}");
-    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], out).into_response())
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+    let _ = writeln!(out, "{name}_sum {}", number(sum_s));
+    let _ = writeln!(out, "{name}_count {count}");
 }
 
 /// The team's fleet in Prometheus text format.

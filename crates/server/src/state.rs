@@ -1,10 +1,12 @@
 //! Shared server state: the game behind a mutex, the clock, the published scoreboards and the
 //! shutdown signal.
 
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use breakathon_game::{Game, GameError};
+use breakathon_game::{Game, GameError, Principal, Scoreboard};
+use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -12,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::ApiError;
 use crate::limits::{RateLimit, RateLimiter};
 use crate::stats::ServerStats;
+use crate::tokens::TokenCache;
 
 /// Settings of one server instance.
 #[derive(Debug, Clone, Default)]
@@ -21,13 +24,55 @@ pub struct ServerConfig {
 }
 
 /// One scoreboard view as pre-encoded JSON, published once per change and shared by every
-/// stream client.
+/// reader and stream client (cloning it only bumps reference counts).
 #[derive(Debug, Clone)]
 pub struct Published {
     /// `change_seq` of the game when this was encoded.
     pub seq: u64,
     /// The JSON of `GET /scoreboard` for this view.
-    pub json: Arc<str>,
+    pub json: Bytes,
+    /// The complete server-sent event carrying `json`: `id: SEQ\ndata: JSON\n\n`.
+    pub frame: Bytes,
+}
+
+impl Published {
+    /// Encodes a board once, as JSON and as its SSE frame.
+    pub fn encode(seq: u64, board: &Scoreboard) -> Self {
+        let json = serde_json::to_vec(board).unwrap_or_else(|error| {
+            format!("{{\"error\":\"internal\",\"message\":\"{error}\"}}").into_bytes()
+        });
+        let mut frame = Vec::with_capacity(json.len() + SSE_FRAME_OVERHEAD_BYTES);
+        // Compact JSON has no line breaks, so one `data:` line carries it whole.
+        let _ = write!(frame, "id: {seq}\ndata: ");
+        frame.extend_from_slice(&json);
+        frame.extend_from_slice(b"\n\n");
+        Self {
+            seq,
+            json: Bytes::from(json),
+            frame: Bytes::from(frame),
+        }
+    }
+}
+
+/// Room for `id: SEQ\ndata: ` and the closing blank line around the JSON of a frame.
+const SSE_FRAME_OVERHEAD_BYTES: usize = 40;
+
+/// Both views of the scoreboard as computed under the game lock, to be compared and encoded
+/// after it is released.
+#[derive(Debug)]
+pub struct BoardSnapshot {
+    seq: u64,
+    live: Scoreboard,
+    public: Scoreboard,
+}
+
+/// The boards last published (compared with new snapshots so that an unchanged board is
+/// neither encoded nor sent).
+#[derive(Debug)]
+struct LastBoards {
+    seq: u64,
+    live: Scoreboard,
+    public: Scoreboard,
 }
 
 /// Cheaply cloneable handle on everything the handlers share.
@@ -39,8 +84,11 @@ pub struct AppState {
 struct Inner {
     game: Mutex<Game>,
     started: Instant,
+    boards: Mutex<LastBoards>,
     public_board: watch::Sender<Published>,
     live_board: watch::Sender<Published>,
+    changes: watch::Sender<u64>,
+    tokens: TokenCache,
     shutdown: CancellationToken,
     limiter: RateLimiter,
     stats: ServerStats,
@@ -52,14 +100,23 @@ impl AppState {
     /// was used to open the game).
     pub fn new(game: Game, started: Instant, config: ServerConfig) -> Self {
         let seq = game.change_seq();
-        let (public_board, _) = watch::channel(encode(&game, false));
-        let (live_board, _) = watch::channel(encode(&game, true));
+        let snapshot = snapshot(&game);
+        let (public_board, _) = watch::channel(Published::encode(seq, &snapshot.public));
+        let (live_board, _) = watch::channel(Published::encode(seq, &snapshot.live));
+        let (changes, _) = watch::channel(seq);
         Self {
             inner: Arc::new(Inner {
                 game: Mutex::new(game),
                 started,
+                boards: Mutex::new(LastBoards {
+                    seq,
+                    live: snapshot.live,
+                    public: snapshot.public,
+                }),
                 public_board,
                 live_board,
+                changes,
+                tokens: TokenCache::default(),
                 shutdown: CancellationToken::new(),
                 limiter: RateLimiter::new(config.rate_limit),
                 stats: ServerStats::default(),
@@ -88,8 +145,8 @@ impl AppState {
         &self.inner.limiter
     }
 
-    /// A receiver of the latest scoreboard: the live view (it changes on every visible
-    /// change) or the public one (frozen while frozen).
+    /// A receiver of the latest scoreboard: the live view or the public one (frozen while
+    /// frozen). Each changes only when its board does.
     pub fn subscribe(&self, live: bool) -> watch::Receiver<Published> {
         if live {
             self.inner.live_board.subscribe()
@@ -98,14 +155,44 @@ impl AppState {
         }
     }
 
-    /// The latest encoded scoreboard JSON of a view.
-    pub fn scoreboard_json(&self, live: bool) -> Arc<str> {
+    /// A receiver of the game's change counter: it moves on every visible change (team
+    /// events included), not only on scoreboard changes.
+    pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    /// The latest encoded scoreboard JSON of a view (shared, not copied).
+    pub fn scoreboard_json(&self, live: bool) -> Bytes {
         let sender = if live {
             &self.inner.live_board
         } else {
             &self.inner.public_board
         };
         sender.borrow().json.clone()
+    }
+
+    /// Resolves a bearer token to its principal: from the token cache, or from the game (on
+    /// the blocking pool) the first time a token is seen.
+    pub async fn authenticate(&self, token: String) -> Result<Option<Principal>, ApiError> {
+        if let Some(principal) = self.inner.tokens.get(&token) {
+            return Ok(Some(principal));
+        }
+        let generation = self.inner.tokens.generation();
+        let (token, principal) = self
+            .read(move |game| {
+                let principal = game.authenticate(&token);
+                (token, principal)
+            })
+            .await?;
+        if let Some(principal) = principal {
+            self.inner.tokens.insert(generation, token, principal);
+        }
+        Ok(principal)
+    }
+
+    /// Forgets every cached token: call it after rotating a token or removing a team.
+    pub fn forget_tokens(&self) {
+        self.inner.tokens.forget();
     }
 
     /// Runs a read-only closure on the game on the blocking pool.
@@ -124,7 +211,8 @@ impl AppState {
     }
 
     /// Runs a command on the game on the blocking pool, records its latency (it includes the
-    /// journal append) and publishes the scoreboards if anything visible changed.
+    /// journal append) and publishes the scoreboards if they changed (encoded after the game
+    /// lock is released).
     pub async fn write<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
@@ -145,7 +233,11 @@ impl AppState {
         let started = std::time::Instant::now();
         let result = f(&mut game, self.now_ms());
         self.inner.stats.record_command(started.elapsed());
-        self.publish_if_changed(&game);
+        let changed = self.changed_boards(&game);
+        drop(game);
+        if let Some(snapshot) = changed {
+            self.publish(snapshot);
+        }
         result.map_err(ApiError::from)
     }
 
@@ -153,7 +245,11 @@ impl AppState {
     pub fn pump(&self) -> Result<(), ApiError> {
         let mut game = self.lock()?;
         let result = game.pump(self.now_ms());
-        self.publish_if_changed(&game);
+        let changed = self.changed_boards(&game);
+        drop(game);
+        if let Some(snapshot) = changed {
+            self.publish(snapshot);
+        }
         result.map_err(ApiError::from)
     }
 
@@ -164,40 +260,91 @@ impl AppState {
         game.checkpoint().map_err(ApiError::from)
     }
 
-    /// Locks the game (500 if a panic poisoned it).
+    /// Locks the game (500 if a panic poisoned it), recording the wait.
     pub fn lock(&self) -> Result<MutexGuard<'_, Game>, ApiError> {
-        self.inner.game.lock().map_err(|_| {
+        let waiting = std::time::Instant::now();
+        let guard = self.inner.game.lock().map_err(|_| {
             ApiError::internal("the game state is unavailable after an internal error")
-        })
+        });
+        self.inner.stats.lock_wait.record(waiting.elapsed());
+        guard
     }
 
-    /// Encodes and publishes the scoreboards when the game's change counter moved.
+    /// Encodes and publishes the scoreboards when they changed (for callers that hold the
+    /// game lock anyway; prefer releasing it first, as `write` does).
     pub fn publish_if_changed(&self, game: &Game) {
+        if let Some(snapshot) = self.changed_boards(game) {
+            self.publish(snapshot);
+        }
+    }
+
+    /// Under the game lock: both boards when the change counter moved since the last call.
+    /// Computing them is cheap; encoding them is left to [`AppState::publish`].
+    pub fn changed_boards(&self, game: &Game) -> Option<BoardSnapshot> {
         let seq = game.change_seq();
         if self.inner.last_seq.swap(seq, Ordering::AcqRel) == seq {
+            return None;
+        }
+        Some(snapshot(game))
+    }
+
+    /// Outside the game lock: wakes team streams, then encodes and sends each board that
+    /// differs from the last one sent (once, shared by every reader and stream client). An
+    /// older snapshot arriving after a newer one is dropped.
+    pub fn publish(&self, snapshot: BoardSnapshot) {
+        let started = std::time::Instant::now();
+        let seq = snapshot.seq;
+        self.inner.changes.send_if_modified(|current| {
+            let newer = seq > *current;
+            if newer {
+                *current = seq;
+            }
+            newer
+        });
+        let mut last = match self.inner.boards.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if seq <= last.seq {
             return;
         }
-        // The live board is sent on every change (team streams wake on it); the public one
-        // only when its JSON differs (it stands still while frozen).
-        self.inner.live_board.send_replace(encode(game, true));
-        let public = encode(game, false);
-        self.inner.public_board.send_if_modified(|current| {
-            if current.json == public.json {
-                false
-            } else {
-                *current = public;
-                true
-            }
-        });
+        last.seq = seq;
+        if last.live != snapshot.live {
+            self.inner
+                .live_board
+                .send_replace(Published::encode(seq, &snapshot.live));
+            self.inner
+                .stats
+                .boards_published
+                .fetch_add(1, Ordering::Relaxed);
+            last.live = snapshot.live;
+        }
+        if last.public != snapshot.public {
+            self.inner
+                .public_board
+                .send_replace(Published::encode(seq, &snapshot.public));
+            self.inner
+                .stats
+                .boards_published
+                .fetch_add(1, Ordering::Relaxed);
+            last.public = snapshot.public;
+        }
+        drop(last);
+        self.inner.stats.publish.record(started.elapsed());
     }
 }
 
-/// Encodes one scoreboard view.
-fn encode(game: &Game, live: bool) -> Published {
-    let json = serde_json::to_string(&game.scoreboard(live))
-        .unwrap_or_else(|error| format!("{{\"error\":\"internal\",\"message\":\"{error}\"}}"));
-    Published {
+/// Both boards of the game now (the public one is the live one unless frozen).
+fn snapshot(game: &Game) -> BoardSnapshot {
+    let public = game.scoreboard(false);
+    let live = if public.frozen {
+        game.scoreboard(true)
+    } else {
+        public.clone()
+    };
+    BoardSnapshot {
         seq: game.change_seq(),
-        json: json.into(),
+        live,
+        public,
     }
 }

@@ -72,6 +72,7 @@ pub async fn rotate_team(
             Ok((name, token))
         })
         .await?;
+    state.forget_tokens();
     Ok(Json(TeamTokenBody { id, name, token }))
 }
 
@@ -87,6 +88,7 @@ pub async fn remove_team(
     state
         .write(move |game, _| game.remove_team(TeamId(id)))
         .await?;
+    state.forget_tokens();
     Ok(StatusCode::NO_CONTENT)
 }
 

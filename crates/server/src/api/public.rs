@@ -1,8 +1,9 @@
 //! Public routes: game clock, scoreboard, rules, announcements, post-game incidents.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use breakathon_game::Principal;
 use serde_json::Value;
@@ -11,6 +12,9 @@ use crate::api::bodies::{Health, RulesBody};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
+
+/// Content type of the pre-encoded scoreboard.
+const JSON_CONTENT_TYPE: &str = "application/json";
 
 /// The game's clock and state (`state_hash` is added for organizers).
 #[utoipa::path(get, path = "/api/v1/game", tag = "public",
@@ -43,12 +47,14 @@ pub async fn game(State(state): State<AppState>, caller: Caller) -> Result<Json<
 #[utoipa::path(get, path = "/api/v1/scoreboard", tag = "public",
     responses((status = 200, description = "teams: rank, id, name, score, incidents_detected, incidents_fixed, median_ttd_s, median_ttf_s", body = Value)))]
 pub async fn scoreboard(State(state): State<AppState>, caller: Caller) -> Response {
+    // The pre-encoded bytes are shared with every other reader, not copied.
     let json = state.scoreboard_json(caller.is_staff());
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        json.to_string(),
-    )
-        .into_response()
+    let mut response = Body::from(json).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    response
 }
 
 /// Every team's score over time (frozen view while frozen, live for staff).

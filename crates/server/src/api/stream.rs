@@ -5,16 +5,20 @@
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
-use tokio::sync::watch;
 
 use crate::auth::{Caller, Team};
 use crate::error::ApiError;
 use crate::limits::{KEEP_ALIVE_INTERVAL, MAX_TEAM_EVENTS_PER_BATCH, TICK_INTERVAL};
-use crate::state::{AppState, Published};
+use crate::state::AppState;
+#[cfg(doc)]
+use crate::state::Published;
 
 /// Counts a stream client while it is connected.
 struct ClientGuard(AppState);
@@ -46,30 +50,64 @@ fn sse<S: Stream<Item = Event> + Send + 'static>(
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE_INTERVAL))
 }
 
+/// The SSE comment sent every [`KEEP_ALIVE_INTERVAL`] so that proxies keep the stream open.
+const KEEP_ALIVE_FRAME: &[u8] = b":\n\n";
+
+/// What the scoreboard stream sends next.
+enum Next {
+    Board,
+    KeepAlive,
+}
+
 /// SSE of the scoreboard: `data` is the same JSON as `GET /scoreboard`, sent at once and on
 /// every change (unnamed events, so `EventSource.onmessage` sees them; `id` = change seq).
+///
+/// Each change is encoded once into a complete SSE frame ([`Published::frame`]); a client
+/// only clones that shared buffer (no per-client JSON or formatting work), and one that
+/// reads slowly skips to the latest board.
 #[utoipa::path(get, path = "/api/v1/scoreboard/stream", tag = "public",
     responses((status = 200, description = "text/event-stream of scoreboard JSON", content_type = "text/event-stream", body = String)))]
-pub async fn scoreboard(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>> + Send + 'static> {
+pub async fn scoreboard(State(state): State<AppState>, caller: Caller) -> Response {
     let mut receiver = state.subscribe(caller.is_staff());
     receiver.mark_changed();
     let guard = ClientGuard::new(state.clone());
-    let events = stream::unfold(
-        (receiver, guard),
-        move |(mut receiver, guard): (watch::Receiver<Published>, ClientGuard)| async move {
-            receiver.changed().await.ok()?;
-            let published = receiver.borrow_and_update().clone();
-            let event = Event::default()
-                .id(published.seq.to_string())
-                .data(&*published.json);
-            Some((event, (receiver, guard)))
+    // One timer per client, reset only when it fires: a board sent does not touch it.
+    let keep_alive = Box::pin(tokio::time::sleep(KEEP_ALIVE_INTERVAL));
+    let frames = stream::unfold(
+        (receiver, keep_alive, guard),
+        |(mut receiver, mut keep_alive, guard)| async move {
+            let next = tokio::select! {
+                changed = receiver.changed() => {
+                    changed.ok()?;
+                    Next::Board
+                }
+                () = &mut keep_alive => Next::KeepAlive,
+            };
+            let frame = match next {
+                Next::Board => receiver.borrow_and_update().frame.clone(),
+                Next::KeepAlive => {
+                    keep_alive
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + KEEP_ALIVE_INTERVAL);
+                    Bytes::from_static(KEEP_ALIVE_FRAME)
+                }
+            };
+            Some((Ok::<_, Infallible>(frame), (receiver, keep_alive, guard)))
         },
+    )
+    .take_until(state.shutdown().clone().cancelled_owned());
+    let mut response = Body::from_stream(frames).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(EVENT_STREAM_CONTENT_TYPE),
     );
-    sse(&state, events)
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
+
+/// Content type of server-sent events.
+const EVENT_STREAM_CONTENT_TYPE: &str = "text/event-stream";
 
 /// SSE of the team's own events and those for everyone (ledger, verdict, announcement, state, incident), each as
 /// JSON `{seq, type, data}` with the SSE event name set to its `type`.
@@ -88,15 +126,16 @@ pub async fn team(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok())
         .unwrap_or(0);
-    let receiver = state.subscribe(true);
+    let receiver = state.subscribe_changes();
     let guard = ClientGuard::new(state.clone());
     let batches = stream::unfold(
         (receiver, guard, resume_after, true),
         move |(mut receiver, guard, since, first)| async move {
             if !first {
-                // Wake on a published change, or poll: some team events (alerts) do not
-                // change the public board.
+                // Wake on any change of the game, or poll: some team events (alerts) do not
+                // move the change counter.
                 let _ = tokio::time::timeout(TICK_INTERVAL * 5, receiver.changed()).await;
+                receiver.borrow_and_update();
             }
             let state = guard.0.clone();
             let (events, next) = state
