@@ -33,6 +33,21 @@ pub fn latency_and_errors(
     } = &mut *fleet;
     let sc = &mut *scratch;
     let nz = zones.len();
+    let ns = services.len();
+    // Zones with the same reachability row share a class (the usual case: all of them).
+    sc.reach_class.clear();
+    for z in 0..nz {
+        let row = &reach[z * nz..(z + 1) * nz];
+        let class = (0..z)
+            .find(|&y| reach[y * nz..(y + 1) * nz] == *row)
+            .unwrap_or(z);
+        sc.reach_class.push(class as u32);
+    }
+    sc.zone_group.resize(nz, NO_GROUP);
+    sc.zone_loss.resize(nz, 0.0);
+    sc.zone_memo.clear();
+    sc.zone_memo
+        .resize(ns * ZONE_MEMO_SLOTS, ZoneMemo::default());
     for &s in model.topo.iter().rev() {
         let s = s as usize;
         let stat = &model.services[s];
@@ -50,43 +65,74 @@ pub fn latency_and_errors(
         let mut zone_p50_plain = [0.0f64; MAX_ZONES];
         let mut zone_n = [0u32; MAX_ZONES];
         // Calls from each zone to each dependency look the same from every instance of the
-        // zone (unless an instance has its own packet loss): compute them once.
+        // zone (unless an instance has its own packet loss): compute them once per group of
+        // zones that reach the same zones with the same packet loss (the usual case: all).
         let ndeps = services[s].deps.len();
         if sc.calls.len() < ndeps * nz {
             sc.calls.resize(ndeps * nz, ZoneCall::default());
         }
-        for d in 0..ndeps {
-            let dep = &services[s].deps[d];
-            let c = dep.callee as usize;
-            // The last zone computed for this dependency: a zone that reaches the same zones
-            // with the same packet loss sees exactly the same calls (the usual case).
-            let mut last: Option<(usize, f64)> = None;
-            for z in 0..nz {
-                if sc.count[s * nz + z] == 0 {
-                    continue;
-                }
-                let own_loss = zones[z].loss.max(services[s].fx.loss);
-                if let Some((lz, l_loss)) = last
-                    && l_loss.to_bits() == own_loss.to_bits()
-                    && reach[lz * nz..(lz + 1) * nz] == reach[z * nz..(z + 1) * nz]
+        let svc_loss = services[s].fx.loss;
+        for (z, zone) in zones.iter().enumerate() {
+            sc.zone_group[z] = NO_GROUP;
+            if sc.count[s * nz + z] == 0 {
+                continue;
+            }
+            let own_loss = zone.loss.max(svc_loss);
+            sc.zone_loss[z] = own_loss;
+            sc.zone_group[z] = z as u32;
+            for g in 0..z {
+                if sc.zone_group[g] == g as u32
+                    && sc.zone_loss[g].to_bits() == own_loss.to_bits()
+                    && sc.reach_class[g] == sc.reach_class[z]
                 {
-                    sc.calls[d * nz + z] = sc.calls[d * nz + lz];
-                    sc.calls[d * nz + z].group = lz;
+                    sc.zone_group[z] = g as u32;
+                    break;
+                }
+            }
+        }
+        for (d, dep) in services[s].deps.iter().enumerate() {
+            let c = dep.callee as usize;
+            for z in 0..nz {
+                if sc.zone_group[z] != z as u32 {
                     continue;
                 }
-                last = Some((z, own_loss));
+                let own_loss = sc.zone_loss[z];
+                // Callers of the same callee with the same timeout, from zones that see it
+                // the same way, see the same calls: memoised per callee for this tick.
+                let key = (
+                    dep.timeout_ms.to_bits(),
+                    own_loss.to_bits(),
+                    sc.reach_class[z],
+                );
+                let slots = &mut sc.zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
+                let call = match slots.iter().find(|m| m.key == Some(key)) {
+                    Some(m) => m.call,
+                    None => {
+                        let call = zone_call(
+                            &ZoneView::of(sc),
+                            zones,
+                            reach,
+                            services,
+                            c,
+                            z,
+                            own_loss,
+                            dep.timeout_ms,
+                        );
+                        let slots =
+                            &mut sc.zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
+                        if let Some(free) = slots.iter_mut().find(|m| m.key.is_none()) {
+                            *free = ZoneMemo {
+                                key: Some(key),
+                                call,
+                            };
+                        }
+                        call
+                    }
+                };
                 sc.calls[d * nz + z] = ZoneCall {
                     group: z,
-                    ..zone_call(
-                        &ZoneView::of(sc),
-                        zones,
-                        reach,
-                        services,
-                        c,
-                        z,
-                        own_loss,
-                        dep.timeout_ms,
-                    )
+                    memo_key: None,
+                    ..call
                 };
             }
         }
@@ -199,7 +245,7 @@ pub fn latency_and_errors(
                         } else {
                             // Instances of a zone group with the same pool share see the
                             // same outcome: compute it once per group and pool share.
-                            let group = sc.calls[d * nz + z].group;
+                            let group = sc.zone_group[z] as usize;
                             let zc = &mut sc.calls[d * nz + group];
                             if zc.memo_key != Some(pool_frac.to_bits()) {
                                 zc.memo = dep_outcome(zc, &link(), pool_frac);
@@ -322,6 +368,22 @@ pub fn latency_and_errors(
 
 /// Most zones the engine tracks separately (more zones share the last slot).
 pub const MAX_ZONES: usize = 16;
+
+/// Calls memoised per callee and tick (distinct caller timeouts, losses and reach classes).
+pub const ZONE_MEMO_SLOTS: usize = 4;
+
+/// No zone group: the zone has no instance of the service in rotation.
+const NO_GROUP: u32 = u32::MAX;
+
+/// One memoised `zone_call` of a callee this tick.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ZoneMemo {
+    /// (caller's timeout, caller zone's packet loss — both as bits —, caller zone's reach
+    /// class), or `None` for a free slot.
+    pub key: Option<(u64, u64, u32)>,
+    /// What such calls see.
+    pub call: ZoneCall,
+}
 
 /// What calls from one zone to a dependency see, before the caller's own pool.
 #[derive(Clone, Copy, Debug)]

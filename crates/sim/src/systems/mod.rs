@@ -86,6 +86,14 @@ pub struct Scratch {
     pub zone_leader: Vec<u32>,
     /// Per instance: success share of its served requests this tick (set by latency).
     pub succ: Vec<f64>,
+    /// Per zone: the smallest zone with the same reachability row.
+    pub reach_class: Vec<u32>,
+    /// Per zone: the zone whose calls it shares, for the service being computed.
+    pub zone_group: Vec<u32>,
+    /// Per zone: packet loss on the calls of the service being computed, 0–1.
+    pub zone_loss: Vec<f64>,
+    /// `[c * ZONE_MEMO_SLOTS + k]`: calls to service `c` memoised this tick.
+    pub zone_memo: Vec<latency::ZoneMemo>,
 }
 
 impl Scratch {
