@@ -6,7 +6,8 @@
 //! `... --example load -- SCENARIO TEAMS SECONDS live [COMMANDS_PER_S]` plays the game live
 //! instead, as the server does: a speed clock at one tick per second, one `Mutex<Game>`, a
 //! ticker thread that pumps it every 100 ms and a client thread that sends team commands at a
-//! steady rate, each publishing the scoreboards after a change; it prints the process's CPU
+//! steady rate, each taking the scoreboards after a change (encoded after the lock is
+//! released, as the server does); it prints the process's CPU
 //! share over the run and the commands' latency as the client sees it (waiting for the lock
 //! included).
 
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use breakathon_game::{
     Action, Audience, ClockMode, Declaration, DeclaredTarget, Game, GameOptions, Notification,
+    Scoreboard,
 };
 use breakathon_scenario::{ActionKind, FaultClass};
 
@@ -148,16 +150,31 @@ fn process_cpu_s() -> f64 {
     (ticks(11) + ticks(12)) / USER_HZ
 }
 
-/// Encodes both scoreboards when the game changed, as the server does after every command
-/// and pump (under the lock).
-fn publish(game: &Game, last_seq: &AtomicU64) {
+/// Both scoreboards when the game changed, taken under the lock as the server does after
+/// every command and pump (it encodes them after releasing the lock, see [`encode`]).
+fn changed_boards(game: &Game, last_seq: &AtomicU64) -> Option<(Scoreboard, Scoreboard)> {
     let seq = game.change_seq();
     if last_seq.swap(seq, Ordering::AcqRel) == seq {
-        return;
+        return None;
     }
-    let live = serde_json::to_string(&game.scoreboard(true)).unwrap_or_default();
-    let public = serde_json::to_string(&game.scoreboard(false)).unwrap_or_default();
-    std::hint::black_box((live, public));
+    let public = game.scoreboard(false);
+    let live = if public.frozen {
+        game.scoreboard(true)
+    } else {
+        public.clone()
+    };
+    Some((live, public))
+}
+
+/// Encodes the boards to JSON (outside the lock), as the server publishes them.
+fn encode(boards: Option<(Scoreboard, Scoreboard)>) {
+    if let Some((live, public)) = boards {
+        let json = (
+            serde_json::to_string(&live).unwrap_or_default(),
+            serde_json::to_string(&public).unwrap_or_default(),
+        );
+        std::hint::black_box(json);
+    }
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -213,10 +230,13 @@ fn live(
                 let s = Instant::now();
                 let before = game.tick();
                 game.pump(now_ms()).map_err(|e| e.to_string())?;
-                if game.tick() > before {
-                    publish(&game, &last_seq);
+                let stepped = game.tick() > before;
+                let boards = changed_boards(&game, &last_seq);
+                drop(game);
+                if stepped {
                     held_ms.push(s.elapsed().as_secs_f64() * 1000.0);
                 }
+                encode(boards);
             }
             let tick = game.lock().map_err(|e| e.to_string())?.tick();
             Ok((held_ms, tick))
@@ -260,9 +280,10 @@ fn live(
                         .map(drop),
                 }
                 .map_err(|e| e.to_string())?;
-                publish(&game, &last_seq);
+                let boards = changed_boards(&game, &last_seq);
                 drop(game);
                 latency_ms.push(s.elapsed().as_secs_f64() * 1000.0);
+                encode(boards);
                 n += 1;
             }
             Ok(latency_ms)

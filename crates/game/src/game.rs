@@ -353,7 +353,6 @@ impl Game {
         records.push((target, JournalEntry::Tick));
         self.append(&records)?;
         self.step_to(target);
-        self.flush_ledger_events();
         self.maybe_checkpoint()?;
         Ok(())
     }
@@ -395,16 +394,20 @@ impl Game {
                 outcome.merge_fixes(&mut self.core.first_fix);
             }
             self.core.tick = next;
-            for (team, outcome) in outcomes {
-                for incident in outcome.changes {
-                    if let Some(view) = self.team_incident_view_if_visible(team, incident) {
-                        self.push_event(Some(team), Event::Incident(view));
+            for (team, outcome) in &outcomes {
+                for incident in &outcome.changes {
+                    if let Some(view) = self.team_incident_view_if_visible(*team, *incident) {
+                        self.push_event(Some(*team), Event::Incident(view));
                     }
                 }
             }
             // This tick's ledger lines go out before its announcements, so that a long manual
-            // advance streams events in tick order (QA F17).
-            self.flush_ledger_events();
+            // advance streams events in tick order (QA F17); only teams that booked any.
+            for (team, outcome) in &outcomes {
+                if outcome.booked {
+                    self.flush_team_ledger_events(*team);
+                }
+            }
             self.after_tick_global();
         }
         self.board_seq += 1;

@@ -58,6 +58,8 @@ pub(crate) struct TickOutcome {
     pub changes: Vec<IncidentId>,
     /// Fixes confirmed this tick: (incident, fix tick), to merge into the first-fix table.
     pub fixes: Vec<(IncidentId, u64)>,
+    /// Whether the team's ledger got new lines (to stream only those teams' lines).
+    pub booked: bool,
 }
 
 impl TickOutcome {
@@ -65,6 +67,7 @@ impl TickOutcome {
     pub fn clear(&mut self) {
         self.changes.clear();
         self.fixes.clear();
+        self.booked = false;
     }
 
     /// Merges this tick's confirmed fixes into the game's first-fix table (earliest wins).
@@ -125,7 +128,9 @@ fn step_teams_on(
         job.outcome.clear();
         job.world.step();
         if let Some(team) = job.team.as_deref_mut() {
+            let lines = team.ledger.len();
             after_tick(team, job.world, ctx, first_fix, &mut job.outcome);
+            job.outcome.booked = team.ledger.len() > lines;
         }
     };
     let threads = threads.min(jobs.len().div_ceil(TEAMS_PER_CHUNK));
