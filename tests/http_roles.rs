@@ -395,3 +395,40 @@ async fn nothing_public_or_team_facing_reveals_the_fault_script_while_the_game_r
     assert!(judge.contains("shop-api-instance-crash"), "{judge}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_or_removed_token_stops_working_at_once_even_after_being_used() {
+    let server = TestServer::start().await;
+    let (a_id, a) = server.team("Alpha").await;
+    let (b_id, b) = server.team("Bravo").await;
+    // Use both tokens first, so that the server has seen (and may remember) them.
+    for token in [&a, &b] {
+        assert_eq!(server.get("/api/v1/team/me", Some(token)).await.status, 200);
+        assert_eq!(server.get("/api/v1/team/me", Some(token)).await.status, 200);
+    }
+    let rotated = server
+        .organizer(&format!("/api/v1/teams/{a_id}/rotate"), json!({}))
+        .await;
+    let fresh = rotated["token"].as_str().expect("new token");
+    assert_eq!(
+        server.get("/api/v1/team/me", Some(&a)).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the old token no longer works"
+    );
+    assert_eq!(server.get("/api/v1/team/me", Some(fresh)).await.status, 200);
+    let removed = server
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/teams/{b_id}"),
+            Some(ORGANIZER),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.get("/api/v1/team/me", Some(&b)).await.status,
+        StatusCode::UNAUTHORIZED,
+        "a removed team's token no longer works"
+    );
+    server.shutdown().await;
+}

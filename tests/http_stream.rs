@@ -122,6 +122,106 @@ async fn the_scoreboard_stream_delivers_every_change_and_ends_on_shutdown() {
     server.shutdown().await;
 }
 
+/// The first complete SSE frame (up to and including its blank line) of a raw response body.
+async fn raw_frame<B: AsRef<[u8]>>(
+    body: &mut (impl futures_util::Stream<Item = reqwest::Result<B>> + Unpin),
+    buffer: &mut Vec<u8>,
+) -> Vec<u8> {
+    loop {
+        if let Some(end) = buffer.windows(2).position(|w| w == b"\n\n") {
+            let frame: Vec<u8> = buffer.drain(..end + 2).collect();
+            if frame.starts_with(b":") {
+                continue; // keep-alive comment
+            }
+            return frame;
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(5), body.next())
+            .await
+            .expect("a frame in time")
+            .expect("the stream is open")
+            .expect("chunk");
+        buffer.extend_from_slice(chunk.as_ref());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoreboard_frames_carry_the_encoded_board_byte_for_byte() {
+    let server = TestServer::start().await;
+    let response = server
+        .client
+        .get(format!("{}/api/v1/scoreboard/stream", server.base))
+        .send()
+        .await
+        .expect("stream opens");
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    let mut body = Box::pin(response.bytes_stream());
+    let mut buffer = Vec::new();
+    for round in 0..3 {
+        if round > 0 {
+            server.team(&format!("Team {round}")).await;
+        }
+        let frame = raw_frame(&mut body, &mut buffer).await;
+        let board = server.get("/api/v1/scoreboard", None).await.text;
+        let seq = server.state.subscribe(false).borrow().seq;
+        let expected = format!("id: {seq}\ndata: {board}\n\n");
+        assert_eq!(
+            String::from_utf8_lossy(&frame),
+            expected,
+            "one id line, one data line with exactly the bytes of GET /scoreboard"
+        );
+    }
+    // Readers and streams share one encoding: nothing is re-encoded or copied per request.
+    assert_eq!(
+        server.state.scoreboard_json(false).as_ptr(),
+        server.state.subscribe(false).borrow().json.as_ptr()
+    );
+    server.shutdown().await;
+}
+
+/// The `breakathon_boards_published_total` counter of `GET /metrics`.
+async fn boards_published(server: &TestServer) -> u64 {
+    let metrics = server.get("/metrics", Some(ORGANIZER)).await.text;
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("breakathon_boards_published_total "))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("the counter is exported")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_leaves_the_board_unchanged_publishes_nothing() {
+    let server = TestServer::start().await;
+    let (_, a) = server.team("Alpha").await;
+    server.organizer("/api/v1/game/start", json!({})).await;
+    let mut team_stream = SseReader::open(&server, "/api/v1/team/stream", Some(&a)).await;
+    let before = boards_published(&server).await;
+    let board = server.get("/api/v1/scoreboard", None).await.text;
+    let accepted = server
+        .post(
+            "/api/v1/team/actions",
+            Some(&a),
+            json!({"action": "restart_service", "service": "web"}),
+        )
+        .await;
+    assert_eq!(accepted.status, 202, "{}", accepted.text);
+    assert_eq!(server.get("/api/v1/scoreboard", None).await.text, board);
+    assert_eq!(
+        boards_published(&server).await,
+        before,
+        "an unchanged board is neither encoded nor sent again"
+    );
+    // Team streams still wake on the change (the action is one of the team's events).
+    server
+        .post(
+            "/api/v1/team/declarations",
+            Some(&a),
+            json!({"service": "db", "fault": "disk_full"}),
+        )
+        .await;
+    team_stream.until(|event| event["type"] == "verdict").await;
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_team_stream_carries_the_teams_own_events() {
     let server = TestServer::start().await;

@@ -348,3 +348,25 @@ fn snapshot(game: &Game) -> BoardSnapshot {
         public,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_is_one_id_line_and_one_data_line_with_the_json_bytes() {
+        let board = Scoreboard {
+            frozen: false,
+            tick: 7,
+            elapsed_s: 3.5,
+            teams: Vec::new(),
+        };
+        let published = Published::encode(42, &board);
+        let json = serde_json::to_vec(&board).expect("json");
+        assert_eq!(&published.json[..], &json[..]);
+        let mut frame = b"id: 42\ndata: ".to_vec();
+        frame.extend_from_slice(&json);
+        frame.extend_from_slice(b"\n\n");
+        assert_eq!(&published.frame[..], &frame[..]);
+    }
+}
