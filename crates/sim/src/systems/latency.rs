@@ -204,6 +204,7 @@ pub fn latency_and_errors(
             let mut tail: f64 = 0.0;
             let mut worst_dep = (own_error, None::<(u16, DepCause)>);
             let served_rps = inst.m.served_rps;
+            let inv_served = 1.0 / served_rps;
             // This instance has packet loss of its own, beyond its zone's and service's.
             let own_loss = inst.fx.loss > zones[z].loss.max(services[s].fx.loss);
             for (d, dep) in services[s].deps.iter().enumerate() {
@@ -274,7 +275,7 @@ pub fn latency_and_errors(
                 idep.cause = cause;
                 idep.retry_rps = retry;
                 let cpr = if served_rps > 0.0 {
-                    idep.fresh_rps / served_rps
+                    idep.fresh_rps * inv_served
                 } else {
                     dep.calls_per_request
                 };

@@ -47,6 +47,8 @@ pub struct DepRow {
 pub const SKEW_TOLERANCE_S: f64 = 1.0;
 /// Smallest capacity an instance can have (avoids dividing by zero), requests/s.
 const MIN_CAPACITY_RPS: f64 = 1e-6;
+/// Shortest time a request holds a worker thread (avoids dividing by zero), ms.
+const MIN_THREAD_MS: f64 = 1e-3;
 
 /// The load system.
 pub fn load(
@@ -201,7 +203,17 @@ pub fn load(
         // Per-service constants, hoisted out of the instance loop.
         let capacity_rps = spec.capacity_rps;
         let base_latency_ms = spec.base_latency_ms;
-        let threads = f64::from(spec.max_connections.max(1));
+        let threads_ms = f64::from(spec.max_connections.max(1)) * 1000.0;
+        let timeout_s = timeout_ms * 0.001;
+        let inv_dt = 1.0 / dt;
+        let inv_gc_span = 1.0 / (1.0 - GC_PRESSURE_START);
+        // Load offered to each instance in rotation, per zone.
+        sc.zone_rps.clear();
+        for z in 0..nz {
+            let count = sc.count[s * nz + z].max(1);
+            sc.zone_rps
+                .push(sc.offered[s * nz + z] * keep / f64::from(count));
+        }
         let disk_full_gb = spec.disk_gb * 0.999;
         let primary_only = stat.kind == ServiceKind::Database && svc.reads_on_primary;
         let conn_ok = 1.0 - svc.conn_refuse;
@@ -255,7 +267,7 @@ pub fn load(
         let rows = &sc.dep_rows[..];
         let rotation = &sc.rotation[..];
         let follows = &sc.follows[..];
-        let count_row = &sc.count[s * nz..(s + 1) * nz];
+        let per_instance = &sc.zone_rps[..];
         for &id in &svc.instances {
             let id = id as usize;
             let leader = follows[id];
@@ -318,8 +330,7 @@ pub fn load(
                 continue;
             }
             let z = inst.zone as usize;
-            let count = count_row[z].max(1);
-            let offered = sc.offered[s * nz + z] * keep / f64::from(count);
+            let offered = per_instance[z];
             inst.m.offered_rps = offered;
             let since = match inst.life {
                 Life::Running { since_tick } => since_tick,
@@ -344,9 +355,8 @@ pub fn load(
             };
             let steal = inst.fx.steal.max(zones[z].steal);
             let cpu_avail = ((1.0 - inst.fx.hog) * (1.0 - steal)).max(0.05);
-            let gc = ((prev.memory_percent / 100.0 - GC_PRESSURE_START)
-                / (1.0 - GC_PRESSURE_START))
-                .clamp(0.0, 1.0);
+            let gc =
+                ((prev.memory_percent * 0.01 - GC_PRESSURE_START) * inv_gc_span).clamp(0.0, 1.0);
             let mut cap = capacity_rps * warm * cpu_avail * (1.0 - GC_CAPACITY_LOSS * gc);
             if primary_only {
                 cap *= PRIMARY_ONLY_CAPACITY;
@@ -356,29 +366,31 @@ pub fn load(
             let service_ms = base_latency_ms / cpu_avail;
             let added_ms = inst.fx.extra_latency_ms + inst.fx.flag_latency_ms;
             let base = service_ms + added_ms + GC_PAUSE_MS * gc * 0.3;
-            let last_latency_s = prev.thread_ms.max(base) / 1000.0;
+            // Worker threads limit throughput to threads / time a request holds one (one
+            // division rather than a chain of two).
             cap = cap
-                .min(threads / last_latency_s.max(1e-6))
+                .min(threads_ms / prev.thread_ms.max(base).max(MIN_THREAD_MS))
                 .max(MIN_CAPACITY_RPS);
+            let inv_cap = 1.0 / cap;
             // Queue.
             let arrivals = offered * dt;
             let q0 = inst.queue;
             let work = q0 + arrivals;
             let served = work.min(cap * dt);
             let mut q1 = work - served;
-            let max_queue = cap * timeout_ms / 1000.0;
+            let max_queue = cap * timeout_s;
             let abandoned = (q1 - max_queue).max(0.0);
             q1 -= abandoned;
             inst.queue = q1;
-            let rho = offered / cap;
-            let queue_wait_ms = (q0 + q1) * 0.5 / cap * 1000.0;
+            let rho = offered * inv_cap;
+            let queue_wait_ms = (q0 + q1) * (500.0 * inv_cap);
             let wait_ms = if rho < 1.0 {
                 (service_ms * (rho / (1.0 - rho)).min(max_queue_factor)).max(queue_wait_ms)
             } else {
                 queue_wait_ms.max(service_ms * max_queue_factor * 0.2)
             };
-            let served_rps = served / dt;
-            let abandoned_rps = abandoned / dt;
+            let served_rps = served * inv_dt;
+            let abandoned_rps = abandoned * inv_dt;
             inst.m.capacity_rps = cap;
             inst.m.utilisation = rho;
             inst.m.served_rps = served_rps;
@@ -496,8 +508,7 @@ pub fn load(
                 if row.blocked {
                     usable = usable.min(idep.conns);
                 }
-                let lat_s = idep.hold_ms.max(row.callee_base_ms) / 1000.0;
-                let needed = calls * lat_s;
+                let needed = calls * idep.hold_ms.max(row.callee_base_ms) * 0.001;
                 let pool_frac = if needed <= usable {
                     1.0
                 } else {

@@ -86,6 +86,13 @@ pub struct Scratch {
     pub zone_leader: Vec<u32>,
     /// Per instance: success share of its served requests this tick (set by latency).
     pub succ: Vec<f64>,
+    /// Per zone: load offered to each instance in rotation of the service being loaded,
+    /// requests/s.
+    pub zone_rps: Vec<f64>,
+    /// Per service: 1 / its memory, 1/MB.
+    pub inv_memory_mb: Vec<f64>,
+    /// Per service: disk percent per GB used.
+    pub disk_percent_per_gb: Vec<f64>,
     /// Per zone: the smallest zone with the same reachability row.
     pub reach_class: Vec<u32>,
     /// Per zone: the zone whose calls it shares, for the service being computed.

@@ -26,6 +26,14 @@ pub fn resources(
     let dt = model.tick_s;
     let sc = &mut *scratch;
     sc.held.fill(0.0);
+    // Per-service factors (multiplications instead of divisions per instance).
+    sc.inv_memory_mb.clear();
+    sc.disk_percent_per_gb.clear();
+    for s in 0..fleet.services.len() {
+        let spec = model.spec(s as u32);
+        sc.inv_memory_mb.push(1.0 / spec.memory_mb.max(1.0));
+        sc.disk_percent_per_gb.push(100.0 / spec.disk_gb.max(1e-9));
+    }
     let mut oom: Vec<u32> = Vec::new();
     {
         let Fleet {
@@ -74,7 +82,7 @@ pub fn resources(
                 if stuck {
                     idep.conns = pool;
                 } else {
-                    let needed = idep.sent_rps * idep.hold_ms / 1000.0;
+                    let needed = idep.sent_rps * idep.hold_ms * 0.001;
                     let target = pool.min(needed * POOL_HEADROOM + POOL_MIN_IDLE);
                     let blocked = *dns_failing || services[dep.callee as usize].fx.cert_expired;
                     if blocked {
@@ -89,7 +97,7 @@ pub fn resources(
                 inst.m.cpu_percent = 0.0;
                 inst.m.memory_percent = 0.0;
                 inst.m.connections_in_use = 0.0;
-                inst.m.disk_percent = inst.disk_used_gb / spec.disk_gb.max(1e-9) * 100.0;
+                inst.m.disk_percent = inst.disk_used_gb * sc.disk_percent_per_gb[s];
                 continue;
             }
             let steal = inst.fx.steal.max(zones[inst.zone as usize].steal);
@@ -102,17 +110,17 @@ pub fn resources(
             inst.m.cpu_percent = ((busy * (1.0 - hog) * (1.0 - steal) + hog + steal * (1.0 - hog))
                 * 100.0)
                 .min(100.0);
-            let inflight = inst.m.served_rps * inst.m.latency_p50_ms / 1000.0;
+            let inflight = inst.m.served_rps * inst.m.latency_p50_ms * 0.001;
             inst.m.connections_in_use = inflight;
             inst.leaked_mb += inst.fx.leak_mb_per_tick * (0.5 + inst.m.utilisation.min(2.0));
             let memory = spec.memory_mb * BASE_MEMORY_SHARE
                 + inflight * MEMORY_PER_INFLIGHT_MB
                 + inst.leaked_mb;
-            let share = memory / spec.memory_mb.max(1.0);
+            let share = memory * sc.inv_memory_mb[s];
             inst.m.memory_percent = (share * 100.0).min(100.0);
             inst.disk_used_gb =
                 (inst.disk_used_gb + inst.fx.disk_fill_gb_per_tick).min(spec.disk_gb);
-            inst.m.disk_percent = inst.disk_used_gb / spec.disk_gb.max(1e-9) * 100.0;
+            inst.m.disk_percent = inst.disk_used_gb * sc.disk_percent_per_gb[s];
             if share >= 1.0 {
                 oom.push(id as u32);
             }
