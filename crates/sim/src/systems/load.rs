@@ -70,6 +70,15 @@ pub fn load(
     let nz = zones.len();
     let ns = services.len();
     sc.fit(ns, nz, instances.len());
+    // Zones with the same reachability row share a class (the usual case: all of them).
+    sc.reach_class.clear();
+    for z in 0..nz {
+        let row = &reach[z * nz..(z + 1) * nz];
+        let class = (0..z)
+            .find(|&y| reach[y * nz..(y + 1) * nz] == *row)
+            .unwrap_or(z);
+        sc.reach_class.push(class as u32);
+    }
     sc.offered.fill(0.0);
     sc.share.fill(0.0);
     sc.count.fill(0);
@@ -245,10 +254,12 @@ pub fn load(
                 conn_ok: 1.0 - callee.conn_refuse,
             });
         }
-        // An instance in the same state as the first serving one of its zone gets exactly
-        // the same results this tick (same load, same inputs): it follows that leader, and
-        // load, latency and resources copy the leader's results instead of recomputing them.
-        sc.zone_leader.fill(NO_LEADER);
+        // An instance in the same state as an earlier serving one of its service, in a zone
+        // that looks the same to it (same load per instance, CPU steal, packet loss and
+        // reachability), gets exactly the same results this tick: it follows that leader,
+        // and load, latency and resources copy the leader's results instead of recomputing.
+        let mut leaders = [NO_LEADER; LEADER_SLOTS];
+        let mut n_leaders = 0;
         for &id in &svc.instances {
             let id = id as usize;
             sc.follows[id] = NO_LEADER;
@@ -257,11 +268,23 @@ pub fn load(
                 continue;
             }
             let z = inst.zone as usize;
-            let leader = sc.zone_leader[z];
-            if leader == NO_LEADER {
-                sc.zone_leader[z] = id as u32;
-            } else if same_state(&instances[leader as usize], inst) {
-                sc.follows[id] = leader;
+            let found = leaders[..n_leaders].iter().copied().find(|&l| {
+                let lead = &instances[l as usize];
+                let lz = lead.zone as usize;
+                (lz == z
+                    || (sc.zone_rps[lz].to_bits() == sc.zone_rps[z].to_bits()
+                        && zones[lz].steal.to_bits() == zones[z].steal.to_bits()
+                        && zones[lz].loss.to_bits() == zones[z].loss.to_bits()
+                        && sc.reach_class[lz] == sc.reach_class[z]))
+                    && same_state(lead, inst)
+            });
+            match found {
+                Some(l) => sc.follows[id] = l,
+                None if n_leaders < LEADER_SLOTS => {
+                    leaders[n_leaders] = id as u32;
+                    n_leaders += 1;
+                }
+                None => {}
             }
         }
         let rows = &sc.dep_rows[..];
@@ -541,6 +564,9 @@ pub fn load(
 
 /// No leader: the instance computes its own results (`Scratch::follows`).
 pub const NO_LEADER: u32 = u32::MAX;
+
+/// Most leaders an instance is compared with (distinct states within one service).
+const LEADER_SLOTS: usize = 4;
 
 /// Routes `sent` calls/s over the callee's zones (`share_row`, its rotation per zone) into
 /// their offered load, from a caller that reaches the zones of `reach_row`; returns `lost`

@@ -82,8 +82,6 @@ pub struct Scratch {
     /// Per instance: the instance whose results it copies this tick (same service, zone and
     /// state), or `load::NO_LEADER`.
     pub follows: Vec<u32>,
-    /// Per zone: the first serving instance of the service being loaded, or `load::NO_LEADER`.
-    pub zone_leader: Vec<u32>,
     /// Per instance: success share of its served requests this tick (set by latency).
     pub succ: Vec<f64>,
     /// Per zone: load offered to each instance in rotation of the service being loaded,
@@ -122,7 +120,6 @@ impl Scratch {
         self.rotation.resize(instances, false);
         self.follows.resize(instances, load::NO_LEADER);
         self.succ.resize(instances, 0.0);
-        self.zone_leader.resize(zones, load::NO_LEADER);
         self.edge_failed.resize(services, 0.0);
         self.first_rps.resize(services, 0.0);
         self.held.resize(services, 0.0);
