@@ -40,10 +40,11 @@ const SCENARIO: &str = r#"(
 /// Game length in ticks (1 tick = 1 s).
 const END_TICK: u64 = 300;
 
-/// Per incident (and `None` for no incident): revenue lost and requests failed, summed by
-/// the rule: each tick's loss against the baseline goes to the open incidents whose root is
-/// unhealthy, equally, or to all open ones when none is; with none open, to nobody.
-fn expected() -> Vec<(Option<IncidentId>, f64, f64)> {
+/// Per incident (and `None` for no incident): revenue lost and requests failed over the game
+/// ticks after `joined_tick`, summed by the rule: each tick's loss against the baseline goes
+/// to the open incidents whose root is unhealthy, equally, or to all open ones when none is;
+/// with none open, to nobody.
+fn expected(joined_tick: u64) -> Vec<(Option<IncidentId>, f64, f64)> {
     let scenario = breakathon_scenario::parse_unchecked(SCENARIO).unwrap();
     let schedule = Arc::new(FaultSchedule::compute(&scenario, scenario.seed));
     let mut clean = scenario.clone();
@@ -55,9 +56,12 @@ fn expected() -> Vec<(Option<IncidentId>, f64, f64)> {
         (Some(IncidentId(0)), 0.0, 0.0),
         (Some(IncidentId(1)), 0.0, 0.0),
     ];
-    for _ in 0..END_TICK {
+    for tick in 1..=END_TICK {
         world.step();
         baseline.step();
+        if tick <= joined_tick {
+            continue;
+        }
         let (w, b) = (world.last_tick_report(), baseline.last_tick_report());
         let revenue = b.revenue_units - w.revenue_units;
         let failed = w.requests_failed - b.requests_failed;
@@ -90,7 +94,7 @@ fn round2(v: f64) -> f64 {
 
 #[test]
 fn the_debrief_says_what_each_incident_cost_by_the_written_rule() {
-    let expected = expected();
+    let expected = expected(0);
     // The scenario does what it says: both incidents cost something, and while both were
     // open and unhealthy they shared the loss.
     assert!(
@@ -165,4 +169,35 @@ fn replay_and_recovery_reproduce_the_costs() {
     let game = common::open_manual(dir.path(), "debrief-costs.ron", SCENARIO);
     assert_eq!(game.state_hash(), hash);
     assert_eq!(game.debrief(team).unwrap(), live);
+}
+
+#[test]
+fn a_late_team_counts_its_costs_from_when_it_joined() {
+    let joined_tick = 90;
+    let expected = expected(joined_tick);
+    let dir = tempfile::tempdir().unwrap();
+    let mut game = common::open_manual(dir.path(), "debrief-costs.ron", SCENARIO);
+    game.create_team("Early").unwrap();
+    game.start(0).unwrap();
+    at(&mut game, joined_tick);
+    let late = game.create_team("Late").unwrap().0.id;
+    at(&mut game, END_TICK);
+    let debrief = game.debrief(late).unwrap();
+    for (id, revenue, failed) in &expected[1..] {
+        let incident = debrief
+            .incidents
+            .iter()
+            .find(|i| Some(i.result.incident) == *id)
+            .unwrap();
+        assert_eq!(
+            incident.result.revenue_lost_units,
+            round2(*revenue),
+            "{id:?}"
+        );
+        assert_eq!(incident.result.requests_failed, round2(*failed), "{id:?}");
+    }
+    assert_eq!(
+        debrief.unattributed_revenue_lost_units,
+        round2(expected[0].1)
+    );
 }
