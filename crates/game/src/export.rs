@@ -234,7 +234,7 @@ fn to_csv(r: &Results) -> Vec<(String, String)> {
             "phase",
             "points",
             "revenue_lost_units",
-            "revenue_points_lost",
+            "revenue_lost_points",
             "requests_failed",
         ],
         r.incidents.iter().map(|i| {
@@ -252,7 +252,7 @@ fn to_csv(r: &Results) -> Vec<(String, String)> {
                 json_name(&i.phase),
                 i.points.to_string(),
                 i.revenue_lost_units.to_string(),
-                i.revenue_points_lost.to_string(),
+                i.revenue_lost_points.to_string(),
                 i.requests_failed.to_string(),
             ]
         }),

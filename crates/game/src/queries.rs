@@ -436,7 +436,7 @@ impl Game {
             phase: view.phase,
             points: view.points,
             revenue_lost_units: round2(rec.losses.revenue_lost_units),
-            revenue_points_lost: round2(
+            revenue_lost_points: round2(
                 rec.losses.revenue_lost_units / self.weights.revenue_units_per_point as f64,
             ),
             requests_failed: round2(rec.losses.requests_failed),

@@ -228,7 +228,7 @@ pub struct TeamIncidentResult {
     /// The same in points (revenue units ÷ units per point, 2 decimals): the revenue points it
     /// kept the team from earning.
     #[serde(default)]
-    pub revenue_points_lost: f64,
+    pub revenue_lost_points: f64,
     /// Its share of the customer-facing requests that failed beyond the baseline's while it
     /// was open (2 decimals).
     #[serde(default)]

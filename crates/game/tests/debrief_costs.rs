@@ -121,7 +121,7 @@ fn the_debrief_says_what_each_incident_cost_by_the_written_rule() {
         );
         assert_eq!(incident.result.requests_failed, round2(*failed), "{id:?}");
         assert_eq!(
-            incident.result.revenue_points_lost,
+            incident.result.revenue_lost_points,
             round2(revenue / 10.0),
             "{id:?}: 10 revenue units per point"
         );
@@ -149,7 +149,7 @@ fn the_debrief_says_what_each_incident_cost_by_the_written_rule() {
             .lines()
             .next()
             .unwrap()
-            .ends_with("points,revenue_lost_units,revenue_points_lost,requests_failed")
+            .ends_with("points,revenue_lost_units,revenue_lost_points,requests_failed")
     );
 }
 
