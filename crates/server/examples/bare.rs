@@ -7,6 +7,9 @@
 //!   encoded once per change into a shared SSE frame and sent to every client from a `watch`
 //!   channel.
 //! - `POST /api/v1/teams {"name": ...}`: adds a name to that board and broadcasts it.
+//!
+//! A third argument `graceful` serves with axum's graceful shutdown (as `breakathon serve`
+//! does), to measure what it costs.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -77,6 +80,7 @@ async fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let port: u16 = args.next().and_then(|p| p.parse().ok()).unwrap_or(8090);
     let bytes: usize = args.next().and_then(|b| b.parse().ok()).unwrap_or(600);
+    let graceful = args.next().as_deref() == Some("graceful");
     let body: &'static str =
         Box::leak(format!("{{\"teams\":\"{}\"}}", "x".repeat(bytes)).into_boxed_str());
     let (frames, _) = watch::channel(Bytes::new());
@@ -96,6 +100,12 @@ async fn main() -> std::io::Result<()> {
         .route("/api/v1/healthz", get(|| async { "ok" }))
         .with_state(board);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("bare axum on http://127.0.0.1:{port}");
-    axum::serve(listener, app).await
+    println!("bare axum on http://127.0.0.1:{port} (graceful shutdown: {graceful})");
+    if graceful {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(std::future::pending())
+            .await
+    } else {
+        axum::serve(listener, app).await
+    }
 }

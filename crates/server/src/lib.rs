@@ -33,8 +33,16 @@ pub use state::{AppState, ServerConfig};
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let ticker = tokio::spawn(ticker::run(state.clone()));
     let shutdown = state.shutdown().clone();
-    let result = axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    let streams = state.clone();
+    // `into_make_service`: each connection gets a reference-counted clone of the router.
+    // Serving the `Router` itself would rebuild every route for every connection (axum
+    // applies the state to all of them eagerly per connection), which with this many routes
+    // costs more than answering a scoreboard request.
+    let result = axum::serve(listener, app(state.clone()).into_make_service())
+        .with_graceful_shutdown(async move {
+            shutdown.cancelled().await;
+            streams.end_streams();
+        })
         .await;
     state.shutdown().cancel();
     let _ = ticker.await;

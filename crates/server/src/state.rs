@@ -2,7 +2,7 @@
 //! shutdown signal.
 
 use std::io::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use breakathon_game::{Game, GameError, Principal, Scoreboard};
@@ -93,6 +93,7 @@ struct Inner {
     limiter: RateLimiter,
     stats: ServerStats,
     last_seq: AtomicU64,
+    streams_ended: AtomicBool,
 }
 
 impl AppState {
@@ -121,6 +122,7 @@ impl AppState {
                 limiter: RateLimiter::new(config.rate_limit),
                 stats: ServerStats::default(),
                 last_seq: AtomicU64::new(seq),
+                streams_ended: AtomicBool::new(false),
             }),
         }
     }
@@ -133,6 +135,21 @@ impl AppState {
     /// The shutdown signal: cancelled on Ctrl-C; ends the ticker and every stream.
     pub fn shutdown(&self) -> &CancellationToken {
         &self.inner.shutdown
+    }
+
+    /// Ends every live stream (on shutdown): marks them ended and wakes their clients, which
+    /// then see [`AppState::streams_ended`]. Streams learn of the end through the channel they
+    /// already wait on, so a stream client polls no shared lock per frame.
+    pub fn end_streams(&self) {
+        self.inner.streams_ended.store(true, Ordering::Release);
+        self.inner.live_board.send_modify(|_| {});
+        self.inner.public_board.send_modify(|_| {});
+        self.inner.changes.send_modify(|_| {});
+    }
+
+    /// Whether [`AppState::end_streams`] was called.
+    pub fn streams_ended(&self) -> bool {
+        self.inner.streams_ended.load(Ordering::Acquire)
     }
 
     /// Server health counters.

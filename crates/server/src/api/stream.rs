@@ -84,6 +84,7 @@ pub async fn scoreboard(State(state): State<AppState>, caller: Caller) -> Respon
                 () = &mut keep_alive => Next::KeepAlive,
             };
             let frame = match next {
+                Next::Board if guard.0.streams_ended() => return None,
                 Next::Board => receiver.borrow_and_update().frame.clone(),
                 Next::KeepAlive => {
                     keep_alive
@@ -94,8 +95,9 @@ pub async fn scoreboard(State(state): State<AppState>, caller: Caller) -> Respon
             };
             Some((Ok::<_, Infallible>(frame), (receiver, keep_alive, guard)))
         },
-    )
-    .take_until(state.shutdown().clone().cancelled_owned());
+    );
+    // Shutdown arrives through `receiver` (see `AppState::end_streams`): polling the shutdown
+    // token per frame would lock a mutex shared by every client.
     let mut response = Body::from_stream(frames).into_response();
     let headers = response.headers_mut();
     headers.insert(
