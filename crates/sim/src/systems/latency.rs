@@ -152,8 +152,22 @@ pub fn latency_and_errors(
                 let (head, tail) = instances.split_at_mut(id);
                 let lead = &head[leader as usize];
                 let inst = &mut tail[0];
-                inst.m = lead.m;
-                inst.deps.copy_from_slice(&lead.deps);
+                // Only what this stage writes (whole-struct copies cost a `memcpy` call).
+                let (m, l) = (&mut inst.m, &lead.m);
+                m.ok_rps = l.ok_rps;
+                m.failed_rps = l.failed_rps;
+                m.latency_p50_ms = l.latency_p50_ms;
+                m.latency_p99_ms = l.latency_p99_ms;
+                m.thread_ms = l.thread_ms;
+                m.cause = l.cause;
+                for (idep, ldep) in inst.deps.iter_mut().zip(&lead.deps) {
+                    idep.hold_ms = ldep.hold_ms;
+                    idep.ok_frac = ldep.ok_frac;
+                    idep.latency_p50_ms = ldep.latency_p50_ms;
+                    idep.latency_p99_ms = ldep.latency_p99_ms;
+                    idep.cause = ldep.cause;
+                    idep.retry_rps = ldep.retry_rps;
+                }
                 let succ = sc.succ[leader as usize];
                 sc.succ[id] = succ;
                 let z = inst.zone as usize;

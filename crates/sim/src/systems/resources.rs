@@ -59,7 +59,11 @@ pub fn resources(
                     idep.conns = ldep.conns;
                     sc.held[dep.callee as usize] += idep.conns;
                 }
-                inst.m = lead.m;
+                let (m, l) = (&mut inst.m, &lead.m);
+                m.cpu_percent = l.cpu_percent;
+                m.memory_percent = l.memory_percent;
+                m.connections_in_use = l.connections_in_use;
+                m.disk_percent = l.disk_percent;
                 inst.leaked_mb = lead.leaked_mb;
                 inst.disk_used_gb = lead.disk_used_gb;
                 if oom.contains(&leader) {
