@@ -699,6 +699,17 @@ async fn play(server: &Server, client: &Client) -> TestResult {
          return !t.hidden && document.getElementById('debrief').textContent.includes('Final rank');",
     )
     .await?;
+    // What each incident cost: a measured amount in every row, not a dash.
+    wait_for(
+        client,
+        "the cost of each incident in the debrief",
+        "const t = document.getElementById('debrief-incidents');\
+         if (!t) return false;\
+         const col = [...t.querySelectorAll('th')].map((th) => th.textContent).indexOf('Revenue lost');\
+         const rows = [...t.querySelectorAll('tbody tr')];\
+         return col >= 0 && rows.length > 0 && rows.every((r) => /^-?[0-9,]+$/.test(r.cells[col].textContent));",
+    )
+    .await?;
     screenshot(client, "team-debrief").await?;
     no_script_errors(client, "team console").await?;
 

@@ -714,6 +714,14 @@
     } catch (err) { fill('rules', el('p', { class: 'empty' }, err.message)); }
   }
 
+  /** A measured amount (revenue units, requests) rounded to whole units, or a dash. */
+  function fmtAmount(value) {
+    const n = Number(value);
+    return value === undefined || value === null || !Number.isFinite(n)
+      ? '–'
+      : Math.round(n).toLocaleString('en');
+  }
+
   async function loadDebrief() {
     try {
       const d = await call('/team/debrief');
@@ -732,7 +740,13 @@
           { label: 'Fault', fmt: (r) => BK.incidentLabel(r) },
           { label: 'You', fmt: (r) => BK.outcomeText(r.result || r) },
           { label: 'Points', num: true, fmt: (r) => fmtPoints(pick(r.result || r, 'points')) },
+          { label: 'Revenue lost', num: true, fmt: (r) => fmtAmount(pick(r.result || r, 'revenue_lost_units')) },
+          { label: 'Requests failed', num: true, fmt: (r) => fmtAmount(pick(r.result || r, 'requests_failed')) },
         ], { id: 'debrief-incidents', empty: 'Nothing broke.' }),
+        kv([
+          ['revenue lost with no incident open', fmtAmount(pick(d, 'unattributed_revenue_lost_units'))],
+          ['requests failed with no incident open', fmtAmount(pick(d, 'unattributed_requests_failed'))],
+        ]),
         el('h3', { class: 'mt' }, 'What you did'),
         BK.table(timeline, [
           { label: 'When', fmt: (r) => fmtGameTime(timeOf(r, 'elapsed') ?? BK.ticksToSeconds(pick(r, 'tick'))) },
