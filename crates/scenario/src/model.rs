@@ -368,6 +368,39 @@ pub enum Metric {
     HealthyPercent,
 }
 
+impl Metric {
+    /// What the metric measures, in words a team reads ("p99 latency").
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Rps => "traffic",
+            Metric::ErrorPercent => "error rate",
+            Metric::LatencyP50Ms => "p50 latency",
+            Metric::LatencyP99Ms => "p99 latency",
+            Metric::CpuPercent => "CPU",
+            Metric::MemoryPercent => "memory",
+            Metric::DiskPercent => "disk",
+            Metric::ConnectionsPercent => "connections in use",
+            Metric::SaturationPercent => "saturation",
+            Metric::HealthyPercent => "healthy instances",
+        }
+    }
+
+    /// The unit its values are in ("ms", "%", "req/s").
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::Rps => "req/s",
+            Metric::LatencyP50Ms | Metric::LatencyP99Ms => "ms",
+            Metric::ErrorPercent
+            | Metric::CpuPercent
+            | Metric::MemoryPercent
+            | Metric::DiskPercent
+            | Metric::ConnectionsPercent
+            | Metric::SaturationPercent
+            | Metric::HealthyPercent => "%",
+        }
+    }
+}
+
 /// A comparison in a condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

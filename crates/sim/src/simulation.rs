@@ -251,12 +251,15 @@ impl Simulation {
                     name: rule.name.clone(),
                     service: rule.when.service.clone(),
                     message: format!(
-                        "{}{} of {} is {:.1} ({} {} for {})",
+                        "{}{} {} at {:.1} {} ({} {} {} for {})",
                         // Once resolved the value shown is the current one: say so first.
                         if resolved.is_some() { "resolved: " } else { "" },
-                        metric_name(rule.when.metric),
                         rule.when.service,
+                        rule.when.metric.label(),
                         state.last_value,
+                        rule.when.metric.unit(),
+                        // The rule as the scenario writes it, to find it there.
+                        metric_name(rule.when.metric),
                         match rule.when.op {
                             breakathon_scenario::Comparison::Above => "above",
                             breakathon_scenario::Comparison::Below => "below",

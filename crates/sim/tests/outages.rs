@@ -54,14 +54,16 @@ fn a_dead_callee_shows_its_callers_failed_calls_and_breaches_its_slo() {
         "{:?}",
         sim.alerts()
     );
-    // Alert texts name the metric as scenarios write it, and say when they are resolved.
+    // Alert texts say in words what is wrong where, name the rule's metric as scenarios write
+    // it, and say when they are resolved.
     let firing = sim.alerts();
     let down = firing
         .iter()
         .find(|a| a.service == "api" && a.name.contains("down"))
         .expect("down alert");
     assert!(
-        down.message.starts_with("healthy_percent of api is 0.0"),
+        down.message
+            .starts_with("api healthy instances at 0.0 % (healthy_percent below"),
         "{down:?}"
     );
     sim.submit(common::on(
@@ -77,7 +79,8 @@ fn a_dead_callee_shows_its_callers_failed_calls_and_breaches_its_slo() {
         .expect("resolved down alert still listed");
     assert!(!down.firing, "{down:?}");
     assert!(
-        down.message.starts_with("resolved: healthy_percent of api"),
+        down.message
+            .starts_with("resolved: api healthy instances at"),
         "{down:?}"
     );
 }
