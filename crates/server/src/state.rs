@@ -236,13 +236,22 @@ impl AppState {
         F: FnOnce(&mut Game, u64) -> Result<R, GameError> + Send + 'static,
     {
         let state = self.clone();
-        tokio::task::spawn_blocking(move || state.write_blocking(f))
+        let (result, prepared) = tokio::task::spawn_blocking(move || state.write_prepared(f))
             .await
-            .map_err(|error| ApiError::internal(format!("game task failed: {error}")))?
+            .map_err(|error| ApiError::internal(format!("game task failed: {error}")))??;
+        if let Some(prepared) = prepared {
+            // Back on a worker: the stream tasks it wakes queue here (see `send`).
+            self.send(prepared);
+        }
+        result.map_err(ApiError::from)
     }
 
-    /// The synchronous body of [`AppState::write`], for callers already on a blocking thread.
-    pub fn write_blocking<R, F>(&self, f: F) -> Result<R, ApiError>
+    /// Runs a command under the game lock and prepares the changed boards after releasing
+    /// it; sending them is left to the caller.
+    fn write_prepared<R, F>(
+        &self,
+        f: F,
+    ) -> Result<(Result<R, GameError>, Option<Prepared>), ApiError>
     where
         F: FnOnce(&mut Game, u64) -> Result<R, GameError>,
     {
@@ -252,22 +261,37 @@ impl AppState {
         self.inner.stats.record_command(started.elapsed());
         let changed = self.changed_boards(&game);
         drop(game);
-        if let Some(snapshot) = changed {
-            self.publish(snapshot);
+        Ok((result, changed.map(|snapshot| self.prepare(snapshot))))
+    }
+
+    /// The synchronous body of [`AppState::write`], for callers already on a blocking thread.
+    pub fn write_blocking<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        F: FnOnce(&mut Game, u64) -> Result<R, GameError>,
+    {
+        let (result, prepared) = self.write_prepared(f)?;
+        if let Some(prepared) = prepared {
+            self.send(prepared);
         }
         result.map_err(ApiError::from)
     }
 
     /// Advances the game to the wall clock and publishes what changed.
     pub fn pump(&self) -> Result<(), ApiError> {
+        let (result, prepared) = self.pump_prepared()?;
+        if let Some(prepared) = prepared {
+            self.send(prepared);
+        }
+        result
+    }
+
+    /// [`AppState::pump`] without sending: the caller (the ticker, on a worker) sends.
+    pub fn pump_prepared(&self) -> Result<(Result<(), ApiError>, Option<Prepared>), ApiError> {
         let mut game = self.lock()?;
-        let result = game.pump(self.now_ms());
+        let result = game.pump(self.now_ms()).map_err(ApiError::from);
         let changed = self.changed_boards(&game);
         drop(game);
-        if let Some(snapshot) = changed {
-            self.publish(snapshot);
-        }
-        result.map_err(ApiError::from)
+        Ok((result, changed.map(|snapshot| self.prepare(snapshot))))
     }
 
     /// Closes the game after shutdown: writes a checkpoint so that the next start recovers
@@ -309,8 +333,46 @@ impl AppState {
     /// differs from the last one sent (once, shared by every reader and stream client). An
     /// older snapshot arriving after a newer one is dropped.
     pub fn publish(&self, snapshot: BoardSnapshot) {
+        self.send(self.prepare(snapshot));
+    }
+
+    /// The first half of [`AppState::publish`], for a blocking thread: compares the boards
+    /// with the last ones and encodes those that changed.
+    pub fn prepare(&self, snapshot: BoardSnapshot) -> Prepared {
         let started = std::time::Instant::now();
         let seq = snapshot.seq;
+        let mut prepared = Prepared {
+            seq,
+            live: None,
+            public: None,
+        };
+        let mut last = match self.inner.boards.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if seq <= last.seq {
+            return prepared;
+        }
+        last.seq = seq;
+        if last.live != snapshot.live {
+            prepared.live = Some(Published::encode(seq, &snapshot.live));
+            last.live = snapshot.live;
+        }
+        if last.public != snapshot.public {
+            prepared.public = Some(Published::encode(seq, &snapshot.public));
+            last.public = snapshot.public;
+        }
+        drop(last);
+        self.inner.stats.publish.record(started.elapsed());
+        prepared
+    }
+
+    /// The second half of [`AppState::publish`], best called on a runtime worker: wakes team
+    /// streams and sends the encoded boards. Waking thousands of stream tasks from a worker
+    /// queues them locally; from a blocking-pool thread each wake-up would go through the
+    /// runtime's shared queue. A board older than the one in the channel is dropped.
+    pub fn send(&self, prepared: Prepared) {
+        let seq = prepared.seq;
         self.inner.changes.send_if_modified(|current| {
             let newer = seq > *current;
             if newer {
@@ -318,37 +380,34 @@ impl AppState {
             }
             newer
         });
-        let mut last = match self.inner.boards.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if seq <= last.seq {
-            return;
+        for (board, channel) in [
+            (prepared.live, &self.inner.live_board),
+            (prepared.public, &self.inner.public_board),
+        ] {
+            let Some(board) = board else { continue };
+            let sent = channel.send_if_modified(|current| {
+                let newer = board.seq > current.seq;
+                if newer {
+                    *current = board;
+                }
+                newer
+            });
+            if sent {
+                self.inner
+                    .stats
+                    .boards_published
+                    .fetch_add(1, Ordering::Relaxed);
+            }
         }
-        last.seq = seq;
-        if last.live != snapshot.live {
-            self.inner
-                .live_board
-                .send_replace(Published::encode(seq, &snapshot.live));
-            self.inner
-                .stats
-                .boards_published
-                .fetch_add(1, Ordering::Relaxed);
-            last.live = snapshot.live;
-        }
-        if last.public != snapshot.public {
-            self.inner
-                .public_board
-                .send_replace(Published::encode(seq, &snapshot.public));
-            self.inner
-                .stats
-                .boards_published
-                .fetch_add(1, Ordering::Relaxed);
-            last.public = snapshot.public;
-        }
-        drop(last);
-        self.inner.stats.publish.record(started.elapsed());
     }
+}
+
+/// Encoded boards ready to send (see [`AppState::prepare`]).
+#[derive(Debug)]
+pub struct Prepared {
+    seq: u64,
+    live: Option<Published>,
+    public: Option<Published>,
 }
 
 /// Both boards of the game now (the public one is the live one unless frozen).

@@ -18,8 +18,17 @@ pub async fn run(state: AppState) {
             _ = interval.tick() => {}
         }
         let pump_state = state.clone();
-        let outcome = tokio::task::spawn_blocking(move || pump_state.pump()).await;
+        let outcome = tokio::task::spawn_blocking(move || pump_state.pump_prepared()).await;
         state.stats().pumps.fetch_add(1, Ordering::Relaxed);
+        let outcome = outcome.map(|prepared| {
+            prepared.and_then(|(result, prepared)| {
+                if let Some(prepared) = prepared {
+                    // On this worker, so that woken stream tasks queue locally.
+                    state.send(prepared);
+                }
+                result
+            })
+        });
         match outcome {
             Ok(Ok(())) => {}
             Ok(Err(error)) => eprintln!("breakathon: the game clock could not advance: {error}"),
