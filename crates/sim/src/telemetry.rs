@@ -176,9 +176,10 @@ pub struct TickReport {
     pub tick: u64,
     /// Revenue earned this tick from successful customer-facing requests.
     pub revenue_units: f64,
-    /// Customer-facing requests served successfully this tick.
+    /// Customers' requests served successfully this tick, counted at the customer-facing
+    /// entry points (where customers' traffic enters the fleet).
     pub requests_ok: f64,
-    /// Customer-facing requests that failed this tick.
+    /// Customers' requests that failed this tick, counted at the customer-facing entry points.
     pub requests_failed: f64,
     /// Customer-facing services whose SLO is breached this tick.
     pub slo_breached: Vec<String>,

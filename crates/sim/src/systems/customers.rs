@@ -83,8 +83,13 @@ pub fn customers(
             continue;
         }
         let m = &fleet.services[s].m;
-        out.requests_ok += m.ok_rps * dt;
-        out.requests_failed += m.failed_rps * dt;
+        // Customers' requests are counted where they enter the fleet: a failure deep in a
+        // chain of customer-facing services (edge → web → checkout) is one failed request,
+        // not one per service it passed through.
+        if model.services[s].entry_rps > 0.0 {
+            out.requests_ok += m.ok_rps * dt;
+            out.requests_failed += m.failed_rps * dt;
+        }
         // Revenue comes from distinct customer intents: a retried request that succeeds
         // earns once, so successes never earn more than the first attempts offered.
         out.revenue_units += m.ok_rps.min(scratch.first_rps[s]) * dt * spec.revenue_per_request;
