@@ -259,6 +259,8 @@ pub fn load(
         // reachability), gets exactly the same results this tick: it follows that leader,
         // and load, latency and resources copy the leader's results instead of recomputing.
         let mut leaders = [NO_LEADER; LEADER_SLOTS];
+        // Followers of each leader: the leader routes the calls of its whole group at once.
+        let mut followers = [0u32; LEADER_SLOTS];
         let mut n_leaders = 0;
         for &id in &svc.instances {
             let id = id as usize;
@@ -268,7 +270,7 @@ pub fn load(
                 continue;
             }
             let z = inst.zone as usize;
-            let found = leaders[..n_leaders].iter().copied().find(|&l| {
+            let found = leaders[..n_leaders].iter().position(|&l| {
                 let lead = &instances[l as usize];
                 let lz = lead.zone as usize;
                 (lz == z
@@ -279,7 +281,10 @@ pub fn load(
                     && same_state(lead, inst)
             });
             match found {
-                Some(l) => sc.follows[id] = l,
+                Some(k) => {
+                    sc.follows[id] = leaders[k];
+                    followers[k] += 1;
+                }
                 None if n_leaders < LEADER_SLOTS => {
                     leaders[n_leaders] = id as u32;
                     n_leaders += 1;
@@ -295,45 +300,17 @@ pub fn load(
             let id = id as usize;
             let leader = follows[id];
             if leader != NO_LEADER {
+                // Its calls were routed with its leader's (see `group`, below).
                 let (head, tail) = instances.split_at_mut(id);
                 let lead = &head[leader as usize];
                 let inst = &mut tail[0];
-                let prev = &inst.m;
-                let prev_success = if prev.served_rps > 0.0 {
-                    (prev.ok_rps / prev.served_rps).clamp(0.0, 1.0)
-                } else {
-                    1.0
-                };
                 copy_tick(&mut inst.m, &lead.m);
                 inst.queue = lead.queue;
-                let reach_row = &reach[inst.zone as usize * nz..(inst.zone as usize + 1) * nz];
-                for ((row, idep), ldep) in rows.iter().zip(inst.deps.iter_mut()).zip(&lead.deps) {
+                for (idep, ldep) in inst.deps.iter_mut().zip(&lead.deps) {
                     idep.fresh_rps = ldep.fresh_rps;
                     idep.calls_rps = ldep.calls_rps;
                     idep.pool_frac = ldep.pool_frac;
                     idep.sent_rps = ldep.sent_rps;
-                    if row.disabled {
-                        continue;
-                    }
-                    let c = row.callee as usize;
-                    sc.first_rps[c] += ldep.fresh_rps * first_share * prev_success;
-                    if row.breaker_open {
-                        continue;
-                    }
-                    let (calls, pool_frac, sent) = (ldep.calls_rps, ldep.pool_frac, ldep.sent_rps);
-                    let lost = calls * pool_frac * row.refuse
-                        + if row.blocked {
-                            calls * (1.0 - pool_frac)
-                        } else {
-                            0.0
-                        };
-                    sc.edge_failed[c] += route(
-                        &sc.share[c * nz..(c + 1) * nz],
-                        &mut sc.offered[c * nz..(c + 1) * nz],
-                        reach_row,
-                        sent,
-                        lost,
-                    );
                 }
                 continue;
             }
@@ -502,6 +479,13 @@ pub fn load(
             };
             let pool_limit = inst.fx.pool_limit;
             let reach_row = &reach[zi * nz..(zi + 1) * nz];
+            // The instance and its followers (same calls, same reachable zones): their calls
+            // are routed once, multiplied by the group's size (sums in a different order than
+            // one instance at a time: results can differ in the last bits).
+            let group = leaders[..n_leaders]
+                .iter()
+                .position(|&l| l as usize == id)
+                .map_or(1.0, |k| f64::from(followers[k] + 1));
             let good_rps = served_rps * (1.0 - own_error);
             for (d, (row, idep)) in rows.iter().zip(inst.deps.iter_mut()).enumerate() {
                 if row.disabled {
@@ -517,7 +501,7 @@ pub fn load(
                 idep.calls_rps = calls;
                 // Customers whose request failed elsewhere (last tick's success share) do not
                 // go on to buy: only calls for requests that can still succeed are demand.
-                sc.first_rps[c] += fresh * first_share * prev_success;
+                sc.first_rps[c] += fresh * first_share * prev_success * group;
                 if row.breaker_open {
                     idep.pool_frac = 1.0;
                     continue;
@@ -554,8 +538,8 @@ pub fn load(
                     &sc.share[c * nz..(c + 1) * nz],
                     &mut sc.offered[c * nz..(c + 1) * nz],
                     reach_row,
-                    sent,
-                    lost,
+                    sent * group,
+                    lost * group,
                 );
             }
         }
