@@ -582,42 +582,45 @@ fn route(
 
 /// Whether two serving instances of one service hold the same state (bit for bit) in
 /// everything the load, latency and resources stages read: then they get the same results.
+/// The floats are compared as one OR of XORed bits, without a branch per field: followers
+/// are the usual case, so every field is read anyway.
 fn same_state(a: &Instance, b: &Instance) -> bool {
-    let same = |x: f64, y: f64| x.to_bits() == y.to_bits();
-    a.life == b.life
-        && same(a.queue, b.queue)
-        && same(a.clock_skew_s, b.clock_skew_s)
-        && same(a.disk_used_gb, b.disk_used_gb)
-        && same(a.leaked_mb, b.leaked_mb)
-        && same(a.m.memory_percent, b.m.memory_percent)
-        && same(a.m.disk_percent, b.m.disk_percent)
-        && same(a.m.thread_ms, b.m.thread_ms)
-        && same(a.m.served_rps, b.m.served_rps)
-        && same(a.m.ok_rps, b.m.ok_rps)
-        && same_effects(&a.fx, &b.fx)
-        && a.deps.len() == b.deps.len()
-        && a.deps.iter().zip(&b.deps).all(|(x, y)| {
-            same(x.retry_rps, y.retry_rps)
-                && same(x.conns, y.conns)
-                && same(x.hold_ms, y.hold_ms)
-                && same(x.ok_frac, y.ok_frac)
-        })
+    let d = |x: f64, y: f64| x.to_bits() ^ y.to_bits();
+    if a.life != b.life || a.deps.len() != b.deps.len() || !same_effects(&a.fx, &b.fx) {
+        return false;
+    }
+    let mut diff = d(a.queue, b.queue)
+        | d(a.clock_skew_s, b.clock_skew_s)
+        | d(a.disk_used_gb, b.disk_used_gb)
+        | d(a.leaked_mb, b.leaked_mb)
+        | d(a.m.memory_percent, b.m.memory_percent)
+        | d(a.m.disk_percent, b.m.disk_percent)
+        | d(a.m.thread_ms, b.m.thread_ms)
+        | d(a.m.served_rps, b.m.served_rps)
+        | d(a.m.ok_rps, b.m.ok_rps);
+    for (x, y) in a.deps.iter().zip(&b.deps) {
+        diff |= d(x.retry_rps, y.retry_rps)
+            | d(x.conns, y.conns)
+            | d(x.hold_ms, y.hold_ms)
+            | d(x.ok_frac, y.ok_frac);
+    }
+    diff == 0
 }
 
 /// Whether two instances' fault effects are the same, bit for bit.
 fn same_effects(a: &InstanceEffects, b: &InstanceEffects) -> bool {
-    let same = |x: f64, y: f64| x.to_bits() == y.to_bits();
-    same(a.hog, b.hog)
-        && same(a.steal, b.steal)
-        && same(a.extra_latency_ms, b.extra_latency_ms)
-        && same(a.leak_mb_per_tick, b.leak_mb_per_tick)
-        && same(a.disk_fill_gb_per_tick, b.disk_fill_gb_per_tick)
-        && same(a.flag_error, b.flag_error)
-        && same(a.flag_latency_ms, b.flag_latency_ms)
-        && same(a.loss, b.loss)
-        && same(a.config_error, b.config_error)
-        && a.crash_after_ticks == b.crash_after_ticks
-        && a.pool_limit == b.pool_limit
+    let d = |x: f64, y: f64| x.to_bits() ^ y.to_bits();
+    let diff = d(a.hog, b.hog)
+        | d(a.steal, b.steal)
+        | d(a.extra_latency_ms, b.extra_latency_ms)
+        | d(a.leak_mb_per_tick, b.leak_mb_per_tick)
+        | d(a.disk_fill_gb_per_tick, b.disk_fill_gb_per_tick)
+        | d(a.flag_error, b.flag_error)
+        | d(a.flag_latency_ms, b.flag_latency_ms)
+        | d(a.loss, b.loss)
+        | d(a.config_error, b.config_error)
+        | (a.crash_after_ticks ^ b.crash_after_ticks);
+    diff == 0 && a.pool_limit == b.pool_limit
 }
 
 /// Copies every field of `from` into `to`, one by one: a whole-struct assignment of this
