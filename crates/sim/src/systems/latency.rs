@@ -45,9 +45,12 @@ pub fn latency_and_errors(
     }
     sc.zone_group.resize(nz, NO_GROUP);
     sc.zone_loss.resize(nz, 0.0);
-    sc.zone_memo.clear();
+    // Only the keys are cleared: a slot's call is written whenever its key is.
     sc.zone_memo
         .resize(ns * ZONE_MEMO_SLOTS, ZoneMemo::default());
+    for memo in &mut sc.zone_memo {
+        memo.key = None;
+    }
     for &s in model.topo.iter().rev() {
         let s = s as usize;
         let stat = &model.services[s];
