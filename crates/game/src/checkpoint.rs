@@ -221,9 +221,11 @@ impl Checkpointer {
         })
     }
 
-    /// Whether the writer can take a job now.
+    /// Whether the writer is not writing a checkpoint now (a writer thread that died, which
+    /// takes nothing any more, counts as idle: nobody waits for it).
     pub fn is_idle(&self) -> bool {
         !self.busy.load(Ordering::Acquire)
+            || self.handle.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
     /// Waits until the writer has finished the checkpoint it took, if any (before writing
@@ -275,5 +277,38 @@ impl Drop for Checkpointer {
         if let Some(handle) = self.handle.take() {
             let _ = handle.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(handle: JoinHandle<()>, busy: bool) -> Checkpointer {
+        Checkpointer {
+            sender: None,
+            handle: Some(handle),
+            busy: Arc::new(AtomicBool::new(busy)),
+            shared: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn a_dead_writer_counts_as_idle_so_that_nobody_waits_for_it_forever() {
+        let dead = std::thread::spawn(|| {});
+        while !dead.is_finished() {
+            std::thread::yield_now();
+        }
+        let gone = writer(dead, true);
+        assert!(gone.is_idle());
+        gone.wait_idle();
+        let working = writer(
+            std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(100))),
+            true,
+        );
+        assert!(
+            !working.is_idle(),
+            "a live writer with a job in hand is busy"
+        );
     }
 }
