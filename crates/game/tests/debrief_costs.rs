@@ -108,28 +108,7 @@ fn the_debrief_says_what_each_incident_cost_by_the_written_rule() {
     game.start(0).unwrap();
     at(&mut game, END_TICK);
     let debrief = game.debrief(team).unwrap();
-    for (id, revenue, failed) in &expected[1..] {
-        let incident = debrief
-            .incidents
-            .iter()
-            .find(|i| Some(i.result.incident) == *id)
-            .unwrap();
-        assert_eq!(
-            incident.result.revenue_lost_units,
-            round2(*revenue),
-            "{id:?}"
-        );
-        assert_eq!(incident.result.requests_failed, round2(*failed), "{id:?}");
-        assert_eq!(
-            incident.result.revenue_lost_points,
-            round2(revenue / 10.0),
-            "{id:?}: 10 revenue units per point"
-        );
-    }
-    assert_eq!(
-        debrief.unattributed_revenue_lost_units,
-        round2(expected[0].1)
-    );
+    assert_costs(&debrief, &expected);
     assert_eq!(debrief.unattributed_requests_failed, round2(expected[0].2));
 
     // The export's per-incident results carry the same figures.
@@ -183,6 +162,12 @@ fn a_late_team_counts_its_costs_from_when_it_joined() {
     let late = game.create_team("Late").unwrap().0.id;
     at(&mut game, END_TICK);
     let debrief = game.debrief(late).unwrap();
+    assert_costs(&debrief, &expected);
+}
+
+/// Checks a debrief's per-incident costs (revenue lost in units and points, requests failed)
+/// and its unattributed revenue against `expected` (`[0]` is the unattributed remainder).
+fn assert_costs(debrief: &breakathon_game::Debrief, expected: &[(Option<IncidentId>, f64, f64)]) {
     for (id, revenue, failed) in &expected[1..] {
         let incident = debrief
             .incidents
@@ -195,6 +180,11 @@ fn a_late_team_counts_its_costs_from_when_it_joined() {
             "{id:?}"
         );
         assert_eq!(incident.result.requests_failed, round2(*failed), "{id:?}");
+        assert_eq!(
+            incident.result.revenue_lost_points,
+            round2(revenue / 10.0),
+            "{id:?}: 10 revenue units per point"
+        );
     }
     assert_eq!(
         debrief.unattributed_revenue_lost_units,

@@ -34,15 +34,7 @@ pub fn latency_and_errors(
     let sc = &mut *scratch;
     let nz = zones.len();
     let ns = services.len();
-    // Zones with the same reachability row share a class (the usual case: all of them).
-    sc.reach_class.clear();
-    for z in 0..nz {
-        let row = &reach[z * nz..(z + 1) * nz];
-        let class = (0..z)
-            .find(|&y| reach[y * nz..(y + 1) * nz] == *row)
-            .unwrap_or(z);
-        sc.reach_class.push(class as u32);
-    }
+    sc.classify_reach(reach, nz);
     sc.zone_group.resize(nz, NO_GROUP);
     sc.zone_loss.resize(nz, 0.0);
     // Only the keys are cleared: a slot's call is written whenever its key is.

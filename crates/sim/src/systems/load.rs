@@ -70,15 +70,7 @@ pub fn load(
     let nz = zones.len();
     let ns = services.len();
     sc.fit(ns, nz, instances.len());
-    // Zones with the same reachability row share a class (the usual case: all of them).
-    sc.reach_class.clear();
-    for z in 0..nz {
-        let row = &reach[z * nz..(z + 1) * nz];
-        let class = (0..z)
-            .find(|&y| reach[y * nz..(y + 1) * nz] == *row)
-            .unwrap_or(z);
-        sc.reach_class.push(class as u32);
-    }
+    sc.classify_reach(reach, nz);
     sc.offered.fill(0.0);
     sc.share.fill(0.0);
     sc.count.fill(0);

@@ -102,6 +102,19 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// Sets `reach_class`: zones with the same reachability row (`reach[z * zones + y]`)
+    /// share a class, the smallest such zone (the usual case: all of them share one).
+    pub fn classify_reach(&mut self, reach: &[bool], zones: usize) {
+        self.reach_class.clear();
+        for z in 0..zones {
+            let row = &reach[z * zones..(z + 1) * zones];
+            let class = (0..z)
+                .find(|&y| reach[y * zones..(y + 1) * zones] == *row)
+                .unwrap_or(z);
+            self.reach_class.push(class as u32);
+        }
+    }
+
     /// Resizes every buffer for `services` services, `zones` zones, `instances` instances.
     pub fn fit(&mut self, services: usize, zones: usize, instances: usize) {
         self.zones = zones;
