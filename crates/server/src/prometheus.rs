@@ -47,6 +47,12 @@ fn number(value: f64) -> String {
     }
 }
 
+/// Writes a family with one unlabelled sample.
+fn scalar(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
 /// The server's health in Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "metrics",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
@@ -65,22 +71,27 @@ pub async fn server(State(state): State<AppState>, _: Organizer) -> Result<Respo
         .await?;
     let stats = state.stats();
     let mut out = String::new();
-    family(&mut out, "breakathon_teams", "gauge", "Teams in the game.");
-    let _ = writeln!(out, "breakathon_teams {teams}");
-    family(
+    scalar(
+        &mut out,
+        "breakathon_teams",
+        "gauge",
+        "Teams in the game.",
+        teams,
+    );
+    scalar(
         &mut out,
         "breakathon_tick",
         "gauge",
         "Simulation ticks completed.",
+        tick,
     );
-    let _ = writeln!(out, "breakathon_tick {tick}");
-    family(
+    scalar(
         &mut out,
         "breakathon_change_seq",
         "gauge",
         "Visible changes so far.",
+        change_seq,
     );
-    let _ = writeln!(out, "breakathon_change_seq {change_seq}");
     family(
         &mut out,
         "breakathon_state_hash_info",
@@ -88,71 +99,47 @@ pub async fn server(State(state): State<AppState>, _: Organizer) -> Result<Respo
         "Hash of the whole game state, as a label.",
     );
     let _ = writeln!(out, "breakathon_state_hash_info{{hash=\"{hash:016x}\"}} 1");
-    family(
+    scalar(
         &mut out,
         "breakathon_pumps_total",
         "counter",
         "Ticker rounds run.",
+        stats.pumps.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "breakathon_pumps_total {}",
-        stats.pumps.load(Ordering::Relaxed)
-    );
-    family(
+    scalar(
         &mut out,
         "breakathon_http_requests_total",
         "counter",
         "HTTP requests answered.",
+        stats.requests.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "breakathon_http_requests_total {}",
-        stats.requests.load(Ordering::Relaxed)
-    );
-    family(
+    scalar(
         &mut out,
         "breakathon_http_errors_total",
         "counter",
         "HTTP 4xx and 5xx answers.",
+        stats.errors.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "breakathon_http_errors_total {}",
-        stats.errors.load(Ordering::Relaxed)
-    );
-    family(
+    scalar(
         &mut out,
         "breakathon_rate_limited_total",
         "counter",
         "Writes refused by the rate limiter.",
+        stats.rate_limited.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "breakathon_rate_limited_total {}",
-        stats.rate_limited.load(Ordering::Relaxed)
-    );
-    family(
+    scalar(
         &mut out,
         "breakathon_stream_clients",
         "gauge",
         "Live stream clients connected.",
+        stats.stream_clients.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "breakathon_stream_clients {}",
-        stats.stream_clients.load(Ordering::Relaxed)
-    );
-    family(
+    scalar(
         &mut out,
         "breakathon_boards_published_total",
         "counter",
         "Scoreboard encodings published to streams and readers.",
-    );
-    let _ = writeln!(
-        out,
-        "breakathon_boards_published_total {}",
-        stats.boards_published.load(Ordering::Relaxed)
+        stats.boards_published.load(Ordering::Relaxed),
     );
     histogram(
         &mut out,
@@ -208,13 +195,13 @@ pub async fn team(State(state): State<AppState>, Team(team): Team) -> Result<Res
 /// as with a real scrape target that stopped answering.
 pub fn fleet_text(fleet: &FleetView) -> String {
     let mut out = String::new();
-    family(
+    scalar(
         &mut out,
         "breakathon_fleet_tick",
         "gauge",
         "Simulation tick of this view.",
+        fleet.tick,
     );
-    let _ = writeln!(out, "breakathon_fleet_tick {}", fleet.tick);
 
     family(
         &mut out,
