@@ -5,33 +5,18 @@
 
 use std::sync::Arc;
 
-use breakathon_scenario::{ActionKind, Scenario};
-use breakathon_sim::{Action, ActionParams, FaultSchedule, Simulation, WorldSnapshot};
+use breakathon_scenario::ActionKind;
+use breakathon_sim::{Action, ActionParams, Simulation, WorldSnapshot};
+use common::{determinism_fixture, tick_fingerprint};
 use proptest::prelude::*;
 
-/// The fixture scenario: two zones, five services, faults of every trigger kind.
-const FIXTURE: &str = include_str!("fixtures/determinism.ron");
+mod common;
 
 /// Ticks simulated per run (the fixture lasts 30 minutes of 1 s ticks).
 const RUN_TICKS: u64 = 1_800;
 
 /// How often the full state hash is taken.
 const FULL_HASH_EVERY_TICKS: u64 = 60;
-
-/// A cheap, stable fingerprint of one tick: what it reported and where every incident stands.
-fn tick_fingerprint(sim: &Simulation) -> u64 {
-    let text = format!("{:?}{:?}", sim.last_tick_report(), sim.incidents());
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-fn setup(seed: u64) -> (Arc<Scenario>, Arc<FaultSchedule>) {
-    let mut scenario = breakathon_scenario::parse_unchecked(FIXTURE).expect("fixture parses");
-    scenario.seed = seed;
-    let schedule = Arc::new(FaultSchedule::compute(&scenario, seed));
-    (Arc::new(scenario), schedule)
-}
 
 /// Scripted actions: (tick at which it is submitted, action).
 fn script() -> Vec<(u64, Action)> {
@@ -75,7 +60,7 @@ fn compare(
     k: u64,
     round_trip: fn(&WorldSnapshot) -> WorldSnapshot,
 ) -> (Vec<u64>, Vec<u64>) {
-    let (scenario, schedule) = setup(seed);
+    let (scenario, schedule) = determinism_fixture(seed);
     let actions = script();
 
     let mut straight =
@@ -132,7 +117,7 @@ fn checkpoints_survive_ron_too_in_the_middle_of_incidents() {
 
 #[test]
 fn a_restored_world_keeps_its_injected_incidents() {
-    let (scenario, schedule) = setup(3);
+    let (scenario, schedule) = determinism_fixture(3);
     let mut sim = Simulation::new(Arc::clone(&scenario), Arc::clone(&schedule)).expect("valid");
     sim.step_until(13 * 60);
     let before = sim.incidents().len();

@@ -5,35 +5,18 @@
 //! and the incidents' status); the full `state_hash()` (which serializes the whole world,
 //! ~35 ms for this fixture) is compared every [`FULL_HASH_EVERY_TICKS`] ticks and at the end.
 
-use std::sync::Arc;
-
-use breakathon_scenario::{ActionKind, Scenario};
-use breakathon_sim::{Action, ActionParams, FaultSchedule, Simulation};
+use breakathon_scenario::ActionKind;
+use breakathon_sim::{Action, ActionParams, Simulation};
+use common::{determinism_fixture, tick_fingerprint};
 use proptest::prelude::*;
 
-/// The fixture scenario: two zones, five services, faults of every trigger kind.
-const FIXTURE: &str = include_str!("fixtures/determinism.ron");
+mod common;
 
 /// Ticks simulated per run (the fixture lasts 30 minutes of 1 s ticks).
 const RUN_TICKS: u64 = 1_800;
 
 /// How often the full state hash is taken (it is too slow to take every tick).
 const FULL_HASH_EVERY_TICKS: u64 = 60;
-
-/// A cheap, stable fingerprint of one tick: what it reported and where every incident stands.
-fn tick_fingerprint(sim: &Simulation) -> u64 {
-    let text = format!("{:?}{:?}", sim.last_tick_report(), sim.incidents());
-    // FNV-1a: stable across runs, unlike std's RandomState.
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-fn scenario(seed: u64) -> Arc<Scenario> {
-    let mut scenario = breakathon_scenario::parse_unchecked(FIXTURE).expect("fixture parses");
-    scenario.seed = seed;
-    Arc::new(scenario)
-}
 
 fn action(kind: ActionKind, service: &str, instance: Option<u32>) -> Action {
     Action {
@@ -68,8 +51,7 @@ fn script() -> Vec<(u64, Action)> {
 /// Runs the fixture with `seed` and the `actions`: after every tick, its fingerprint, and
 /// every [`FULL_HASH_EVERY_TICKS`] ticks (and at the end) the full state hash too.
 fn hash_history(seed: u64, actions: &[(u64, Action)]) -> Vec<u64> {
-    let scenario = scenario(seed);
-    let schedule = Arc::new(FaultSchedule::compute(&scenario, seed));
+    let (scenario, schedule) = determinism_fixture(seed);
     let mut sim = Simulation::new(scenario, schedule).expect("fixture is valid");
     let mut hashes = Vec::new();
     hashes.push(sim.state_hash());

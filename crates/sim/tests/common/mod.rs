@@ -159,3 +159,24 @@ pub fn metrics(sim: &Simulation, service: &str) -> breakathon_sim::MetricPoint {
 pub fn logged(sim: &Simulation, service: Option<&str>, text: &str) -> bool {
     !sim.logs(service, Some(text), 0, 1).is_empty()
 }
+
+/// The determinism fixture: two zones, five services, faults of every trigger kind.
+const DETERMINISM_FIXTURE: &str = include_str!("../fixtures/determinism.ron");
+
+/// The determinism fixture with `seed`, and its fault schedule.
+pub fn determinism_fixture(seed: u64) -> (Arc<Scenario>, Arc<FaultSchedule>) {
+    let mut scenario =
+        breakathon_scenario::parse_unchecked(DETERMINISM_FIXTURE).expect("fixture parses");
+    scenario.seed = seed;
+    let schedule = Arc::new(FaultSchedule::compute(&scenario, seed));
+    (Arc::new(scenario), schedule)
+}
+
+/// A cheap, stable fingerprint of one tick: what it reported and where every incident stands
+/// (FNV-1a, stable across runs unlike std's RandomState).
+pub fn tick_fingerprint(sim: &Simulation) -> u64 {
+    use std::fmt::Write as _;
+    let mut hash = breakathon_sim::snapshot::Fnv1a::default();
+    let _ = write!(hash, "{:?}{:?}", sim.last_tick_report(), sim.incidents());
+    hash.finish()
+}
