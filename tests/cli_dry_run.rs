@@ -157,33 +157,26 @@ fn bad_inputs_are_reported_not_panicked_on() {
     assert!(stderr.contains("chekout"), "{stderr}");
     assert!(output.stdout.is_empty());
 
-    // An action on an unknown service is refused with its position in the script.
+    // Runs the tutorial with an action script that must be refused; returns its stderr.
     let script = dir.join("bad.ron");
-    std::fs::write(
-        &script,
-        "[(at: \"1m\", action: (kind: restart_service, service: \"nope\"))]",
-    )
-    .expect("write");
-    let output = breakathon(&[
-        "dry-run",
-        "scenarios/tutorial.ron",
-        "--actions",
-        script.to_str().expect("utf-8"),
-    ]);
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let refused = |text: &str| {
+        std::fs::write(&script, text).expect("write");
+        let output = breakathon(&[
+            "dry-run",
+            "scenarios/tutorial.ron",
+            "--actions",
+            script.to_str().expect("utf-8"),
+        ]);
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+
+    // An action on an unknown service is refused with its position in the script.
+    let stderr = refused("[(at: \"1m\", action: (kind: restart_service, service: \"nope\"))]");
     assert!(stderr.contains("#1"), "{stderr}");
 
     // A malformed script points at its line and column.
-    std::fs::write(&script, "[(at: \"1m\", action: (kind: explode))]").expect("write");
-    let output = breakathon(&[
-        "dry-run",
-        "scenarios/tutorial.ron",
-        "--actions",
-        script.to_str().expect("utf-8"),
-    ]);
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused("[(at: \"1m\", action: (kind: explode))]");
     assert!(stderr.contains(":1:"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
