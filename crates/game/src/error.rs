@@ -17,6 +17,10 @@ pub enum ErrorKind {
     Forbidden,
     /// Storage failed; nothing was acknowledged.
     Storage,
+    /// The game is completing a tick; the same command succeeds a moment later.
+    Busy,
+    /// Something broke on our side.
+    Internal,
 }
 
 /// Why the game refused or failed a command. Nothing changes when one is returned.
@@ -59,6 +63,13 @@ pub enum GameError {
     /// The scenario could not be loaded or simulated.
     #[error("{0}")]
     Scenario(String),
+    /// The game is completing a tick and cannot take this now (see [`crate::SharedGame`],
+    /// which waits instead of returning it).
+    #[error("{0}")]
+    Busy(String),
+    /// A bug left the game unusable (a thread panicked while holding it).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl GameError {
@@ -73,6 +84,8 @@ impl GameError {
             GameError::Journal(_) | GameError::Io { .. } | GameError::Codec { .. } => {
                 ErrorKind::Storage
             }
+            GameError::Busy(_) => ErrorKind::Busy,
+            GameError::Internal(_) => ErrorKind::Internal,
         }
     }
 

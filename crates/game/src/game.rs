@@ -17,7 +17,8 @@ use crate::record::{
     NotificationRecord, TeamRecord,
 };
 use crate::rules::Weights;
-use crate::rules::tick::{self, BaselineTick, TeamTick, TickContext, TickOutcome, secs};
+use crate::rules::tick::{self, BaselineTick, TickContext, TickOutcome, secs};
+use crate::stepping::Stepping;
 use crate::team::{self, MAX_TEAMS, TEAM_TOKEN_PREFIX};
 use crate::views::{
     ActionAccepted, DeclarationOutcome, Event, HintView, Scoreboard, TeamInfo, Verdict,
@@ -72,6 +73,8 @@ pub struct Game {
     pub(crate) baseline: Option<Simulation>,
     /// The baseline's report of every tick so far (index `tick − 1`).
     pub(crate) baseline_ticks: Vec<BaselineTick>,
+    /// The tick under way, while some teams have not stepped to it (see `stepping`).
+    pub(crate) stepping: Option<Stepping>,
 }
 
 /// What applying an entry produced, for the command that caused it.
@@ -129,12 +132,13 @@ impl Game {
             board_cache: Mutex::new(None),
             baseline: None,
             baseline_ticks: Vec::new(),
+            stepping: None,
         })
     }
 
     // ------------------------------------------------------------------ journal plumbing
 
-    fn append(&mut self, entries: &[(u64, JournalEntry)]) -> Result<(), GameError> {
+    pub(crate) fn append(&mut self, entries: &[(u64, JournalEntry)]) -> Result<(), GameError> {
         if let Some(reason) = &self.poisoned {
             return Err(GameError::WrongState(format!(
                 "the game stopped accepting commands after a storage failure ({reason}); \
@@ -150,6 +154,7 @@ impl Game {
 
     /// Journals `entry` at the current tick, then applies it.
     fn commit(&mut self, entry: JournalEntry, now_ms: u64) -> Result<Applied, GameError> {
+        self.check_may_apply(&entry)?;
         let tick = self.core.tick;
         self.append(&[(tick, entry.clone())])?;
         let applied = self.apply(tick, &entry, now_ms);
@@ -167,6 +172,22 @@ impl Game {
             _ => self.flush_ledger_events(),
         }
         applied
+    }
+
+    /// While a tick is under way only a team's own command applies, once the team is at
+    /// the game's tick; everything else waits for the tick to complete (see `stepping`).
+    fn check_may_apply(&self, entry: &JournalEntry) -> Result<(), GameError> {
+        match entry {
+            JournalEntry::Declare { team, .. }
+            | JournalEntry::Notify { team, .. }
+            | JournalEntry::TakeHint { team, .. }
+            | JournalEntry::Act { team, .. }
+                if self.is_current(*team) =>
+            {
+                Ok(())
+            }
+            _ => self.check_settled(),
+        }
     }
 
     /// Applies one journal entry at `tick` (stepping the worlds there first).
@@ -332,89 +353,63 @@ impl Game {
 
     // ------------------------------------------------------------------ time
 
-    /// Advances every world to the tick the clock says at `now_ms` (speed mode, running);
-    /// journals the clock's progress first. Does nothing when paused, manual or finished.
+    /// Advances every world to the tick the clock says at `now_ms` (speed mode, running),
+    /// journaling the clock's progress first, all under the caller's borrow. Does nothing
+    /// when paused, manual or finished. [`crate::SharedGame::pump`] does the same with the
+    /// worlds stepping outside the game's lock.
     pub fn pump(&mut self, now_ms: u64) -> Result<(), GameError> {
-        let current = self.core.tick;
+        let limit = self.pump_limit();
+        while self.core.tick < limit && self.begin_due_tick(now_ms)? {
+            self.finish_tick()?;
+        }
+        self.maybe_checkpoint()
+    }
+
+    /// The furthest tick one pump may reach from here: a game that runs behind its clock
+    /// holds the caller for a bounded time, and the next pump catches up.
+    pub(crate) fn pump_limit(&self) -> u64 {
         let teams = u64::try_from(self.worlds.len().max(1)).unwrap_or(u64::MAX);
         let most = (MAX_TEAM_TICKS_PER_PUMP / teams).max(1);
-        let target = self
-            .clock
-            .target_tick(now_ms, current, self.core.state, self.core.end_tick)
-            .min(current.saturating_add(most));
-        if target <= current {
-            return Ok(());
+        self.core.tick.saturating_add(most)
+    }
+
+    /// Begins the next tick if the clock at `now_ms` has reached it (speed mode, running, no
+    /// tick under way), journaling the clock's progress at least once per simulated second
+    /// and on the last tick the clock has reached. The tick is then completed by stepping
+    /// its teams ([`Game::check_out`], [`Game::catch_up`]) and [`Game::finish_tick`].
+    pub fn begin_due_tick(&mut self, now_ms: u64) -> Result<bool, GameError> {
+        if !self.settled() {
+            return Ok(false);
+        }
+        let target =
+            self.clock
+                .target_tick(now_ms, self.core.tick, self.core.state, self.core.end_tick);
+        let next = self.core.tick + 1;
+        if target < next {
+            return Ok(false);
         }
         let every = TICK_RECORD_INTERVAL_MS.div_ceil(self.clock.tick_ms).max(1);
-        let mut records: Vec<(u64, JournalEntry)> = ((current + 1)..target)
-            .filter(|t| t % every == 0)
-            .map(|t| (t, JournalEntry::Tick))
-            .collect();
-        records.push((target, JournalEntry::Tick));
-        self.append(&records)?;
-        self.step_to(target);
-        self.maybe_checkpoint()?;
-        Ok(())
+        self.begin_tick(next.is_multiple_of(every) || next == target)
     }
 
     /// Steps every world to `target` (capped at the end), applying the rules after each tick.
     pub(crate) fn step_to(&mut self, target: u64) {
         let target = target.min(self.core.end_tick);
         while self.core.tick < target && self.core.state != GameState::Finished {
-            let next = self.core.tick + 1;
-            let baseline = self.baseline_tick(next);
-            let ctx = TickContext {
-                scenario: &self.scenario,
-                weights: &self.weights,
-                tick: next,
-                tick_ms: self.clock.tick_ms,
-                sustain_ticks: self.sustain_ticks,
-                baseline,
-            };
-            // Pair every world with its team's record (both maps are ordered by team id).
-            let mut records = self.core.teams.iter_mut().peekable();
-            let mut jobs: Vec<TeamTick<'_>> = self
-                .worlds
-                .iter_mut()
-                .map(|(id, world)| {
-                    while records.next_if(|(rid, _)| *rid < id).is_some() {}
-                    let team = records.next_if(|(rid, _)| *rid == id).map(|(_, r)| r);
-                    TeamTick {
-                        id: *id,
-                        world,
-                        team,
-                        outcome: TickOutcome::default(),
-                    }
-                })
-                .collect();
-            tick::step_teams(&mut jobs, &ctx, &self.core.first_fix);
-            let outcomes: Vec<(TeamId, TickOutcome)> =
-                jobs.into_iter().map(|job| (job.id, job.outcome)).collect();
-            for (_, outcome) in &outcomes {
-                outcome.merge_fixes(&mut self.core.first_fix);
+            // Unjournaled ticks cannot fail, and only a tick under way refuses (none is here).
+            match self.begin_tick(false) {
+                Ok(true) => {}
+                Ok(false) | Err(_) => break,
             }
-            self.core.tick = next;
-            for (team, outcome) in &outcomes {
-                for incident in &outcome.changes {
-                    if let Some(view) = self.team_incident_view_if_visible(*team, *incident) {
-                        self.push_event(Some(*team), Event::Incident(view));
-                    }
-                }
+            if self.finish_tick().is_err() {
+                break;
             }
-            // This tick's ledger lines go out before its announcements, so that a long manual
-            // advance streams events in tick order (QA F17); only teams that booked any.
-            for (team, outcome) in &outcomes {
-                if outcome.booked {
-                    self.flush_team_ledger_events(*team);
-                }
-            }
-            self.after_tick_global();
         }
         self.board_seq += 1;
         self.bump();
     }
 
-    fn after_tick_global(&mut self) {
+    pub(crate) fn after_tick_global(&mut self) {
         let tick = self.core.tick;
         let tick_ms = self.clock.tick_ms;
         let scheduled: Vec<Announcement> = self
@@ -483,7 +478,7 @@ impl Game {
 
     /// Checkpoints when the interval for this many teams has passed: on the background
     /// writer if there is one (skipped while it is busy), else right here.
-    fn maybe_checkpoint(&mut self) -> Result<(), GameError> {
+    pub(crate) fn maybe_checkpoint(&mut self) -> Result<(), GameError> {
         let interval = checkpoint::interval_ticks(self.worlds.len());
         if self.journal.is_none() || self.core.tick < self.last_checkpoint_tick + interval {
             return Ok(());
@@ -502,6 +497,7 @@ impl Game {
     /// Writes a checkpoint of the whole state now (after the last journaled record) and
     /// waits until it is stored.
     pub fn checkpoint(&mut self) -> Result<(), GameError> {
+        self.check_settled()?;
         if let Some(writer) = &self.checkpointer {
             writer.wait_idle();
         }
@@ -549,7 +545,7 @@ impl Game {
     }
 
     /// Streams one team's new ledger lines.
-    fn flush_team_ledger_events(&mut self, id: TeamId) {
+    pub(crate) fn flush_team_ledger_events(&mut self, id: TeamId) {
         let Some(team) = self.core.teams.get(&id) else {
             return;
         };
@@ -654,7 +650,7 @@ impl Game {
     /// The baseline's report of game tick `tick` (the world's tick `tick − 1`), stepping the
     /// baseline world — the scenario without faults, nobody acting — that far if needed. It
     /// is the same for every team, and rebuilt from the scenario after a recovery.
-    fn baseline_tick(&mut self, tick: u64) -> Option<BaselineTick> {
+    pub(crate) fn baseline_tick(&mut self, tick: u64) -> Option<BaselineTick> {
         let index = usize::try_from(tick.checked_sub(1)?).ok()?;
         while self.baseline_ticks.len() <= index {
             if self.baseline.is_none() {
@@ -930,6 +926,7 @@ impl Game {
         team: TeamId,
         declaration: Declaration,
     ) -> Result<DeclarationOutcome, GameError> {
+        self.catch_up(team)?;
         self.check_team_command(team)?;
         self.check_records(team, self.team(team)?.declarations.len(), "declarations")?;
         match &declaration.target {
@@ -1047,6 +1044,7 @@ impl Game {
 
     /// Acts on the team's fleet; the action takes effect at the start of the next tick.
     pub fn act(&mut self, team: TeamId, action: Action) -> Result<ActionAccepted, GameError> {
+        self.catch_up(team)?;
         self.check_team_command(team)?;
         self.check_records(team, self.team(team)?.actions.len(), "actions")?;
         if let Some(reason) = &self.poisoned {
@@ -1056,6 +1054,7 @@ impl Game {
         }
         // The world validates and queues in one step; journal right after, and if that
         // fails the world is ahead of the journal: stop accepting commands.
+        // `catch_up` above brought the team to the game's tick, so it may act mid-tick.
         let accepted = self.apply_act(team, &action)?;
         let tick = self.core.tick;
         if let Err(e) = self.append(&[(tick, JournalEntry::Act { team, action })]) {
@@ -1092,6 +1091,7 @@ impl Game {
     /// of the message) between its detection and its confirmed fix earns the communication
     /// bonus once per incident.
     pub fn notify(&mut self, team: TeamId, notification: Notification) -> Result<(), GameError> {
+        self.catch_up(team)?;
         self.check_team_command(team)?;
         self.check_records(team, self.team(team)?.notifications.len(), "notifications")?;
         let message = check_message(&notification.message, "a notification")?;
@@ -1159,6 +1159,7 @@ impl Game {
 
     /// Buys a hint (it must be available and not bought yet); returns it with its text.
     pub fn take_hint(&mut self, team: TeamId, hint: u32) -> Result<HintView, GameError> {
+        self.catch_up(team)?;
         self.check_team_command(team)?;
         let Some(available) = self.hint_available_tick(team, hint)? else {
             return Err(GameError::NotFound(format!("no hint {hint} is available")));

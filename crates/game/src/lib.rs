@@ -20,6 +20,8 @@ pub mod queries;
 pub(crate) mod record;
 pub mod recovery;
 pub mod rules;
+pub mod shared;
+pub mod stepping;
 pub mod team;
 pub mod views;
 
@@ -31,6 +33,8 @@ pub use error::{ErrorKind, GameError};
 pub use game::Game;
 pub use ledger::{LedgerEntry, LedgerKind};
 pub use recovery::{GameOptions, Opened};
+pub use shared::SharedGame;
+pub use stepping::TeamBatch;
 pub use team::{Principal, TeamId, TokenHash};
 pub use views::*;
 

@@ -93,6 +93,11 @@ impl Game {
     /// The team's world (fleet, metrics, logs, alerts, complaints).
     pub fn world(&self, team: TeamId) -> Result<&Simulation, GameError> {
         self.team(team)?;
+        if !self.is_current(team) {
+            return Err(GameError::Busy(format!(
+                "team {team}'s fleet is stepping; try again in a moment"
+            )));
+        }
         self.worlds
             .get(&team)
             .ok_or_else(|| GameError::NotFound(format!("team {team} has no world")))

@@ -21,7 +21,7 @@ use breakathon_scenario::{ActionKind, FaultClass};
 use breakathon_sim::{Action, ActionParams, Health, IncidentId, RootTarget};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{Access, AppState};
 
 /// Wall-clock interval between two rounds of bot moves.
 pub const BOT_INTERVAL: Duration = Duration::from_millis(100);
@@ -159,7 +159,7 @@ pub async fn run(state: AppState, bots: Vec<Bot>) {
         let round_bots = bots.clone();
         let mut round_memories = std::mem::take(&mut memories);
         let outcome = tokio::task::spawn_blocking(move || {
-            if let Ok(mut game) = round_state.lock() {
+            if let Ok(mut game) = round_state.lock_for(Access::Settled) {
                 if game.status().state == GameState::Running {
                     for (bot, memory) in round_bots.iter().zip(round_memories.iter_mut()) {
                         play(&mut game, bot, memory);

@@ -69,6 +69,10 @@ impl ApiError {
     pub fn timeout(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", message)
     }
+    /// 503: the game could not take the request in time (it waits for a tick to complete).
+    pub fn busy(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
+    }
     /// 500: something broke on our side.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
@@ -140,6 +144,8 @@ impl From<breakathon_game::GameError> for ApiError {
             ErrorKind::BadRequest => Self::bad_request(message),
             ErrorKind::Forbidden => Self::forbidden(message),
             ErrorKind::Storage => Self::internal(message),
+            ErrorKind::Busy => Self::busy(message),
+            ErrorKind::Internal => Self::internal(message),
         }
     }
 }

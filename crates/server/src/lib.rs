@@ -26,7 +26,7 @@ pub mod tokens;
 
 pub use error::ApiError;
 pub use router::app;
-pub use state::{AppState, ServerConfig};
+pub use state::{Access, AppState, ServerConfig};
 
 /// Serves `state` on `listener` until its shutdown token is cancelled, then stops the ticker
 /// and ends every stream. The caller drops the state afterwards, which closes the game.

@@ -185,7 +185,9 @@ fn histogram(out: &mut String, name: &str, help: &str, histogram: &LatencyHistog
     security(("bearer" = [])))]
 pub async fn team(State(state): State<AppState>, Team(team): Team) -> Result<Response, ApiError> {
     let out = state
-        .read(move |game| game.world(team).map(|world| fleet_text(&world.fleet())))
+        .read_team(team, move |game| {
+            game.world(team).map(|world| fleet_text(&world.fleet()))
+        })
         .await??;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], out).into_response())
 }

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use breakathon_game::{Game, GameError, Principal, Scoreboard};
+use breakathon_game::{Game, GameError, Principal, Scoreboard, SharedGame, TeamId};
 use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -82,7 +82,7 @@ pub struct AppState {
 }
 
 struct Inner {
-    game: Mutex<Game>,
+    game: SharedGame,
     started: Instant,
     boards: Mutex<LastBoards>,
     public_board: watch::Sender<Published>,
@@ -107,7 +107,7 @@ impl AppState {
         let (changes, _) = watch::channel(seq);
         Self {
             inner: Arc::new(Inner {
-                game: Mutex::new(game),
+                game: SharedGame::new(game),
                 started,
                 boards: Mutex::new(LastBoards {
                     seq,
@@ -212,15 +212,34 @@ impl AppState {
         self.inner.tokens.forget();
     }
 
-    /// Runs a read-only closure on the game on the blocking pool.
+    /// Runs a read-only closure on the game on the blocking pool, with no tick under way
+    /// (for reads about the whole game).
     pub async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Game) -> R + Send + 'static,
+    {
+        self.read_as(Access::Settled, f).await
+    }
+
+    /// Runs a read-only closure about one team on the blocking pool, with that team at the
+    /// game's tick (it need not wait for the other teams' worlds to step).
+    pub async fn read_team<R, F>(&self, team: TeamId, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Game) -> R + Send + 'static,
+    {
+        self.read_as(Access::Team(team), f).await
+    }
+
+    async fn read_as<R, F>(&self, access: Access, f: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
         F: FnOnce(&Game) -> R + Send + 'static,
     {
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
-            let game = state.lock()?;
+            let game = state.lock_for(access)?;
             Ok(f(&game))
         })
         .await
@@ -235,10 +254,29 @@ impl AppState {
         R: Send + 'static,
         F: FnOnce(&mut Game, u64) -> Result<R, GameError> + Send + 'static,
     {
+        self.write_as(Access::Settled, f).await
+    }
+
+    /// [`AppState::write`] for a team's own command: it waits only for that team's world,
+    /// not for the whole tick.
+    pub async fn write_team<R, F>(&self, team: TeamId, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Game, u64) -> Result<R, GameError> + Send + 'static,
+    {
+        self.write_as(Access::Team(team), f).await
+    }
+
+    async fn write_as<R, F>(&self, access: Access, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Game, u64) -> Result<R, GameError> + Send + 'static,
+    {
         let state = self.clone();
-        let (result, prepared) = tokio::task::spawn_blocking(move || state.write_prepared(f))
-            .await
-            .map_err(|error| ApiError::internal(format!("game task failed: {error}")))??;
+        let (result, prepared) =
+            tokio::task::spawn_blocking(move || state.write_prepared(access, f))
+                .await
+                .map_err(|error| ApiError::internal(format!("game task failed: {error}")))??;
         if let Some(prepared) = prepared {
             // Back on a worker: the stream tasks it wakes queue here (see `send`).
             self.send(prepared);
@@ -250,12 +288,13 @@ impl AppState {
     /// it; sending them is left to the caller.
     fn write_prepared<R, F>(
         &self,
+        access: Access,
         f: F,
     ) -> Result<(Result<R, GameError>, Option<Prepared>), ApiError>
     where
         F: FnOnce(&mut Game, u64) -> Result<R, GameError>,
     {
-        let mut game = self.lock()?;
+        let mut game = self.lock_for(access)?;
         let started = std::time::Instant::now();
         let result = f(&mut game, self.now_ms());
         self.inner.stats.record_command(started.elapsed());
@@ -269,7 +308,7 @@ impl AppState {
     where
         F: FnOnce(&mut Game, u64) -> Result<R, GameError>,
     {
-        let (result, prepared) = self.write_prepared(f)?;
+        let (result, prepared) = self.write_prepared(Access::Settled, f)?;
         if let Some(prepared) = prepared {
             self.send(prepared);
         }
@@ -285,10 +324,11 @@ impl AppState {
         result
     }
 
-    /// [`AppState::pump`] without sending: the caller (the ticker, on a worker) sends.
+    /// [`AppState::pump`] without sending: the caller (the ticker, on a worker) sends. The
+    /// worlds step outside the game lock; commands go on meanwhile.
     pub fn pump_prepared(&self) -> Result<(Result<(), ApiError>, Option<Prepared>), ApiError> {
-        let mut game = self.lock()?;
-        let result = game.pump(self.now_ms()).map_err(ApiError::from);
+        let result = self.inner.game.pump(self.now_ms()).map_err(ApiError::from);
+        let game = self.lock()?;
         let changed = self.changed_boards(&game);
         drop(game);
         Ok((result, changed.map(|snapshot| self.prepare(snapshot))))
@@ -297,18 +337,27 @@ impl AppState {
     /// Closes the game after shutdown: writes a checkpoint so that the next start recovers
     /// quickly (every acknowledged command is already durable in the journal).
     pub fn close(&self) -> Result<(), ApiError> {
-        let mut game = self.lock()?;
+        let mut game = self.lock_for(Access::Settled)?;
         game.checkpoint().map_err(ApiError::from)
     }
 
-    /// Locks the game (500 if a panic poisoned it), recording the wait.
+    /// Locks the game as it is — a tick may be under way, with some teams behind the game's
+    /// tick (500 if a panic poisoned it), recording the wait.
     pub fn lock(&self) -> Result<MutexGuard<'_, Game>, ApiError> {
+        self.lock_for(Access::AsIs)
+    }
+
+    /// Locks the game for `access`, recording the wait (which includes waiting for worlds to
+    /// step when the access needs them).
+    pub fn lock_for(&self, access: Access) -> Result<MutexGuard<'_, Game>, ApiError> {
         let waiting = std::time::Instant::now();
-        let guard = self.inner.game.lock().map_err(|_| {
-            ApiError::internal("the game state is unavailable after an internal error")
-        });
+        let guard = match access {
+            Access::AsIs => self.inner.game.lock(),
+            Access::Team(team) => self.inner.game.lock_team(team),
+            Access::Settled => self.inner.game.lock_settled(),
+        };
         self.inner.stats.lock_wait.record(waiting.elapsed());
-        guard
+        guard.map_err(ApiError::from)
     }
 
     /// Encodes and publishes the scoreboards when they changed (for callers that hold the
@@ -322,6 +371,11 @@ impl AppState {
     /// Under the game lock: both boards when the change counter moved since the last call.
     /// Computing them is cheap; encoding them is left to [`AppState::publish`].
     pub fn changed_boards(&self, game: &Game) -> Option<BoardSnapshot> {
+        // In the middle of a tick the boards would mix teams before and after it: the end
+        // of the tick publishes them.
+        if !game.settled() {
+            return None;
+        }
         let seq = game.change_seq();
         if self.inner.last_seq.swap(seq, Ordering::AcqRel) == seq {
             return None;
@@ -400,6 +454,17 @@ impl AppState {
             }
         }
     }
+}
+
+/// What a caller needs of the game when it locks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The game as it is, possibly in the middle of a tick.
+    AsIs,
+    /// One team at the game's tick (its own commands and reads).
+    Team(TeamId),
+    /// No tick under way: every team at the game's tick.
+    Settled,
 }
 
 /// Encoded boards ready to send (see [`AppState::prepare`]).

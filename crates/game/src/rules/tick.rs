@@ -94,7 +94,7 @@ pub(crate) struct TeamTick<'a> {
 }
 
 /// Threads to step worlds on: the machine's parallelism, capped (read once).
-fn step_threads() -> usize {
+pub(crate) fn step_threads() -> usize {
     static THREADS: OnceLock<usize> = OnceLock::new();
     *THREADS.get_or_init(|| {
         std::thread::available_parallelism()

@@ -81,7 +81,7 @@ pub async fn metric_chart(
 ) -> Result<Response, ApiError> {
     let metric: Metric = parse_name("metric", &query.metric)?;
     let body = state
-        .read(move |game| -> Result<String, ApiError> {
+        .read_team(team, move |game| -> Result<String, ApiError> {
             let world = game.world(team)?;
             let tick_ms = world.tick_ms().max(1);
             let since_tick = query.since.unwrap_or(0).saturating_mul(1000) / tick_ms;

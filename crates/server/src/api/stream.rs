@@ -141,7 +141,7 @@ pub async fn team(
             }
             let state = guard.0.clone();
             let (events, next) = state
-                .read(move |game| {
+                .read_team(team, move |game| {
                     let mut events = game.team_events_since(team, since);
                     events.truncate(MAX_TEAM_EVENTS_PER_BATCH);
                     let next = events.last().map_or(since, |event| event.seq);

@@ -35,7 +35,7 @@ where
     F: FnOnce(&breakathon_sim::Simulation) -> Result<R, ApiError> + Send + 'static,
 {
     state
-        .read(move |game| {
+        .read_team(team, move |game| {
             let world = game.world(team)?;
             f(world)
         })
@@ -48,7 +48,9 @@ where
     security(("bearer" = [])))]
 pub async fn me(State(state): State<AppState>, Team(team): Team) -> Result<Json<Value>, ApiError> {
     let info = state
-        .read(move |game| game.teams().into_iter().find(|info| info.id == team))
+        .read_team(team, move |game| {
+            game.teams().into_iter().find(|info| info.id == team)
+        })
         .await?
         .ok_or_else(|| ApiError::not_found("this team was removed"))?;
     to_json(&info)
@@ -149,7 +151,7 @@ pub async fn declare(
     let class = parse_name("fault class", &body.fault)?;
     let declaration = Declaration { target, class };
     let outcome = state
-        .write(move |game, _| game.declare(team, declaration))
+        .write_team(team, move |game, _| game.declare(team, declaration))
         .await?;
     to_json(&outcome)
 }
@@ -179,7 +181,9 @@ pub async fn act(
             level_percent: body.params.level_percent,
         },
     };
-    let accepted = state.write(move |game, _| game.act(team, action)).await?;
+    let accepted = state
+        .write_team(team, move |game, _| game.act(team, action))
+        .await?;
     Ok((StatusCode::ACCEPTED, to_json(&accepted)?))
 }
 
@@ -203,7 +207,7 @@ pub async fn notify(
         zone: body.zone,
     };
     state
-        .write(move |game, _| game.notify(team, notification))
+        .write_team(team, move |game, _| game.notify(team, notification))
         .await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"sent": true}))))
 }
@@ -215,7 +219,7 @@ pub async fn hints(
     State(state): State<AppState>,
     Team(team): Team,
 ) -> Result<Json<Value>, ApiError> {
-    let hints = state.read(move |game| game.hints(team)).await?;
+    let hints = state.read_team(team, move |game| game.hints(team)).await?;
     to_json(&hints)
 }
 
@@ -228,7 +232,9 @@ pub async fn take_hint(
     Team(team): Team,
     Path(id): Path<u32>,
 ) -> Result<Json<Value>, ApiError> {
-    let hint = state.write(move |game, _| game.take_hint(team, id)).await?;
+    let hint = state
+        .write_team(team, move |game, _| game.take_hint(team, id))
+        .await?;
     to_json(&hint)
 }
 
@@ -239,7 +245,9 @@ pub async fn incidents(
     State(state): State<AppState>,
     Team(team): Team,
 ) -> Result<Json<Value>, ApiError> {
-    let incidents = state.read(move |game| game.team_incidents(team)).await??;
+    let incidents = state
+        .read_team(team, move |game| game.team_incidents(team))
+        .await??;
     to_json(&incidents)
 }
 
@@ -250,7 +258,9 @@ pub async fn ledger(
     State(state): State<AppState>,
     Team(team): Team,
 ) -> Result<Json<Value>, ApiError> {
-    let ledger = state.read(move |game| game.ledger(team)).await??;
+    let ledger = state
+        .read_team(team, move |game| game.ledger(team))
+        .await??;
     to_json(&ledger)
 }
 
@@ -261,6 +271,8 @@ pub async fn debrief(
     State(state): State<AppState>,
     Team(team): Team,
 ) -> Result<Json<Value>, ApiError> {
-    let debrief = state.read(move |game| game.debrief(team)).await??;
+    let debrief = state
+        .read_team(team, move |game| game.debrief(team))
+        .await??;
     to_json(&debrief)
 }

@@ -1,0 +1,163 @@
+//! A tick completed in stages — worlds handed out and back, team commands in the middle of
+//! the tick — gives exactly what a replay of its journal gives, where every tick is stepped
+//! whole before the commands at it apply.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use breakathon_game::journal::JOURNAL_FILE_NAME;
+use breakathon_game::{
+    Action, Audience, ClockMode, Declaration, DeclaredTarget, Game, GameError, Notification,
+    SharedGame, TeamId, Verdict,
+};
+use breakathon_scenario::{ActionKind, FaultClass};
+
+const TUTORIAL: &str = include_str!("../../../scenarios/tutorial.ron");
+const TEAMS: usize = 12;
+/// Past the crash injected at 3 minutes, so that some declarations are right.
+const TICKS: u64 = 200;
+
+fn open_speed(dir: &std::path::Path) -> (Game, Vec<TeamId>) {
+    let options = common::options(dir, "tutorial.ron", TUTORIAL, ClockMode::Speed(1.0));
+    let mut game = Game::open(options, 0).unwrap().game;
+    let ids = (0..TEAMS)
+        .map(|i| game.create_team(&format!("team {i}")).unwrap().0.id)
+        .collect();
+    game.start(0).unwrap();
+    (game, ids)
+}
+
+/// A team's command at `tick`: a declaration, an action or a notification in turn (each is
+/// accepted; which one depends on the tick and the team, so teams diverge).
+fn command(game: &mut Game, team: TeamId, tick: u64) {
+    match (tick + u64::from(team.0)) % 3 {
+        0 => {
+            game.declare(
+                team,
+                Declaration {
+                    target: DeclaredTarget::Service("shop-api".into()),
+                    class: FaultClass::Crash,
+                },
+            )
+            .unwrap();
+        }
+        1 => {
+            game.act(team, Action::on_service(ActionKind::FreeDisk, "db"))
+                .unwrap();
+        }
+        _ => game
+            .notify(
+                team,
+                Notification {
+                    audience: Audience::CustomerService,
+                    message: "looking into shop-api".into(),
+                    service: Some("shop-api".into()),
+                    zone: None,
+                },
+            )
+            .unwrap(),
+    }
+}
+
+fn replayed_hash(dir: &std::path::Path) -> u64 {
+    Game::replay(&dir.join(JOURNAL_FILE_NAME), None)
+        .unwrap()
+        .state_hash()
+}
+
+#[test]
+fn commands_in_the_middle_of_a_tick_give_what_replaying_the_journal_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut game, ids) = open_speed(dir.path());
+    for t in 1..=TICKS {
+        assert!(game.begin_due_tick(t * 1000).unwrap(), "tick {t} is due");
+        let first = game.check_out(4);
+        // A team whose world is out can be neither read nor commanded until it is back.
+        assert!(matches!(game.catch_up(ids[1]), Err(GameError::Busy(_))));
+        assert!(matches!(game.world(ids[1]), Err(GameError::Busy(_))));
+        assert!(matches!(game.world(ids[9]), Err(GameError::Busy(_))));
+        // A lagging team's command steps it first; an organizer's command waits.
+        command(&mut game, ids[9], t);
+        assert!(game.world(ids[9]).is_ok());
+        assert!(matches!(game.announce("hello"), Err(GameError::Busy(_))));
+        game.check_in(first);
+        // A team already stepped commands at once.
+        command(&mut game, ids[2], t);
+        let second = game.check_out(4);
+        game.check_in(second);
+        // Completing the tick steps whoever is left.
+        game.finish_tick().unwrap();
+        command(&mut game, ids[5], t);
+        assert_eq!(game.tick(), t);
+    }
+    let correct = game
+        .declarations(ids[9])
+        .unwrap()
+        .iter()
+        .filter(|d| d.verdict == Verdict::Correct)
+        .count();
+    assert_eq!(correct, 1, "team 9 detected the crash once");
+    let live = game.state_hash();
+    drop(game);
+    assert_eq!(replayed_hash(dir.path()), live);
+}
+
+#[test]
+fn a_shared_game_stepping_unlocked_under_concurrent_commands_replays_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (game, ids) = open_speed(dir.path());
+    let shared = SharedGame::new(game);
+    let done = AtomicBool::new(false);
+    let mid_tick = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for half in ids.chunks(TEAMS / 2) {
+            let (shared, done, mid_tick) = (&shared, &done, &mid_tick);
+            scope.spawn(move || {
+                let mut round = 0;
+                while !done.load(Ordering::Acquire) {
+                    for &team in half {
+                        let mut game = shared.lock_team(team).unwrap();
+                        if !game.settled() {
+                            mid_tick.fetch_add(1, Ordering::Relaxed);
+                        }
+                        let tick = game.tick();
+                        command(&mut game, team, tick + round);
+                    }
+                    round += 1;
+                }
+            });
+        }
+        for t in 1..=TICKS {
+            shared.pump(t * 1000).unwrap();
+        }
+        done.store(true, Ordering::Release);
+    });
+    let game = shared.lock_settled().unwrap();
+    assert_eq!(game.tick(), TICKS);
+    println!(
+        "{} commands landed in the middle of a tick",
+        mid_tick.load(Ordering::Relaxed)
+    );
+    let live = game.state_hash();
+    drop(game);
+    drop(shared);
+    assert_eq!(replayed_hash(dir.path()), live);
+}
+
+#[test]
+fn team_commands_wait_for_a_tick_that_ends_the_game() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut game, ids) = open_speed(dir.path());
+    let end = 15 * 60;
+    game.pump((end - 1) * 1000).unwrap();
+    assert_eq!(game.tick(), end - 1);
+    assert!(game.begin_due_tick(end * 1000).unwrap());
+    // The last tick finishes the game: a command may not slip in before that.
+    assert!(matches!(game.catch_up(ids[0]), Err(GameError::Busy(_))));
+    game.finish_tick().unwrap();
+    assert!(matches!(
+        game.act(ids[0], Action::on_service(ActionKind::FreeDisk, "db")),
+        Err(GameError::WrongState(_))
+    ));
+}
