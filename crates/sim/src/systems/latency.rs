@@ -8,7 +8,7 @@ use bevy_ecs::prelude::*;
 
 use crate::model::{CUSTOMER_TIMEOUT_MS, Model, PACKETS_PER_CALL, RETRANSMIT_MS};
 use crate::state::{Cause, Clock, DepCause, Fleet};
-use crate::systems::load::NO_LEADER;
+use crate::systems::load::{LEADER_SLOTS, NO_LEADER};
 use crate::systems::{Scratch, timeout_share};
 
 /// Weight of the past in the smoothed connection hold time.
@@ -131,6 +131,15 @@ pub fn latency_and_errors(
                 };
             }
         }
+        // Per dependency: calls, failed calls and latency × calls over the instances (read by
+        // the resilience stage; instances out of rotation or down made no calls).
+        sc.dep_sums.clear();
+        sc.dep_sums.resize(ndeps, [0.0; 3]);
+        // Leaders with followers in this service, and their followers per zone.
+        let mut groups = [NO_LEADER; LEADER_SLOTS];
+        let mut n_groups = 0;
+        sc.group_zone_n.clear();
+        sc.group_zone_n.resize(LEADER_SLOTS * nz, 0);
         let mut ok_total = 0.0;
         let mut failed_total = 0.0;
         let mut served_total = 0.0;
@@ -143,7 +152,9 @@ pub fn latency_and_errors(
             }
             let leader = sc.follows[id];
             if leader != NO_LEADER {
-                // Same state as an instance computed before it: the same results.
+                // Same state as an instance computed before it: the same results. What it
+                // adds to the sums is added once per group and zone after the loop (the sums
+                // are added in a different order: results can differ in the last bits).
                 let (head, tail) = instances.split_at_mut(id);
                 let lead = &head[leader as usize];
                 let inst = &mut tail[0];
@@ -163,33 +174,21 @@ pub fn latency_and_errors(
                     idep.cause = ldep.cause;
                     idep.retry_rps = ldep.retry_rps;
                 }
-                let succ = sc.succ[leader as usize];
-                sc.succ[id] = succ;
                 let z = inst.zone as usize;
-                let zk = z.min(MAX_ZONES - 1);
-                let m = &inst.m;
-                let (ok, failed, served_rps, p50, p99) = (
-                    m.ok_rps,
-                    m.failed_rps,
-                    m.served_rps,
-                    m.latency_p50_ms,
-                    m.latency_p99_ms,
-                );
-                ok_total += ok;
-                failed_total += failed;
-                served_total += served_rps;
-                p50_weighted += p50 * served_rps;
-                p99_max = p99_max.max(p99);
-                zone_offered[zk] += m.offered_rps;
-                zone_done[zk] += served_rps + m.abandoned_rps;
-                zone_potential[zk] += succ;
-                zone_p50_plain[zk] += p50;
-                zone_n[zk] += 1;
-                sc.zone_ok[s * nz + z] += ok;
-                sc.zone_p50[s * nz + z] += p50 * m.offered_rps;
-                sc.zone_p99[s * nz + z] = sc.zone_p99[s * nz + z].max(p99);
-                if m.cause != Cause::None {
-                    sc.zone_cause[s * nz + z] = m.cause;
+                let k = match groups[..n_groups].iter().position(|&g| g == leader) {
+                    Some(k) => k,
+                    None => {
+                        // At most `LEADER_SLOTS` leaders per service (see `load`).
+                        let k = n_groups.min(LEADER_SLOTS - 1);
+                        groups[k] = leader;
+                        n_groups = k + 1;
+                        k
+                    }
+                };
+                sc.group_zone_n[k * nz + z] += 1;
+                // The last cause in instance order is the zone's: kept in order.
+                if inst.m.cause != Cause::None {
+                    sc.zone_cause[s * nz + z] = inst.m.cause;
                 }
                 continue;
             }
@@ -224,6 +223,7 @@ pub fn latency_and_errors(
                     idep.latency_p99_ms = 0.0;
                     idep.cause = None;
                     idep.retry_rps = 0.0;
+                    add_dep_sums(&mut sc.dep_sums[d], idep);
                     continue;
                 }
                 let c = dep.callee as usize;
@@ -283,6 +283,7 @@ pub fn latency_and_errors(
                 idep.latency_p99_ms = lat99;
                 idep.cause = cause;
                 idep.retry_rps = retry;
+                add_dep_sums(&mut sc.dep_sums[d], idep);
                 let cpr = if served_rps > 0.0 {
                     idep.fresh_rps * inv_served
                 } else {
@@ -340,6 +341,40 @@ pub fn latency_and_errors(
                 sc.zone_cause[s * nz + z] = inst.m.cause;
             }
         }
+        // The followers' shares of the sums: their leader's, times their number.
+        for (k, &leader) in groups[..n_groups].iter().enumerate() {
+            let lead = &instances[leader as usize];
+            let m = &lead.m;
+            let succ = sc.succ[leader as usize];
+            let counts = &sc.group_zone_n[k * nz..(k + 1) * nz];
+            let n_all: u32 = counts.iter().sum();
+            let g = f64::from(n_all);
+            ok_total += m.ok_rps * g;
+            failed_total += m.failed_rps * g;
+            served_total += m.served_rps * g;
+            p50_weighted += m.latency_p50_ms * m.served_rps * g;
+            p99_max = p99_max.max(m.latency_p99_ms);
+            for (sum, ldep) in sc.dep_sums.iter_mut().zip(&lead.deps) {
+                sum[0] += ldep.calls_rps * g;
+                sum[1] += ldep.calls_rps * (1.0 - ldep.ok_frac) * g;
+                sum[2] += ldep.calls_rps * ldep.latency_p50_ms * g;
+            }
+            for (z, &n) in counts.iter().enumerate() {
+                if n == 0 {
+                    continue;
+                }
+                let zk = z.min(MAX_ZONES - 1);
+                let g = f64::from(n);
+                zone_offered[zk] += m.offered_rps * g;
+                zone_done[zk] += (m.served_rps + m.abandoned_rps) * g;
+                zone_potential[zk] += succ * g;
+                zone_p50_plain[zk] += m.latency_p50_ms * g;
+                zone_n[zk] += n;
+                sc.zone_ok[s * nz + z] += m.ok_rps * g;
+                sc.zone_p50[s * nz + z] += m.latency_p50_ms * m.offered_rps * g;
+                sc.zone_p99[s * nz + z] = sc.zone_p99[s * nz + z].max(m.latency_p99_ms);
+            }
+        }
         for z in 0..nz {
             let zk = z.min(MAX_ZONES - 1);
             let n = zone_n[zk];
@@ -358,6 +393,11 @@ pub fn latency_and_errors(
             sc.zone_p99[i] = sc.zone_p99[i].max(sc.zone_p50[i]);
         }
         let svc = &mut services[s];
+        for (dep, &[calls, failed, latency]) in svc.deps.iter_mut().zip(&sc.dep_sums) {
+            dep.calls_rps = calls;
+            dep.failed_rps = failed;
+            dep.latency_ms = if calls > 1e-9 { latency / calls } else { 0.0 };
+        }
         let m = &mut svc.m;
         m.ok_rps = ok_total;
         m.failed_rps = failed_total + sc.edge_failed[s];
@@ -374,6 +414,16 @@ pub fn latency_and_errors(
         };
         m.latency_p99_ms = p99_max;
     }
+}
+
+/// Adds one instance's calls to a dependency to its sums: calls, failed calls, latency ×
+/// calls. Instances that are not computed (out of rotation, down) made no calls: adding their
+/// zeros would change nothing.
+#[inline]
+fn add_dep_sums(sum: &mut [f64; 3], idep: &crate::state::InstanceDep) {
+    sum[0] += idep.calls_rps;
+    sum[1] += idep.calls_rps * (1.0 - idep.ok_frac);
+    sum[2] += idep.calls_rps * idep.latency_p50_ms;
 }
 
 /// Most zones the engine tracks separately (more zones share the last slot).

@@ -542,7 +542,7 @@ pub fn load(
 pub const NO_LEADER: u32 = u32::MAX;
 
 /// Most leaders an instance is compared with (distinct states within one service).
-const LEADER_SLOTS: usize = 4;
+pub const LEADER_SLOTS: usize = 4;
 
 /// Routes `sent` calls/s over the callee's zones (`share_row`, its rotation per zone) into
 /// their offered load, from a caller that reaches the zones of `reach_row`; returns `lost`

@@ -99,6 +99,12 @@ pub struct Scratch {
     pub zone_loss: Vec<f64>,
     /// `[c * ZONE_MEMO_SLOTS + k]`: calls to service `c` memoised this tick.
     pub zone_memo: Vec<latency::ZoneMemo>,
+    /// Per dependency of the service being computed: (calls, failed calls, latency × calls),
+    /// summed over its instances.
+    pub dep_sums: Vec<[f64; 3]>,
+    /// `[k * zones + z]`: followers in zone `z` of the `k`-th leader with followers of the
+    /// service being computed.
+    pub group_zone_n: Vec<u32>,
 }
 
 impl Scratch {

@@ -14,25 +14,11 @@ pub const MAX_CLIENT_RETRY_SHARE: f64 = 0.9;
 /// The resilience system.
 pub fn resilience(model: Res<Model>, clock: Res<Clock>, mut fleet: ResMut<Fleet>) {
     let tick = clock.tick;
-    let Fleet {
-        services,
-        instances,
-        ..
-    } = &mut *fleet;
+    let services = &mut fleet.services;
     for (s, svc) in services.iter_mut().enumerate() {
-        for (d, dep) in svc.deps.iter_mut().enumerate() {
-            let mut calls = 0.0;
-            let mut failed = 0.0;
-            let mut latency = 0.0;
-            for &id in &svc.instances {
-                let idep = &instances[id as usize].deps[d];
-                calls += idep.calls_rps;
-                failed += idep.calls_rps * (1.0 - idep.ok_frac);
-                latency += idep.calls_rps * idep.latency_p50_ms;
-            }
-            dep.calls_rps = calls;
-            dep.failed_rps = failed;
-            dep.latency_ms = if calls > 1e-9 { latency / calls } else { 0.0 };
+        // Each dependency's calls, failures and latency were summed by the latency stage.
+        for dep in &mut svc.deps {
+            let (calls, failed) = (dep.calls_rps, dep.failed_rps);
             if let Some(breaker) = dep.breaker {
                 if dep.breaker_open_until.is_some_and(|until| tick >= until) {
                     dep.breaker_open_until = None;
