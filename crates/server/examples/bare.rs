@@ -3,10 +3,12 @@
 //!
 //! - `GET /api/v1/scoreboard`: a fixed JSON body of BYTES bytes of padding (plus 12).
 //! - `GET /api/v1/scoreboard/stream`: a bare broadcast server, for the `serve_load fanout`
-//!   generator: server-sent events of a board (the team names so far and BYTES of padding),
-//!   encoded once per change into a shared SSE frame and sent to every client from a `watch`
-//!   channel.
-//! - `POST /api/v1/teams {"name": ...}`: adds a name to that board and broadcasts it.
+//!   generator: server-sent events of a board (rows shaped like the game's scoreboard rows,
+//!   and BYTES of padding), encoded once per change into a shared SSE frame and sent to every
+//!   client from a `watch` channel.
+//! - `POST /api/v1/teams {"name": ...}`: adds a row with score 0 and broadcasts the board.
+//! - `POST /api/v1/judge/adjustments {"team": ID, "points": N, ...}`: changes a row's score
+//!   and broadcasts the board (no token check, no journal: the bare cost of a score change).
 //!
 //! A third argument `graceful` serves with axum's graceful shutdown (as `breakathon serve`
 //! does), to measure what it costs.
@@ -22,21 +24,57 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use futures_util::stream;
+use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+/// One row of the broadcast board, serialized in the game's order (`name` before `score`).
+#[derive(Serialize)]
+struct Row {
+    rank: usize,
+    id: usize,
+    name: String,
+    score: i64,
+    incidents_detected: u32,
+    incidents_fixed: u32,
+    median_ttd_s: Option<f64>,
+    median_ttf_s: Option<f64>,
+}
+
 /// The broadcast board.
 struct Board {
-    names: Mutex<Vec<String>>,
+    rows: Mutex<(u64, Vec<Row>)>,
     padding: String,
     frames: watch::Sender<Bytes>,
 }
 
 impl Board {
     /// Encodes the board once as a complete SSE frame.
-    fn frame(&self, names: &[String]) -> Bytes {
-        let json = json!({ "teams": names, "padding": self.padding }).to_string();
-        Bytes::from(format!("id: {}\ndata: {json}\n\n", names.len()))
+    fn frame(&self, seq: u64, rows: &[Row]) -> Bytes {
+        /// The board's JSON (a struct, so that the rows keep their field order).
+        #[derive(Serialize)]
+        struct Json<'a> {
+            teams: &'a [Row],
+            padding: &'a str,
+        }
+        let json = serde_json::to_string(&Json {
+            teams: rows,
+            padding: &self.padding,
+        })
+        .unwrap_or_default();
+        Bytes::from(format!("id: {seq}\ndata: {json}\n\n"))
+    }
+
+    /// Applies a change to the rows, then encodes and broadcasts the board once.
+    fn change<R>(&self, change: impl FnOnce(&mut Vec<Row>) -> R) -> R {
+        let (result, frame) = {
+            let mut rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+            let result = change(&mut rows.1);
+            rows.0 += 1;
+            (result, self.frame(rows.0, &rows.1))
+        };
+        self.frames.send_replace(frame);
+        result
     }
 }
 
@@ -63,15 +101,40 @@ async fn create(
     axum::Json(body): axum::Json<Value>,
 ) -> (StatusCode, axum::Json<Value>) {
     let name = body["name"].as_str().unwrap_or("team").to_owned();
-    let (id, frame) = {
-        let mut names = board.names.lock().unwrap_or_else(|p| p.into_inner());
-        names.push(name.clone());
-        (names.len(), board.frame(&names))
-    };
-    board.frames.send_replace(frame);
+    let id = board.change(|rows| {
+        let id = rows.len() + 1;
+        rows.push(Row {
+            rank: id,
+            id,
+            name: name.clone(),
+            score: 0,
+            incidents_detected: 0,
+            incidents_fixed: 0,
+            median_ttd_s: None,
+            median_ttf_s: None,
+        });
+        id
+    });
     (
         StatusCode::CREATED,
         axum::Json(json!({ "id": id, "name": name, "token": "bare" })),
+    )
+}
+
+async fn adjust(
+    State(board): State<Arc<Board>>,
+    axum::Json(body): axum::Json<Value>,
+) -> StatusCode {
+    let team = body["team"].as_u64().unwrap_or(0);
+    let points = body["points"].as_i64().unwrap_or(0);
+    board.change(
+        |rows| match rows.iter_mut().find(|row| row.id as u64 == team) {
+            Some(row) => {
+                row.score += points;
+                StatusCode::CREATED
+            }
+            None => StatusCode::NOT_FOUND,
+        },
     )
 }
 
@@ -85,11 +148,11 @@ async fn main() -> std::io::Result<()> {
         Box::leak(format!("{{\"teams\":\"{}\"}}", "x".repeat(bytes)).into_boxed_str());
     let (frames, _) = watch::channel(Bytes::new());
     let board = Arc::new(Board {
-        names: Mutex::new(Vec::new()),
+        rows: Mutex::new((0, Vec::new())),
         padding: "x".repeat(bytes),
         frames,
     });
-    board.frames.send_replace(board.frame(&[]));
+    board.frames.send_replace(board.frame(0, &[]));
     let app = Router::new()
         .route(
             "/api/v1/scoreboard",
@@ -97,6 +160,7 @@ async fn main() -> std::io::Result<()> {
         )
         .route("/api/v1/scoreboard/stream", get(stream))
         .route("/api/v1/teams", post(create))
+        .route("/api/v1/judge/adjustments", post(adjust))
         .route("/api/v1/healthz", get(|| async { "ok" }))
         .with_state(board);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;

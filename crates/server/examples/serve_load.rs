@@ -2,12 +2,15 @@
 //! manual` (organizer token in `BREAKATHON_ORGANIZER_TOKEN`) or against the `bare` example
 //! (which serves the same stream and team-creation routes without a game):
 //!
-//! - `serve_load fanout URL CLIENTS ROUNDS`: opens CLIENTS scoreboard streams (plain sockets,
-//!   so that the generator stays cheap beside the server on the same cores), then ROUNDS times
-//!   creates a team over one kept-alive connection and measures, for every client, the time
-//!   from sending that request to the client receiving the board that names the new team.
-//!   Reports the per-client delivery latency distribution (p50/p90/p99/max over all clients
-//!   and rounds) and the last client of each round. Raise the file limit first
+//! - `serve_load fanout URL CLIENTS ROUNDS`: creates one team (untimed) and reads its score off
+//!   the stream, opens CLIENTS scoreboard streams (plain sockets, so that the generator stays
+//!   cheap beside the server on the same cores), then ROUNDS times changes that team's score
+//!   by a judge adjustment (`POST /api/v1/judge/adjustments`, judge token in
+//!   `BREAKATHON_JUDGE_TOKEN`, default `judge`) over one kept-alive connection and measures,
+//!   for every client, the time from sending that request to the client receiving the board
+//!   with the new score. The time includes the whole command (journal commit included) before
+//!   the broadcast. Reports the per-client delivery latency distribution (p50/p90/p99/max over
+//!   all clients and rounds) and the last client of each round. Raise the file limit first
 //!   (`ulimit -n $(ulimit -Hn)`): every client is one socket here and one in the server.
 //! - `serve_load commands URL TEAMS SECONDS [ACTIVE]`: creates TEAMS teams, then ACTIVE of them
 //!   (all by default) each send a team action every 100 ms (their rate limit is 10/s) for
@@ -61,6 +64,49 @@ fn report(name: &str, mut samples_ms: Vec<f64>) {
 
 fn organizer() -> String {
     std::env::var("BREAKATHON_ORGANIZER_TOKEN").unwrap_or_else(|_| "org".into())
+}
+
+fn judge() -> String {
+    std::env::var("BREAKATHON_JUDGE_TOKEN").unwrap_or_else(|_| "judge".into())
+}
+
+/// Changes a team's score by `points` (a judge adjustment: a real score change).
+async fn adjust(client: &reqwest::Client, base: &str, team: u64, points: i64) -> bool {
+    client
+        .post(format!("{base}/api/v1/judge/adjustments"))
+        .bearer_auth(judge())
+        .json(&json!({ "team": team, "points": points, "reason": "fan-out measurement" }))
+        .send()
+        .await
+        .is_ok_and(|response| response.status().is_success())
+}
+
+/// The marker of a team's row with a given score in a board's JSON (the rows serialize
+/// `name` right before `score`).
+fn score_marker(name: &str, score: i64) -> Vec<u8> {
+    format!("\"name\":\"{name}\",\"score\":{score},").into_bytes()
+}
+
+/// Reads a team's current score off the first board of a scoreboard stream.
+async fn current_score(client: &reqwest::Client, base: &str, name: &str) -> i64 {
+    let mut response = client
+        .get(format!("{base}/api/v1/scoreboard/stream"))
+        .send()
+        .await
+        .expect("stream opens");
+    let prefix = format!("\"name\":\"{name}\",\"score\":");
+    let mut buffer = Vec::new();
+    while let Some(chunk) = response.chunk().await.expect("stream reads") {
+        buffer.extend_from_slice(&chunk);
+        if let Some(at) = memmem(&buffer, prefix.as_bytes()) {
+            let rest = &buffer[at + prefix.len()..];
+            if let Some(end) = rest.iter().position(|&b| b == b',' || b == b'}') {
+                let digits = std::str::from_utf8(&rest[..end]).expect("utf-8 score");
+                return digits.parse().expect("integer score");
+            }
+        }
+    }
+    panic!("the stream ended before it showed team {name}");
 }
 
 async fn create_team(client: &reqwest::Client, base: &str, name: &str) -> Option<Value> {
@@ -161,6 +207,23 @@ async fn fanout(base: String, clients: usize, rounds: usize) {
         round: AtomicUsize::new(usize::MAX),
         ready: AtomicUsize::new(0),
     });
+    // One kept-alive connection for the changes (warmed up by creating the team whose score
+    // the rounds change).
+    let trigger = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .tcp_nodelay(true)
+        .build()
+        .expect("client");
+    let name = format!("fanout-{}", std::process::id());
+    let team = loop {
+        if let Some(team) = create_team(&trigger, &base, &name).await
+            && let Some(id) = team["id"].as_u64()
+        {
+            break id;
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    };
+    let mut score = current_score(&reqwest::Client::new(), &base, &name).await;
     let connects = Arc::new(Semaphore::new(CONCURRENT_CONNECTS));
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     for index in 0..clients {
@@ -187,29 +250,22 @@ async fn fanout(base: String, clients: usize, rounds: usize) {
         "{clients} stream clients connected in {:.1} s",
         connecting.elapsed().as_secs_f64()
     );
-    // One kept-alive connection for the changes (warmed up by a first request).
-    let trigger = reqwest::Client::builder()
-        .pool_max_idle_per_host(1)
-        .tcp_nodelay(true)
-        .build()
-        .expect("client");
     let _ = trigger.get(format!("{base}/api/v1/healthz")).send().await;
-    let run = std::process::id();
     let mut all_ms = Vec::with_capacity(clients * rounds);
     let mut last_ms = Vec::new();
     for round in 0..rounds {
         tokio::time::sleep(ROUND_PAUSE).await;
-        let name = format!("fanout-{run}-{round}");
-        *shared.marker.write().expect("marker") = Arc::new(format!("\"{name}\"").into_bytes());
+        *shared.marker.write().expect("marker") = Arc::new(score_marker(&name, score + 1));
         shared.round.store(round, Ordering::Release);
         let sent = Instant::now();
-        let created = create_team(&trigger, &base, &name).await;
+        let changed = adjust(&trigger, &base, team, 1).await;
         let answered_ms = sent.elapsed().as_secs_f64() * 1000.0;
-        if created.is_none() {
+        if !changed {
             eprintln!("round {round}: the change was refused (rate limit?); retrying later");
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
+        score += 1;
         let mut count = 0;
         let mut slowest = 0.0f64;
         let mut fastest = f64::INFINITY;
