@@ -294,6 +294,7 @@ async fn writes_beyond_the_token_budget_are_refused_with_429() {
             burst: 5,
             per_second: 0.5,
         },
+        ..ServerConfig::default()
     };
     let server = TestServer::start_with(TUTORIAL, ClockMode::Manual, config).await;
     let (_, a) = server.team("Alpha").await;

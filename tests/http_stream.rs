@@ -6,8 +6,10 @@ mod http_support;
 
 use std::time::Duration;
 
+use breakathon_game::ClockMode;
+use breakathon_server::ServerConfig;
 use futures_util::StreamExt;
-use http_support::{ORGANIZER, TestServer};
+use http_support::{ORGANIZER, TUTORIAL, TestServer};
 use serde_json::{Value, json};
 
 /// Reads server-sent events off a response body.
@@ -174,6 +176,53 @@ async fn scoreboard_frames_carry_the_encoded_board_byte_for_byte() {
     assert_eq!(
         server.state.scoreboard_json(false).as_ptr(),
         server.state.subscribe(false).borrow().json.as_ptr()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_scoreboard_stream_gets_keep_alives_then_the_next_board() {
+    let interval = Duration::from_millis(200);
+    let config = ServerConfig {
+        keep_alive_interval: interval,
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start_with(TUTORIAL, ClockMode::Manual, config).await;
+    let response = server
+        .client
+        .get(format!("{}/api/v1/scoreboard/stream", server.base))
+        .send()
+        .await
+        .expect("stream opens");
+    let mut body = Box::pin(response.bytes_stream());
+    let mut buffer = Vec::new();
+    let first = raw_frame(&mut body, &mut buffer).await;
+    assert!(first.starts_with(b"id: "), "the board comes first");
+    // Nothing changes: only keep-alive comments arrive, about one per interval.
+    let quiet = interval * 6;
+    let _ = tokio::time::timeout(quiet, async {
+        while let Some(Ok(chunk)) = body.next().await {
+            buffer.extend_from_slice(&chunk);
+        }
+    })
+    .await;
+    let comments = buffer.windows(3).filter(|w| *w == b":\n\n").count();
+    assert_eq!(
+        buffer.len(),
+        comments * 3,
+        "only keep-alive comments while the board stays the same: {:?}",
+        String::from_utf8_lossy(&buffer)
+    );
+    assert!(
+        (2..=7).contains(&comments),
+        "about one keep-alive per interval, got {comments}"
+    );
+    buffer.clear();
+    server.team("Alpha").await;
+    let next = raw_frame(&mut body, &mut buffer).await;
+    assert!(
+        String::from_utf8_lossy(&next).contains("\"Alpha\""),
+        "the next board follows the keep-alives"
     );
     server.shutdown().await;
 }

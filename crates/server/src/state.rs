@@ -3,7 +3,8 @@
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
 use breakathon_game::{Game, GameError, Principal, Scoreboard, SharedGame, TeamId};
 use bytes::Bytes;
@@ -12,15 +13,26 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ApiError;
-use crate::limits::{RateLimit, RateLimiter};
+use crate::limits::{KEEP_ALIVE_INTERVAL, RateLimit, RateLimiter};
 use crate::stats::ServerStats;
 use crate::tokens::TokenCache;
 
 /// Settings of one server instance.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Per-token write limits.
     pub rate_limit: RateLimit,
+    /// Longest silence on a scoreboard stream before it gets a keep-alive comment.
+    pub keep_alive_interval: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            rate_limit: RateLimit::default(),
+            keep_alive_interval: KEEP_ALIVE_INTERVAL,
+        }
+    }
 }
 
 /// One scoreboard view as pre-encoded JSON, published once per change and shared by every
@@ -94,6 +106,8 @@ struct Inner {
     stats: ServerStats,
     last_seq: AtomicU64,
     streams_ended: AtomicBool,
+    keep_alive_interval: Duration,
+    keep_alive_started: AtomicBool,
 }
 
 impl AppState {
@@ -123,6 +137,8 @@ impl AppState {
                 stats: ServerStats::default(),
                 last_seq: AtomicU64::new(seq),
                 streams_ended: AtomicBool::new(false),
+                keep_alive_interval: config.keep_alive_interval,
+                keep_alive_started: AtomicBool::new(false),
             }),
         }
     }
@@ -163,13 +179,34 @@ impl AppState {
     }
 
     /// A receiver of the latest scoreboard: the live view or the public one (frozen while
-    /// frozen). Each changes only when its board does.
+    /// frozen). It is marked changed when its board changes (a newer [`Published::seq`]), on
+    /// [`AppState::end_streams`], and when the board stayed the same for a keep-alive interval
+    /// (same `seq`: the stream sends a keep-alive comment). Starts the keep-alive task on the
+    /// first call inside a runtime.
     pub fn subscribe(&self, live: bool) -> watch::Receiver<Published> {
+        self.keep_streams_alive();
         if live {
             self.inner.live_board.subscribe()
         } else {
             self.inner.public_board.subscribe()
         }
+    }
+
+    /// Starts, once, the task that wakes the receivers of a board that was not sent for a
+    /// keep-alive interval, so that streams need no timer of their own (polling one per
+    /// client on every wake-up costs more than the wake-up). It ends with the streams or when
+    /// the state is dropped.
+    fn keep_streams_alive(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.inner.keep_alive_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        runtime.spawn(keep_alive(
+            Arc::downgrade(&self.inner),
+            self.inner.keep_alive_interval,
+        ));
     }
 
     /// A receiver of the game's change counter: it moves on every visible change (team
@@ -465,6 +502,38 @@ pub enum Access {
     Team(TeamId),
     /// No tick under way: every team at the game's tick.
     Settled,
+}
+
+/// Checks each board every half interval and wakes its receivers, without changing it, on
+/// every second check that finds its `seq` unmoved: a stream is silent for at most one
+/// interval, and a board that changes more often than that costs no extra wake-up.
+async fn keep_alive(inner: Weak<Inner>, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval / 2);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Per board: the seq at the last check and how many checks in a row found it unmoved.
+    let mut boards = [(u64::MAX, 0u64); 2];
+    loop {
+        ticks.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        if inner.streams_ended.load(Ordering::Acquire) {
+            return;
+        }
+        for (channel, (last_seq, quiet_checks)) in [&inner.live_board, &inner.public_board]
+            .into_iter()
+            .zip(&mut boards)
+        {
+            let seq = channel.borrow().seq;
+            if seq == *last_seq {
+                *quiet_checks += 1;
+                if *quiet_checks % 2 == 1 {
+                    channel.send_modify(|_| {});
+                }
+            } else {
+                *last_seq = seq;
+                *quiet_checks = 0;
+            }
+        }
+    }
 }
 
 /// Encoded boards ready to send (see [`AppState::prepare`]).

@@ -50,50 +50,42 @@ fn sse<S: Stream<Item = Event> + Send + 'static>(
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE_INTERVAL))
 }
 
-/// The SSE comment sent every [`KEEP_ALIVE_INTERVAL`] so that proxies keep the stream open.
+/// The SSE comment sent when a board stayed the same for a keep-alive interval, so that
+/// proxies keep the stream open.
 const KEEP_ALIVE_FRAME: &[u8] = b":\n\n";
-
-/// What the scoreboard stream sends next.
-enum Next {
-    Board,
-    KeepAlive,
-}
 
 /// SSE of the scoreboard: `data` is the same JSON as `GET /scoreboard`, sent at once and on
 /// every change (unnamed events, so `EventSource.onmessage` sees them; `id` = change seq).
 ///
 /// Each change is encoded once into a complete SSE frame ([`Published::frame`]); a client
 /// only clones that shared buffer (no per-client JSON or formatting work), and one that
-/// reads slowly skips to the latest board.
+/// reads slowly skips to the latest board. A wake-up is one `watch` receive: keep-alives
+/// arrive through the same channel (a wake-up with an unchanged `seq`, see
+/// [`AppState::subscribe`]), so a client polls no timer of its own.
 #[utoipa::path(get, path = "/api/v1/scoreboard/stream", tag = "public",
     responses((status = 200, description = "text/event-stream of scoreboard JSON", content_type = "text/event-stream", body = String)))]
 pub async fn scoreboard(State(state): State<AppState>, caller: Caller) -> Response {
     let mut receiver = state.subscribe(caller.is_staff());
     receiver.mark_changed();
-    let guard = ClientGuard::new(state.clone());
-    // One timer per client, reset only when it fires: a board sent does not touch it.
-    let keep_alive = Box::pin(tokio::time::sleep(KEEP_ALIVE_INTERVAL));
+    let guard = ClientGuard::new(state);
+    // The seq of the last board sent (none yet).
+    let sent_seq: Option<u64> = None;
     let frames = stream::unfold(
-        (receiver, keep_alive, guard),
-        |(mut receiver, mut keep_alive, guard)| async move {
-            let next = tokio::select! {
-                changed = receiver.changed() => {
-                    changed.ok()?;
-                    Next::Board
-                }
-                () = &mut keep_alive => Next::KeepAlive,
-            };
-            let frame = match next {
-                Next::Board if guard.0.streams_ended() => return None,
-                Next::Board => receiver.borrow_and_update().frame.clone(),
-                Next::KeepAlive => {
-                    keep_alive
-                        .as_mut()
-                        .reset(tokio::time::Instant::now() + KEEP_ALIVE_INTERVAL);
-                    Bytes::from_static(KEEP_ALIVE_FRAME)
+        (receiver, sent_seq, guard),
+        |(mut receiver, sent_seq, guard)| async move {
+            receiver.changed().await.ok()?;
+            if guard.0.streams_ended() {
+                return None;
+            }
+            let (frame, seq) = {
+                let board = receiver.borrow_and_update();
+                if sent_seq == Some(board.seq) {
+                    (Bytes::from_static(KEEP_ALIVE_FRAME), board.seq)
+                } else {
+                    (board.frame.clone(), board.seq)
                 }
             };
-            Some((Ok::<_, Infallible>(frame), (receiver, keep_alive, guard)))
+            Some((Ok::<_, Infallible>(frame), (receiver, Some(seq), guard)))
         },
     );
     // Shutdown arrives through `receiver` (see `AppState::end_streams`): polling the shutdown
