@@ -49,7 +49,7 @@ pub(crate) struct CheckpointJob {
 
 /// One world of a checkpoint job.
 pub(crate) struct WorldJob {
-    team: TeamId,
+    pub team: TeamId,
     base: WorldSnapshot,
     delta: RingDelta,
     needs: RingTicks,
@@ -70,21 +70,26 @@ pub(crate) fn job(
     worlds: &BTreeMap<TeamId, Simulation>,
     marks: &Marks,
 ) -> CheckpointJob {
-    let empty = RingMarks::default();
     CheckpointJob {
         seq,
         tick: core.tick,
         core: core.clone(),
         worlds: worlds
             .iter()
-            .map(|(id, world)| WorldJob {
-                team: *id,
-                base: world.snapshot_base(),
-                delta: world.ring_delta(marks.get(id).unwrap_or(&empty)),
-                needs: world.ring_oldest_ticks(),
-                marks: world.ring_marks(),
-            })
+            .map(|(id, world)| world_job(*id, world, marks))
             .collect(),
+    }
+}
+
+/// One world's share of a checkpoint job: its base and its rings since `marks`.
+pub(crate) fn world_job(team: TeamId, world: &Simulation, marks: &Marks) -> WorldJob {
+    let empty = RingMarks::default();
+    WorldJob {
+        team,
+        base: world.snapshot_base(),
+        delta: world.ring_delta(marks.get(&team).unwrap_or(&empty)),
+        needs: world.ring_oldest_ticks(),
+        marks: world.ring_marks(),
     }
 }
 

@@ -362,7 +362,7 @@ impl Game {
         while self.core.tick < limit && self.begin_due_tick(now_ms)? {
             self.finish_tick()?;
         }
-        self.maybe_checkpoint()
+        Ok(())
     }
 
     /// The furthest tick one pump may reach from here: a game that runs behind its clock
@@ -476,22 +476,52 @@ impl Game {
         checkpoint::job(self.last_seq, &self.core, &self.worlds, &marks)
     }
 
-    /// Checkpoints when the interval for this many teams has passed: on the background
-    /// writer if there is one (skipped while it is busy), else right here.
-    pub(crate) fn maybe_checkpoint(&mut self) -> Result<(), GameError> {
+    /// Whether a checkpoint is due: the interval for this many teams has passed since the
+    /// last one and the background writer, if there is one, is free to take it.
+    pub(crate) fn checkpoint_due(&self) -> bool {
         let interval = checkpoint::interval_ticks(self.worlds.len());
-        if self.journal.is_none() || self.core.tick < self.last_checkpoint_tick + interval {
-            return Ok(());
-        }
+        self.journal.is_some()
+            && self.core.tick >= self.last_checkpoint_tick + interval
+            && self.checkpointer.as_ref().is_none_or(Checkpointer::is_idle)
+    }
+
+    /// The ring marks of the last checkpoint written: the next one stores what came after.
+    pub(crate) fn checkpoint_marks(&self) -> checkpoint::Marks {
+        self.checkpointer
+            .as_ref()
+            .map(Checkpointer::marks)
+            .unwrap_or_default()
+    }
+
+    /// Stores a checkpoint job: on the background writer if there is one (dropped if it is
+    /// busy), else right here.
+    pub(crate) fn store_checkpoint(&mut self, job: CheckpointJob) -> Result<(), GameError> {
+        let tick = job.tick;
         match &self.checkpointer {
             Some(writer) => {
-                if writer.is_idle() && writer.offer(self.checkpoint_job()) {
-                    self.last_checkpoint_tick = self.core.tick;
+                if writer.offer(job) {
+                    self.last_checkpoint_tick = tick;
                 }
-                Ok(())
             }
-            None => self.checkpoint(),
+            None => {
+                let stored = checkpoint::encode(&job)?;
+                if let Some(journal) = self.journal.as_mut() {
+                    journal.save_checkpoint(&stored)?;
+                }
+                self.last_checkpoint_tick = tick;
+            }
         }
+        Ok(())
+    }
+
+    /// Checkpoints the whole state now, under the caller's borrow, when one is due (after a
+    /// manual advance; a running clock checkpoints while its worlds step, see `stepping`).
+    pub(crate) fn maybe_checkpoint(&mut self) -> Result<(), GameError> {
+        if !self.checkpoint_due() {
+            return Ok(());
+        }
+        let job = self.checkpoint_job();
+        self.store_checkpoint(job)
     }
 
     /// Writes a checkpoint of the whole state now (after the last journaled record) and

@@ -16,15 +16,17 @@
 //! for the tick to complete ([`Stepping::global`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use breakathon_sim::{IncidentId, Simulation};
 
+use crate::checkpoint::{self, CheckpointJob, Marks, WorldJob};
 use crate::game::Game;
+use crate::record::Core;
 use crate::rules::tick::{self, BaselineTick, TeamTick, TickContext, TickOutcome};
 use crate::{GameError, GameState, JournalEntry, TeamId};
 
 /// The state of a tick under way (see the module documentation).
-#[derive(Debug)]
 pub(crate) struct Stepping {
     /// The baseline's report of this tick.
     baseline: Option<BaselineTick>,
@@ -39,13 +41,33 @@ pub(crate) struct Stepping {
     /// Whether completing this tick changes the whole game (the board freezes or the game
     /// ends): commands and reads of every kind wait for it.
     global: bool,
+    /// The checkpoint of the previous tick taken during this one, if one is due.
+    checkpoint: Option<PendingCheckpoint>,
+}
+
+/// A checkpoint of the state at the end of the previous tick, taken while this tick's worlds
+/// step: each world is snapshotted just before it steps, outside the lock when a stepping
+/// thread has it (so no lock is held to snapshot every world at once). Nothing else touches a
+/// world between the start of the tick and its step, so the snapshots and the records copied
+/// at the start are all the state after journal record `seq`.
+struct PendingCheckpoint {
+    seq: u64,
+    tick: u64,
+    core: Core,
+    marks: Arc<Marks>,
+    worlds: Vec<WorldJob>,
 }
 
 /// Worlds taken out of the game to step outside its lock (see [`Game::check_out`]).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct TeamBatch {
     worlds: Vec<(TeamId, Simulation)>,
     stepped: bool,
+    /// The ring marks of the last checkpoint, when these worlds are to be checkpointed
+    /// before they step.
+    marks: Option<Arc<Marks>>,
+    /// Their checkpoint jobs.
+    jobs: Vec<WorldJob>,
 }
 
 impl TeamBatch {
@@ -54,9 +76,13 @@ impl TeamBatch {
         self.worlds.is_empty()
     }
 
-    /// Steps every world of the batch once (no game state is touched: call it unlocked).
+    /// Steps every world of the batch once, checkpointing it first if the tick takes a
+    /// checkpoint (no game state is touched: call it unlocked).
     pub fn step(&mut self) {
-        for (_, world) in &mut self.worlds {
+        for (id, world) in &mut self.worlds {
+            if let Some(marks) = &self.marks {
+                self.jobs.push(checkpoint::world_job(*id, world, marks));
+            }
             world.step();
         }
         self.stepped = true;
@@ -89,6 +115,14 @@ impl Game {
             return Ok(false);
         }
         let next = self.core.tick + 1;
+        // The state before this tick's record: checkpointed as the worlds step.
+        let checkpoint = (journal && self.checkpoint_due()).then(|| PendingCheckpoint {
+            seq: self.last_seq,
+            tick: self.core.tick,
+            core: self.core.clone(),
+            marks: Arc::new(self.checkpoint_marks()),
+            worlds: Vec::with_capacity(self.worlds.len()),
+        });
         if journal {
             self.append(&[(next, JournalEntry::Tick)])?;
         }
@@ -105,6 +139,7 @@ impl Game {
             out: BTreeSet::new(),
             fixes: Vec::new(),
             global: freezes || next >= self.core.end_tick,
+            checkpoint,
         });
         self.core.tick = next;
         Ok(true)
@@ -117,6 +152,7 @@ impl Game {
         let Some(stepping) = self.stepping.as_mut() else {
             return batch;
         };
+        batch.marks = stepping.checkpoint.as_ref().map(|c| Arc::clone(&c.marks));
         while batch.worlds.len() < most {
             let Some(id) = stepping.waiting.pop_first() else {
                 break;
@@ -134,6 +170,9 @@ impl Game {
     pub fn check_in(&mut self, mut batch: TeamBatch) {
         if !batch.stepped {
             batch.step();
+        }
+        if let Some(pending) = self.stepping.as_mut().and_then(|s| s.checkpoint.as_mut()) {
+            pending.worlds.append(&mut batch.jobs);
         }
         for (id, world) in batch.worlds {
             if let Some(stepping) = self.stepping.as_mut() {
@@ -161,6 +200,11 @@ impl Game {
         }
         if stepping.waiting.remove(&team) {
             if let Some(world) = self.worlds.get_mut(&team) {
+                if let Some(pending) = stepping.checkpoint.as_mut() {
+                    pending
+                        .worlds
+                        .push(checkpoint::world_job(team, world, &pending.marks));
+                }
                 world.step();
             }
             self.apply_team_rules(team);
@@ -186,9 +230,18 @@ impl Game {
             return Err(busy("some fleets are still stepping"));
         }
         let waiting = std::mem::take(&mut stepping.waiting);
-        let Some(stepping) = self.stepping.take() else {
+        if let Some(pending) = stepping.checkpoint.as_mut() {
+            for id in &waiting {
+                if let Some(world) = self.worlds.get(id) {
+                    let job = checkpoint::world_job(*id, world, &pending.marks);
+                    pending.worlds.push(job);
+                }
+            }
+        }
+        let Some(mut stepping) = self.stepping.take() else {
             return Ok(());
         };
+        let pending = stepping.checkpoint.take();
         let ctx = TickContext {
             scenario: &self.scenario,
             weights: &self.weights,
@@ -234,7 +287,18 @@ impl Game {
         self.after_tick_global();
         self.board_seq += 1;
         self.bump();
-        Ok(())
+        match pending {
+            Some(mut pending) => {
+                pending.worlds.sort_by_key(|w| w.team);
+                self.store_checkpoint(CheckpointJob {
+                    seq: pending.seq,
+                    tick: pending.tick,
+                    core: pending.core,
+                    worlds: pending.worlds,
+                })
+            }
+            None => Ok(()),
+        }
     }
 
     /// Runs one team's rules for the tick under way (its world has stepped) and publishes

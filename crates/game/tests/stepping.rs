@@ -103,10 +103,11 @@ fn commands_in_the_middle_of_a_tick_give_what_replaying_the_journal_gives() {
     assert_eq!(replayed_hash(dir.path()), live);
 }
 
-#[test]
-fn a_shared_game_stepping_unlocked_under_concurrent_commands_replays_exactly() {
-    let dir = tempfile::tempdir().unwrap();
-    let (game, ids) = open_speed(dir.path());
+/// Plays `ticks` ticks through a [`SharedGame`] — the worlds stepping on threads outside the
+/// lock — while two threads send their teams' commands as fast as they can; returns the
+/// state hash at the end.
+fn play_shared(dir: &std::path::Path, ticks: u64) -> u64 {
+    let (game, ids) = open_speed(dir);
     let shared = SharedGame::new(game);
     let done = AtomicBool::new(false);
     let mid_tick = AtomicU64::new(0);
@@ -128,20 +129,41 @@ fn a_shared_game_stepping_unlocked_under_concurrent_commands_replays_exactly() {
                 }
             });
         }
-        for t in 1..=TICKS {
+        for t in 1..=ticks {
             shared.pump(t * 1000).unwrap();
         }
         done.store(true, Ordering::Release);
     });
-    let game = shared.lock_settled().unwrap();
-    assert_eq!(game.tick(), TICKS);
+    let mut game = shared.lock_settled().unwrap();
+    assert_eq!(game.tick(), ticks);
+    // Paused, so that a recovery (which pauses a running game) changes nothing.
+    game.pause(ticks * 1000).unwrap();
     println!(
         "{} commands landed in the middle of a tick",
         mid_tick.load(Ordering::Relaxed)
     );
-    let live = game.state_hash();
-    drop(game);
-    drop(shared);
+    game.state_hash()
+}
+
+#[test]
+fn a_shared_game_stepping_unlocked_under_concurrent_commands_replays_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = play_shared(dir.path(), TICKS);
+    assert_eq!(replayed_hash(dir.path()), live);
+}
+
+#[test]
+fn a_checkpoint_taken_while_the_worlds_step_recovers_the_same_state() {
+    let dir = tempfile::tempdir().unwrap();
+    // 12 teams checkpoint every 300 ticks: the one of tick 300 is taken during tick 301.
+    let interval = breakathon_game::checkpoint::interval_ticks(TEAMS);
+    let live = play_shared(dir.path(), interval + 20);
+    let options = common::options(dir.path(), "tutorial.ron", TUTORIAL, ClockMode::Speed(1.0));
+    let opened = Game::open(options, 0).unwrap();
+    assert_eq!(opened.checkpoint_tick, Some(interval));
+    assert_eq!(opened.game.tick(), interval + 20);
+    assert_eq!(opened.game.state_hash(), live);
+    drop(opened);
     assert_eq!(replayed_hash(dir.path()), live);
 }
 
