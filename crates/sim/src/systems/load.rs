@@ -257,6 +257,7 @@ pub fn load(
         for &id in &svc.instances {
             let id = id as usize;
             sc.follows[id] = NO_LEADER;
+            sc.group_n[id] = 1;
             let inst = &instances[id];
             if !sc.rotation[id] || !inst.is_running() {
                 continue;
@@ -275,6 +276,7 @@ pub fn load(
             match found {
                 Some(k) => {
                     sc.follows[id] = leaders[k];
+                    sc.group_n[leaders[k] as usize] += 1;
                     followers[k] += 1;
                 }
                 None if n_leaders < LEADER_SLOTS => {

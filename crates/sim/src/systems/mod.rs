@@ -82,6 +82,8 @@ pub struct Scratch {
     /// Per instance: the instance whose results it copies this tick (same service, zone and
     /// state), or `load::NO_LEADER`.
     pub follows: Vec<u32>,
+    /// Per instance: the size of its group (itself and its followers) if it leads one, else 1.
+    pub group_n: Vec<u32>,
     /// Per instance: success share of its served requests this tick (set by latency).
     pub succ: Vec<f64>,
     /// Per zone: load offered to each instance in rotation of the service being loaded,
@@ -138,6 +140,7 @@ impl Scratch {
         self.zone_cause.resize(n, Cause::None);
         self.rotation.resize(instances, false);
         self.follows.resize(instances, load::NO_LEADER);
+        self.group_n.resize(instances, 1);
         self.succ.resize(instances, 0.0);
         self.edge_failed.resize(services, 0.0);
         self.first_rps.resize(services, 0.0);

@@ -46,18 +46,13 @@ pub fn resources(
         for id in 0..instances.len() {
             let leader = sc.follows.get(id).copied().unwrap_or(NO_LEADER);
             if leader != NO_LEADER {
-                // Same state as an instance computed before it: the same results.
+                // Same state as an instance computed before it: the same results (its
+                // connections were added to the callees' by its leader, for the whole group).
                 let (head, tail) = instances.split_at_mut(id);
                 let lead = &head[leader as usize];
                 let inst = &mut tail[0];
-                for ((idep, ldep), dep) in inst
-                    .deps
-                    .iter_mut()
-                    .zip(&lead.deps)
-                    .zip(&services[inst.service as usize].deps)
-                {
+                for (idep, ldep) in inst.deps.iter_mut().zip(&lead.deps) {
                     idep.conns = ldep.conns;
-                    sc.held[dep.callee as usize] += idep.conns;
                 }
                 let (m, l) = (&mut inst.m, &lead.m);
                 m.cpu_percent = l.cpu_percent;
@@ -75,6 +70,9 @@ pub fn resources(
             let s = inst.service as usize;
             let spec = model.spec(inst.service);
             let running = inst.is_running();
+            // The connections of its followers too (sums in a different order than one
+            // instance at a time: results can differ in the last bits).
+            let group = f64::from(sc.group_n.get(id).copied().unwrap_or(1));
             for (d, dep) in services[s].deps.iter().enumerate() {
                 let idep = &mut inst.deps[d];
                 if !running {
@@ -95,7 +93,7 @@ pub fn resources(
                         idep.conns = target;
                     }
                 }
-                sc.held[dep.callee as usize] += idep.conns;
+                sc.held[dep.callee as usize] += idep.conns * group;
             }
             if !running {
                 inst.m.cpu_percent = 0.0;
