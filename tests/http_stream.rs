@@ -177,6 +177,11 @@ async fn scoreboard_frames_carry_the_encoded_board_byte_for_byte() {
         server.state.scoreboard_json(false).as_ptr(),
         server.state.subscribe(false).borrow().json.as_ptr()
     );
+    // Unless frozen the live and public views are one board, encoded once for both.
+    assert_eq!(
+        server.state.subscribe(true).borrow().frame.as_ptr(),
+        server.state.subscribe(false).borrow().frame.as_ptr()
+    );
     server.shutdown().await;
 }
 

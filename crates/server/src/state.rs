@@ -74,7 +74,8 @@ const SSE_FRAME_OVERHEAD_BYTES: usize = 40;
 #[derive(Debug)]
 pub struct BoardSnapshot {
     seq: u64,
-    live: Scoreboard,
+    /// The live board when it differs from the public one (only while frozen).
+    live: Option<Scoreboard>,
     public: Scoreboard,
 }
 
@@ -116,8 +117,14 @@ impl AppState {
     pub fn new(game: Game, started: Instant, config: ServerConfig) -> Self {
         let seq = game.change_seq();
         let snapshot = snapshot(&game);
-        let (public_board, _) = watch::channel(Published::encode(seq, &snapshot.public));
-        let (live_board, _) = watch::channel(Published::encode(seq, &snapshot.live));
+        let public = Published::encode(seq, &snapshot.public);
+        let live = match &snapshot.live {
+            Some(live) => Published::encode(seq, live),
+            None => public.clone(),
+        };
+        let live_board_now = snapshot.live.unwrap_or_else(|| snapshot.public.clone());
+        let (public_board, _) = watch::channel(public);
+        let (live_board, _) = watch::channel(live);
         let (changes, _) = watch::channel(seq);
         Self {
             inner: Arc::new(Inner {
@@ -125,7 +132,7 @@ impl AppState {
                 started,
                 boards: Mutex::new(LastBoards {
                     seq,
-                    live: snapshot.live,
+                    live: live_board_now,
                     public: snapshot.public,
                 }),
                 public_board,
@@ -445,12 +452,17 @@ impl AppState {
             return prepared;
         }
         last.seq = seq;
-        if last.live != snapshot.live {
-            prepared.live = Some(Published::encode(seq, &snapshot.live));
-            last.live = snapshot.live;
+        // Unless frozen both views are the same board: encoded once, shared by both channels.
+        let live = snapshot.live.as_ref().unwrap_or(&snapshot.public);
+        if last.live != *live {
+            prepared.live = Some(Published::encode(seq, live));
+            last.live.clone_from(live);
         }
         if last.public != snapshot.public {
-            prepared.public = Some(Published::encode(seq, &snapshot.public));
+            prepared.public = Some(match (&prepared.live, &snapshot.live) {
+                (Some(live), None) => live.clone(),
+                _ => Published::encode(seq, &snapshot.public),
+            });
             last.public = snapshot.public;
         }
         drop(last);
@@ -544,14 +556,11 @@ pub struct Prepared {
     public: Option<Published>,
 }
 
-/// Both boards of the game now (the public one is the live one unless frozen).
+/// Both boards of the game now (the public one is the live one unless frozen: then it is
+/// not copied under the game lock).
 fn snapshot(game: &Game) -> BoardSnapshot {
     let public = game.scoreboard(false);
-    let live = if public.frozen {
-        game.scoreboard(true)
-    } else {
-        public.clone()
-    };
+    let live = public.frozen.then(|| game.scoreboard(true));
     BoardSnapshot {
         seq: game.change_seq(),
         live,
