@@ -3,6 +3,7 @@
 //! for `valgrind --tool=callgrind` or `perf`.
 //!
 //! `cargo run -p breakathon-sim --release --example profile_steps -- [SCENARIO] [TICKS]`
+//! (with `PROFILE_STATE_HASH=1`, it also prints the hash of the whole world at the end).
 use std::sync::Arc;
 
 use breakathon_sim::{FaultSchedule, Simulation};
@@ -40,4 +41,9 @@ fn main() {
         elapsed.as_secs_f64() * 1e6 / ticks as f64,
         ok.to_bits() ^ failed.to_bits().rotate_left(21) ^ revenue.to_bits().rotate_left(42)
     );
+    // The whole world at the end (fleet, telemetry with its logs, incidents...): a stricter
+    // check than `bits`, not timed.
+    if std::env::var_os("PROFILE_STATE_HASH").is_some() {
+        println!("state={:016x}", sim.state_hash());
+    }
 }

@@ -367,6 +367,11 @@ impl ServiceTick {
 
     /// Replaces any NaN or infinite number by 0 (a guard: none should ever occur).
     pub fn sanitize(&mut self) {
+        // Fast path: the sum is finite only if every number is (a NaN or an infinity makes
+        // it NaN or infinite; an overflow only sends us to the check below).
+        if self.values().iter().sum::<f64>().is_finite() {
+            return;
+        }
         for v in [
             &mut self.offered_rps,
             &mut self.ok_rps,

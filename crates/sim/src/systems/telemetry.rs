@@ -288,11 +288,20 @@ fn service_logs(
     let spec = model.spec(s);
     let name = &model.services[s as usize].name;
     let mut errors = 0usize;
-    let blind = all_disks_full(model, fleet, s);
-    let warn_tick = !blind && (tick + u64::from(s)).is_multiple_of(WARN_LOG_EVERY_TICKS);
+    // Whether every disk is full matters only on the ticks of warnings and routine lines.
+    let warn_due = (tick + u64::from(s)).is_multiple_of(WARN_LOG_EVERY_TICKS);
+    let info_due = (tick + u64::from(s)).is_multiple_of(INFO_LOG_EVERY_TICKS);
+    let blind = (warn_due || info_due) && all_disks_full(model, fleet, s);
+    let warn_tick = !blind && warn_due;
+    let disk_full_gb = spec.disk_gb * 0.999;
     for &id in &svc.instances {
         let inst = &fleet.instances[id as usize];
-        if !inst.is_running() || inst.disk_used_gb >= spec.disk_gb * 0.999 {
+        // Error lines are due every few ticks per instance: nothing to do on other ticks
+        // unless warnings are due.
+        if !warn_tick && !(tick + u64::from(inst.index)).is_multiple_of(ERROR_LOG_EVERY_TICKS) {
+            continue;
+        }
+        if !inst.is_running() || inst.disk_used_gb >= disk_full_gb {
             continue;
         }
         let idx = Some(inst.index);
@@ -437,7 +446,7 @@ fn service_logs(
             );
         }
     }
-    if !blind && (tick + u64::from(s)).is_multiple_of(INFO_LOG_EVERY_TICKS) && svc.m.ok_rps > 0.0 {
+    if !blind && info_due && svc.m.ok_rps > 0.0 {
         let routes = ["/", "/api/items", "/api/cart", "/health", "/api/checkout"];
         let route = routes[rngs.logs.random_range(0..routes.len())];
         push_log(
