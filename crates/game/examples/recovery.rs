@@ -5,7 +5,7 @@
 //! and state hash it reached to `DIR/expected.txt`; then `... -- recover DIR SCENARIO` opens
 //! that directory in a fresh process, as after `kill -9`, and prints how long recovery took
 //! (wall and on-CPU time of the whole process) and whether the state equals the one the
-//! game had.
+//! game had (`--no-hash`: only the timings, for profiling).
 //!
 //! `build` prints its progress every simulated hour; `du` of the directory shows the size of
 //! the journal with its checkpoints.
@@ -117,7 +117,7 @@ fn build(
     Ok(())
 }
 
-fn recover(dir: &Path, scenario: &str) -> Result<(), Box<dyn std::error::Error>> {
+fn recover(dir: &Path, scenario: &str, check: bool) -> Result<(), Box<dyn std::error::Error>> {
     let expected = std::fs::read_to_string(dir.join("expected.txt"))?;
     let mut parts = expected.split_whitespace();
     let tick: u64 = parts.next().ok_or("expected.txt: no tick")?.parse()?;
@@ -130,12 +130,17 @@ fn recover(dir: &Path, scenario: &str) -> Result<(), Box<dyn std::error::Error>>
     let cpu_s = process_cpu_s() - cpu;
     println!(
         "recovery of {} teams: wall {wall_s:.2} s, process on-CPU {cpu_s:.2} s \
-         (checkpoint at tick {:?}, {} records replayed, tick {})",
+         (checkpoint at tick {:?} loaded in {:.2} s, {} records replayed in {:.2} s, tick {})",
         opened.game.teams().len(),
         opened.checkpoint_tick,
+        opened.checkpoint_load_ms as f64 / 1e3,
         opened.replayed_records,
+        opened.replay_ms as f64 / 1e3,
         opened.game.tick()
     );
+    if !check {
+        return Ok(());
+    }
     let s = Instant::now();
     let recovered = opened.game.state_hash();
     println!(
@@ -155,7 +160,8 @@ fn recover(dir: &Path, scenario: &str) -> Result<(), Box<dyn std::error::Error>>
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: recovery build DIR SCENARIO TEAMS [TICKS] | recovery recover DIR SCENARIO";
+    let usage = "usage: recovery build DIR SCENARIO TEAMS [TICKS] | recovery recover DIR SCENARIO \
+                 [--no-hash]";
     match args
         .iter()
         .map(String::as_str)
@@ -171,7 +177,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             teams.parse()?,
             Some(ticks.parse()?),
         ),
-        ["recover", dir, scenario] => recover(&PathBuf::from(dir), scenario),
+        ["recover", dir, scenario] => recover(&PathBuf::from(dir), scenario, true),
+        ["recover", dir, scenario, "--no-hash"] => recover(&PathBuf::from(dir), scenario, false),
         _ => Err(usage.into()),
     }
 }

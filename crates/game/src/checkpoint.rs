@@ -14,8 +14,9 @@ use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use breakathon_sim::snapshot::{SNAPSHOT_FORMAT, last_point_tick};
-use breakathon_sim::{RingDelta, RingMarks, RingTicks, Simulation, WorldSnapshot};
+use breakathon_scenario::Scenario;
+use breakathon_sim::snapshot::{EncodedRings, SNAPSHOT_FORMAT, last_point_tick};
+use breakathon_sim::{FaultSchedule, RingDelta, RingMarks, RingTicks, Simulation, WorldSnapshot};
 
 use crate::journal::{
     CHUNK_LOGS, CHUNK_OLD, CHUNK_RECENT, Journal, SqliteJournal, StoredCheckpoint, StoredChunk,
@@ -142,35 +143,35 @@ pub(crate) fn decode_core(bytes: &[u8]) -> Result<Core, GameError> {
     rmp_serde::from_slice(bytes).map_err(|e| GameError::codec("decoding a checkpoint", e))
 }
 
-/// Decodes a stored world: its base and its chunks.
-pub(crate) fn decode_world(
+/// Rebuilds a stored world: decodes its base and fills its rings straight from the bytes of
+/// its chunks. Fails when the base or a chunk is malformed or the chunks miss an item the rings
+/// keep.
+pub(crate) fn restore_world(
+    scenario: &Arc<Scenario>,
+    schedule: &Arc<FaultSchedule>,
     stored: &StoredWorld,
-) -> Result<(TeamId, WorldSnapshot, Vec<RingDelta>), GameError> {
+) -> Result<(TeamId, Simulation), GameError> {
     let team = TeamId(stored.team);
-    let base: WorldSnapshot = rmp_serde::from_slice(&stored.base)
+    let mut base: WorldSnapshot = rmp_serde::from_slice(&stored.base)
         .map_err(|e| GameError::codec(format!("decoding team {team}'s world"), e))?;
-    let bad = |e: breakathon_sim::SimError| {
-        GameError::codec(format!("decoding team {team}'s ring chunks"), e)
-    };
-    let deltas = stored
-        .chunks
-        .iter()
-        .map(|c| match c.kind {
-            CHUNK_RECENT => Ok(RingDelta {
-                recent: RingDelta::decode_points(&c.data).map_err(bad)?,
-                ..RingDelta::default()
-            }),
-            CHUNK_OLD => Ok(RingDelta {
-                old: RingDelta::decode_points(&c.data).map_err(bad)?,
-                ..RingDelta::default()
-            }),
-            _ => Ok(RingDelta {
-                logs: RingDelta::decode_logs(&c.data).map_err(bad)?,
-                ..RingDelta::default()
-            }),
-        })
-        .collect::<Result<Vec<_>, GameError>>()?;
-    Ok((team, base, deltas))
+    let mut rings = EncodedRings::default();
+    for c in &stored.chunks {
+        match c.kind {
+            CHUNK_RECENT => rings.recent.push(&c.data),
+            CHUNK_OLD => rings.old.push(&c.data),
+            CHUNK_LOGS => rings.logs.push(&c.data),
+            other => {
+                return Err(GameError::WrongState(format!(
+                    "team {team}'s checkpoint holds a chunk of unknown kind {other}"
+                )));
+            }
+        }
+    }
+    base.fill_rings(&rings)
+        .map_err(|e| GameError::codec(format!("decoding team {team}'s ring chunks"), e))?;
+    let world = Simulation::restore(Arc::clone(scenario), Arc::clone(schedule), base)
+        .map_err(|e| GameError::Scenario(format!("team {team}'s checkpoint: {e}")))?;
+    Ok((team, world))
 }
 
 /// What the writer thread and the game share.

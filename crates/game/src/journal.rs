@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::blob::Blob;
+use rusqlite::{Connection, MAIN_DB, OpenFlags, OptionalExtension, params};
 
 use crate::{GameError, GameMeta, JournalEntry};
 
@@ -16,9 +17,17 @@ pub const JOURNAL_FILE_NAME: &str = "game.sqlite";
 /// Checkpoints kept in the journal (older ones are deleted, and with them the ring chunks
 /// that no kept checkpoint needs).
 pub const CHECKPOINTS_KEPT: u32 = 2;
-/// Worlds written (or pruned) per transaction of a checkpoint (a few MB: short enough that
-/// journal commits on the other connection barely wait).
-pub const CHECKPOINT_WORLDS_PER_TRANSACTION: usize = 16;
+/// Worlds written (or pruned) per transaction of a checkpoint (under a MB: short enough that
+/// journal commits on the other connection barely wait, and that the next journal commit's
+/// fsync has little of the checkpoint's data to flush).
+pub const CHECKPOINT_WORLDS_PER_TRANSACTION: usize = 2;
+/// After each transaction of a checkpoint the writer rests this many times as long as the
+/// transaction took, so that it holds SQLite's write lock and the disk at most a third of
+/// the time and journal commits stay fast.
+pub const CHECKPOINT_REST_FACTOR: u32 = 2;
+/// Pages of write-ahead log after which the checkpoint writer folds it into the main file
+/// (SQLite's default).
+pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 1000;
 /// Chunk kind: recent metric points (one per tick).
 pub const CHUNK_RECENT: u8 = 0;
 /// Chunk kind: downsampled metric points.
@@ -56,7 +65,7 @@ pub struct StoredCheckpoint {
 }
 
 /// One world of a checkpoint.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StoredWorld {
     /// The team.
     pub team: u32,
@@ -71,7 +80,7 @@ pub struct StoredWorld {
 }
 
 /// A chunk of a world's rings: the items of one kind appended between two checkpoints.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StoredChunk {
     /// Kind ([`CHUNK_KINDS`]).
     pub kind: u8,
@@ -92,8 +101,6 @@ pub struct CheckpointHead {
     pub format: u32,
     /// Worlds written.
     pub teams: u64,
-    /// The game's own state, encoded.
-    pub core: Vec<u8>,
 }
 
 /// Where commands are kept: append, read back from a position, keep checkpoints.
@@ -109,12 +116,34 @@ pub trait Journal: Send {
     fn save_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> Result<(), GameError>;
     /// The completely written checkpoints, newest first.
     fn checkpoint_heads(&self) -> Result<Vec<CheckpointHead>, GameError>;
+    /// The game's own state stored with checkpoint `head`, encoded (it is large — every
+    /// team's ledger —, so the heads do not carry it).
+    fn read_checkpoint_core(&self, head: &CheckpointHead) -> Result<Vec<u8>, GameError>;
+    /// The teams whose worlds checkpoint `head` stores, in order.
+    fn checkpoint_teams(&self, head: &CheckpointHead) -> Result<Vec<u32>, GameError>;
+    /// Reads team `team`'s world of checkpoint `head`, with the chunks it may need, into
+    /// `into` (reusing its buffers: reading many worlds allocates little); false when the
+    /// checkpoint holds no world of that team.
+    fn read_checkpoint_world(
+        &self,
+        head: &CheckpointHead,
+        team: u32,
+        into: &mut StoredWorld,
+    ) -> Result<bool, GameError>;
     /// Hands every world of checkpoint `head` to `each`, by team, with the chunks it may need.
     fn read_checkpoint_worlds(
         &self,
         head: &CheckpointHead,
-        each: &mut dyn FnMut(StoredWorld) -> Result<(), GameError>,
-    ) -> Result<(), GameError>;
+        each: &mut dyn FnMut(&StoredWorld) -> Result<(), GameError>,
+    ) -> Result<(), GameError> {
+        let mut world = StoredWorld::default();
+        for team in self.checkpoint_teams(head)? {
+            if self.read_checkpoint_world(head, team, &mut world)? {
+                each(&world)?;
+            }
+        }
+        Ok(())
+    }
     /// Where the journal lives, if a second connection can be opened to it (for writing
     /// checkpoints on another thread).
     fn path(&self) -> Option<&Path>;
@@ -195,6 +224,9 @@ impl SqliteJournal {
     pub fn open_for_checkpoints(path: &Path) -> Result<SqliteJournal, GameError> {
         let journal = Self::open(path)?;
         journal.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        journal
+            .conn
+            .pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         Ok(journal)
     }
 
@@ -215,9 +247,29 @@ impl SqliteJournal {
         })
     }
 
+    /// Opens a second, read-only connection to the journal at `path` for reading a
+    /// checkpoint's worlds on another thread (no format check: the journal was opened and
+    /// checked already).
+    pub fn open_checkpoint_reader(path: &Path) -> Result<SqliteJournal, GameError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        Ok(SqliteJournal {
+            conn,
+            last_seq: 0,
+            path: None,
+        })
+    }
+
     fn configure(conn: &Connection) -> Result<(), GameError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // A command's commit never folds the write-ahead log into the main file (megabytes
+        // when checkpoints were written): the checkpoint writer does (`open_for_checkpoints`),
+        // and closing or archiving the journal does.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
         Ok(())
     }
@@ -278,6 +330,15 @@ impl SqliteJournal {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
+}
+
+/// Reads a whole blob into `out` (keeping its allocation; only bytes beyond its old length
+/// are zeroed before being overwritten).
+fn read_blob(blob: &Blob<'_>, out: &mut Vec<u8>) -> Result<(), GameError> {
+    let len = usize::try_from(blob.size()).unwrap_or(0);
+    out.resize(len, 0);
+    blob.read_at_exact(out, 0)?;
+    Ok(())
 }
 
 fn check_format(conn: &Connection, path: &Path) -> Result<(), GameError> {
@@ -392,6 +453,7 @@ impl Journal for SqliteJournal {
             ],
         )?;
         for batch in checkpoint.worlds.chunks(CHECKPOINT_WORLDS_PER_TRANSACTION) {
+            let started = std::time::Instant::now();
             let tx = self.conn.transaction()?;
             {
                 let mut base = tx.prepare_cached(
@@ -418,6 +480,7 @@ impl Journal for SqliteJournal {
                 }
             }
             tx.commit()?;
+            std::thread::sleep(started.elapsed() * CHECKPOINT_REST_FACTOR);
         }
         let tx = self.conn.transaction()?;
         tx.execute(
@@ -435,7 +498,7 @@ impl Journal for SqliteJournal {
 
     fn checkpoint_heads(&self) -> Result<Vec<CheckpointHead>, GameError> {
         let mut stmt = self.conn.prepare(
-            "SELECT seq, tick, format, teams, core FROM world_checkpoints WHERE complete = 1 \
+            "SELECT seq, tick, format, teams FROM world_checkpoints WHERE complete = 1 \
              ORDER BY seq DESC",
         )?;
         let heads = stmt
@@ -445,56 +508,101 @@ impl Journal for SqliteJournal {
                     tick: to_u64(r.get(1)?),
                     format: r.get(2)?,
                     teams: to_u64(r.get(3)?),
-                    core: r.get(4)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(heads)
     }
 
-    fn read_checkpoint_worlds(
+    fn read_checkpoint_core(&self, head: &CheckpointHead) -> Result<Vec<u8>, GameError> {
+        let rowid = to_i64(head.seq);
+        let blob = self
+            .conn
+            .blob_open(MAIN_DB, c"world_checkpoints", c"core", rowid, true)?;
+        let mut core = Vec::new();
+        read_blob(&blob, &mut core)?;
+        Ok(core)
+    }
+
+    fn checkpoint_teams(&self, head: &CheckpointHead) -> Result<Vec<u32>, GameError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT team FROM checkpoint_bases WHERE seq = ?1 ORDER BY team")?;
+        let teams = stmt
+            .query_map(params![to_i64(head.seq)], |r| r.get(0))?
+            .collect::<Result<Vec<u32>, _>>()?;
+        Ok(teams)
+    }
+
+    fn read_checkpoint_world(
         &self,
         head: &CheckpointHead,
-        each: &mut dyn FnMut(StoredWorld) -> Result<(), GameError>,
-    ) -> Result<(), GameError> {
+        team: u32,
+        into: &mut StoredWorld,
+    ) -> Result<bool, GameError> {
         let seq = to_i64(head.seq);
-        let mut bases = self.conn.prepare(
-            "SELECT team, base, recent_from, old_from, logs_from FROM checkpoint_bases \
-             WHERE seq = ?1 ORDER BY team",
+        let mut bases = self.conn.prepare_cached(
+            "SELECT rowid, recent_from, old_from, logs_from FROM checkpoint_bases \
+             WHERE seq = ?1 AND team = ?2",
         )?;
-        let mut chunks = self.conn.prepare(
-            "SELECT kind, last_tick, data FROM checkpoint_chunks \
+        let found = bases
+            .query_row(params![seq, team], |r| {
+                Ok((r.get::<_, i64>(0)?, [r.get(1)?, r.get(2)?, r.get(3)?]))
+            })
+            .optional()?;
+        let Some((rowid, needs)) = found else {
+            return Ok(false);
+        };
+        let needs: [Option<i64>; 3] = needs;
+        into.team = team;
+        into.needs_from_tick = needs.map(|t| t.map(to_u64));
+        // Blobs are read through SQLite's incremental I/O straight into our buffers (no
+        // buffer of SQLite's own per blob).
+        let blob = self
+            .conn
+            .blob_open(MAIN_DB, c"checkpoint_bases", c"base", rowid, true)?;
+        read_blob(&blob, &mut into.base)?;
+        drop(blob);
+        let mut chunks = self.conn.prepare_cached(
+            "SELECT id, kind, last_tick FROM checkpoint_chunks \
              WHERE team = ?1 AND seq <= ?2 AND kind = ?3 AND last_tick >= ?4 ORDER BY id",
         )?;
-        let mut rows = bases.query(params![seq])?;
-        while let Some(row) = rows.next()? {
-            let team: u32 = row.get(0)?;
-            let base: Vec<u8> = row.get(1)?;
-            let needs: [Option<i64>; 3] = [row.get(2)?, row.get(3)?, row.get(4)?];
-            let mut world = StoredWorld {
-                team,
-                base,
-                needs_from_tick: needs.map(|t| t.map(to_u64)),
-                chunks: Vec::new(),
+        // Chunk buffers are overwritten in place and only the surplus dropped.
+        let mut used = 0;
+        let mut blob: Option<Blob<'_>> = None;
+        for (kind, from) in CHUNK_KINDS.into_iter().zip(needs) {
+            let Some(from) = from else {
+                continue;
             };
-            for (kind, from) in CHUNK_KINDS.into_iter().zip(needs) {
-                let Some(from) = from else {
-                    continue;
-                };
-                let found = chunks.query_map(params![team, seq, kind, from], |r| {
-                    Ok(StoredChunk {
-                        kind: r.get(0)?,
-                        last_tick: to_u64(r.get(1)?),
-                        data: r.get(2)?,
-                    })
-                })?;
-                for chunk in found {
-                    world.chunks.push(chunk?);
+            let mut rows = chunks.query(params![team, seq, kind, from])?;
+            while let Some(row) = rows.next()? {
+                let id: i64 = row.get(0)?;
+                if used == into.chunks.len() {
+                    into.chunks.push(StoredChunk::default());
                 }
+                let chunk = &mut into.chunks[used];
+                chunk.kind = row.get(1)?;
+                chunk.last_tick = to_u64(row.get(2)?);
+                match blob.as_mut() {
+                    Some(b) => b.reopen(id)?,
+                    None => {
+                        blob = Some(self.conn.blob_open(
+                            MAIN_DB,
+                            c"checkpoint_chunks",
+                            c"data",
+                            id,
+                            true,
+                        )?);
+                    }
+                }
+                if let Some(b) = &blob {
+                    read_blob(b, &mut chunk.data)?;
+                }
+                used += 1;
             }
-            each(world)?;
         }
-        Ok(())
+        into.chunks.truncate(used);
+        Ok(true)
     }
 
     fn path(&self) -> Option<&Path> {
@@ -562,7 +670,7 @@ mod tests {
     fn read(j: &SqliteJournal, head: &CheckpointHead) -> Vec<StoredWorld> {
         let mut out = Vec::new();
         j.read_checkpoint_worlds(head, &mut |w| {
-            out.push(w);
+            out.push(w.clone());
             Ok(())
         })
         .unwrap();
@@ -592,6 +700,7 @@ mod tests {
             "the newest two are kept"
         );
         assert_eq!((heads[0].tick, heads[0].format, heads[0].teams), (35, 7, 2));
+        assert_eq!(j.read_checkpoint_core(&heads[0]).unwrap(), vec![4]);
         let worlds = read(&j, &heads[0]);
         assert_eq!(worlds.len(), 2);
         assert_eq!(worlds[1].team, 2);

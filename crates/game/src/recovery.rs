@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use breakathon_scenario::Scenario;
 use breakathon_sim::snapshot::SNAPSHOT_FORMAT;
@@ -27,8 +29,8 @@ pub const TOKENS_FILE_NAME: &str = "tokens.json";
 pub const ARCHIVE_DIR_NAME: &str = "archive";
 /// Most archived journals numbered before giving up (a safety limit).
 pub const MAX_ARCHIVES: u32 = 100_000;
-/// Stored worlds read ahead of the thread that decodes and restores them.
-pub const RESTORE_QUEUE_WORLDS: usize = 8;
+/// Most threads that read and rebuild a checkpoint's worlds at once.
+pub const MAX_RESTORE_THREADS: usize = 4;
 
 /// How to open a game.
 #[derive(Clone, Debug)]
@@ -63,6 +65,10 @@ pub struct Opened {
     pub checkpoint_tick: Option<u64>,
     /// Journal records replayed on top of it.
     pub replayed_records: usize,
+    /// Wall time spent loading the checkpoint (reading, decoding, rebuilding worlds), ms.
+    pub checkpoint_load_ms: u64,
+    /// Wall time spent replaying the journal after it, ms.
+    pub replay_ms: u64,
 }
 
 /// How a game was rebuilt.
@@ -72,6 +78,8 @@ struct Rebuilt {
     replayed_records: usize,
     /// Ring marks of the checkpoint recovered from (its chunks are stored).
     marks: Marks,
+    checkpoint_load_ms: u64,
+    replay_ms: u64,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -183,6 +191,8 @@ impl Game {
             recovered,
             checkpoint_tick: rebuilt.checkpoint_tick,
             replayed_records: rebuilt.replayed_records,
+            checkpoint_load_ms: rebuilt.checkpoint_load_ms,
+            replay_ms: rebuilt.replay_ms,
         })
     }
 
@@ -242,11 +252,7 @@ impl Game {
             frozen_board: self.core.frozen.as_ref().map(|f| &f.board),
             auto_freeze_done: self.core.auto_freeze_done,
             first_fix: &self.core.first_fix,
-            worlds: self
-                .worlds
-                .iter()
-                .map(|(id, w)| (*id, w.state_hash()))
-                .collect(),
+            worlds: world_hashes(&self.worlds),
         };
         let json = serde_json::to_vec(&hashed).unwrap_or_default();
         let digest = Sha256::digest(&json);
@@ -259,6 +265,32 @@ impl Game {
     pub fn journal_seq(&self) -> u64 {
         self.last_seq
     }
+}
+
+/// Every world's state hash, by team, computed on up to [`MAX_RESTORE_THREADS`] threads
+/// (hashing serializes the whole state: seconds for a thousand long-running worlds).
+fn world_hashes(worlds: &BTreeMap<TeamId, Simulation>) -> Vec<(TeamId, u64)> {
+    let all: Vec<(&TeamId, &Simulation)> = worlds.iter().collect();
+    let threads = restore_threads().min(all.len().max(1));
+    let per_thread = all.len().div_ceil(threads).max(1);
+    let hash = |part: &[(&TeamId, &Simulation)]| -> Vec<(TeamId, u64)> {
+        part.iter().map(|(id, w)| (**id, w.state_hash())).collect()
+    };
+    if threads <= 1 {
+        return hash(&all);
+    }
+    let parts: Vec<&[(&TeamId, &Simulation)]> = all.chunks(per_thread).collect();
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (parts.iter().skip(1))
+            .map(|p| scope.spawn(move || hash(p)))
+            .collect();
+        let mut out = hash(parts.first().copied().unwrap_or_default());
+        for (helper, part) in helpers.into_iter().zip(parts.iter().skip(1)) {
+            // A hashing thread fails only by a bug: hash its part again here then.
+            out.extend(helper.join().unwrap_or_else(|_| hash(part)));
+        }
+        out
+    })
 }
 
 fn short(hash: &str) -> String {
@@ -283,15 +315,26 @@ fn restore(
     // The newest usable checkpoint: of this snapshot format, not past `until_tick`, and
     // complete (an unreadable one, or one whose chunks are missing, gives way to an older one,
     // and in the end to the whole journal).
-    for head in heads
+    let loading = Instant::now();
+    let usable: Vec<&CheckpointHead> = heads
         .iter()
         .filter(|h| h.format == SNAPSHOT_FORMAT && until_tick.is_none_or(|u| h.tick <= u))
-    {
-        let Ok((core, worlds)) =
-            load_checkpoint(&game.scenario, &game.schedule, journal.as_ref(), head)
-        else {
-            continue;
-        };
+        .collect();
+    let (scenario, schedule) = (Arc::clone(&game.scenario), Arc::clone(&game.schedule));
+    let loaded = std::thread::scope(|scope| {
+        // The baseline world (not checkpointed) catches up with the newest checkpoint on its
+        // own thread meanwhile; every later tick of the replay needs it.
+        if let Some(head) = usable.first() {
+            let game = &mut game;
+            scope.spawn(move || game.baseline_tick(head.tick));
+        }
+        usable.iter().find_map(|head| {
+            load_checkpoint(&scenario, &schedule, journal.as_ref(), head)
+                .ok()
+                .map(|loaded| (*head, loaded))
+        })
+    });
+    if let Some((head, (core, worlds))) = loaded {
         game.core = core;
         rebuilt.marks = worlds.iter().map(|(id, w)| (*id, w.ring_marks())).collect();
         game.worlds = worlds;
@@ -301,8 +344,9 @@ fn restore(
         if matches!(game.core.state, GameState::Running) {
             game.clock.anchor(0, game.core.tick);
         }
-        break;
     }
+    rebuilt.checkpoint_load_ms = elapsed_ms(loading);
+    let replaying = Instant::now();
     for record in journal.read_from(game.last_seq)? {
         if let Some(until) = until_tick {
             // A manual advance moves time past its own tick: stop inside it if needed.
@@ -323,53 +367,109 @@ fn restore(
     }
     game.flush_ledger_events();
     game.journal = Some(journal);
+    rebuilt.replay_ms = elapsed_ms(replaying);
     Ok((game, rebuilt))
 }
 
-/// The game state and worlds of checkpoint `head`: the journal is read on this thread while
-/// another decodes the worlds and rebuilds their rings (two cores busy). Fails when a world
-/// is missing or its chunks do not cover its rings.
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What one thread of [`load_checkpoint`] rebuilt: the game state if it took that task, and
+/// worlds.
+type LoadedPart = (Option<Core>, Vec<(TeamId, Simulation)>);
+
+/// The game state and worlds of checkpoint `head`. Both are read, decoded and rebuilt on
+/// [`restore_threads`] threads, each with its own read-only connection to the journal (when
+/// it has a path) taking the next task — the game state first, then one team's world at a
+/// time — from a shared counter, so that every core stays busy however the tasks differ.
+/// Fails when a world is missing or its chunks do not cover its rings.
 fn load_checkpoint(
     scenario: &Arc<Scenario>,
     schedule: &Arc<FaultSchedule>,
     journal: &dyn Journal,
     head: &CheckpointHead,
 ) -> Result<(Core, BTreeMap<TeamId, Simulation>), GameError> {
-    let core = checkpoint::decode_core(&head.core)?;
-    let (worlds, read) = std::thread::scope(|scope| {
-        let (sender, receiver) = mpsc::sync_channel::<StoredWorld>(RESTORE_QUEUE_WORLDS);
-        let restorer = scope.spawn(move || {
-            let mut worlds = BTreeMap::new();
-            for stored in receiver {
-                let (team, base, deltas) = checkpoint::decode_world(&stored)?;
-                drop(stored);
-                let world = Simulation::restore_incremental(
-                    Arc::clone(scenario),
-                    Arc::clone(schedule),
-                    base,
-                    &deltas,
-                )
-                .map_err(|e| GameError::Scenario(format!("team {team}'s checkpoint: {e}")))?;
-                worlds.insert(team, world);
+    let teams = journal.checkpoint_teams(head)?;
+    if teams.len() as u64 != head.teams {
+        return Err(GameError::WrongState(format!(
+            "checkpoint {} holds {} of its {} worlds",
+            head.seq,
+            teams.len(),
+            head.teams
+        )));
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    // Takes tasks from `next` until none is left: task 0 is the game state, task `i + 1`
+    // the world of `teams[i]`.
+    let work = |journal: &dyn Journal| -> Result<LoadedPart, GameError> {
+        let mut stored = StoredWorld::default();
+        let (mut core, mut worlds) = (None, Vec::new());
+        while !failed.load(Ordering::Relaxed) {
+            let task = next.fetch_add(1, Ordering::Relaxed);
+            let result = if task == 0 {
+                journal
+                    .read_checkpoint_core(head)
+                    .and_then(|bytes| checkpoint::decode_core(&bytes))
+                    .map(|c| core = Some(c))
+            } else {
+                let Some(&team) = teams.get(task - 1) else {
+                    break;
+                };
+                match journal.read_checkpoint_world(head, team, &mut stored) {
+                    Ok(true) => checkpoint::restore_world(scenario, schedule, &stored)
+                        .map(|world| worlds.push(world)),
+                    Ok(false) => Err(GameError::WrongState(format!(
+                        "checkpoint {} lost team {team}'s world",
+                        head.seq
+                    ))),
+                    Err(e) => Err(e),
+                }
+            };
+            if let Err(e) = result {
+                failed.store(true, Ordering::Relaxed);
+                return Err(e);
             }
-            Ok::<_, GameError>(worlds)
-        });
-        let read = journal.read_checkpoint_worlds(head, &mut |stored| {
-            sender.send(stored).map_err(|_| {
-                GameError::WrongState("restoring a checkpoint's worlds stopped".into())
-            })
-        });
-        drop(sender);
-        let worlds = restorer.join().unwrap_or_else(|_| {
-            Err(GameError::WrongState(
-                "restoring a checkpoint's worlds failed".into(),
-            ))
-        });
-        (worlds, read)
-    });
-    // The restorer's error explains a failed send better than the send does.
-    let worlds = worlds?;
-    read?;
+        }
+        Ok((core, worlds))
+    };
+    let threads = restore_threads().min(teams.len() + 1);
+    let parts: Vec<Result<LoadedPart, GameError>> = match journal.path() {
+        Some(path) if threads > 1 => std::thread::scope(|scope| {
+            let work = &work;
+            let helpers: Vec<_> = (1..threads)
+                .map(|_| {
+                    scope.spawn(move || {
+                        let reader = SqliteJournal::open_checkpoint_reader(path)?;
+                        work(&reader)
+                    })
+                })
+                .collect();
+            let mut parts = vec![work(journal)];
+            for helper in helpers {
+                parts.push(helper.join().unwrap_or_else(|_| {
+                    Err(GameError::WrongState(
+                        "restoring a checkpoint's worlds failed".into(),
+                    ))
+                }));
+            }
+            parts
+        }),
+        _ => vec![work(journal)],
+    };
+    let (mut core, mut worlds) = (None, BTreeMap::new());
+    for part in parts {
+        let (c, w) = part?;
+        core = core.or(c);
+        worlds.extend(w);
+    }
+    let Some(core) = core else {
+        return Err(GameError::WrongState(format!(
+            "checkpoint {}'s game state was not read",
+            head.seq
+        )));
+    };
     if worlds.len() as u64 != head.teams {
         return Err(GameError::WrongState(format!(
             "checkpoint {} holds {} of its {} worlds",
@@ -379,6 +479,14 @@ fn load_checkpoint(
         )));
     }
     Ok((core, worlds))
+}
+
+/// Threads that restore a checkpoint's worlds: the machine's parallelism, at most
+/// [`MAX_RESTORE_THREADS`].
+fn restore_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, MAX_RESTORE_THREADS)
 }
 
 /// Reads or creates the organizer and judge tokens (explicit ones win and are not stored).
