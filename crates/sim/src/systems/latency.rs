@@ -145,8 +145,9 @@ pub fn latency_and_errors(
         let mut served_total = 0.0;
         let mut p50_weighted = 0.0;
         let mut p99_max: f64 = 0.0;
-        for k in 0..services[s].instances.len() {
-            let id = services[s].instances[k] as usize;
+        let svcs = &*services;
+        for &id in &svcs[s].instances {
+            let id = id as usize;
             if !sc.rotation[id] {
                 continue;
             }

@@ -61,7 +61,7 @@ pub fn resources(
                 m.disk_percent = l.disk_percent;
                 inst.leaked_mb = lead.leaked_mb;
                 inst.disk_used_gb = lead.disk_used_gb;
-                if oom.contains(&leader) {
+                if !oom.is_empty() && oom.contains(&leader) {
                     oom.push(id as u32);
                 }
                 continue;
