@@ -470,19 +470,14 @@ impl AppState {
         prepared
     }
 
-    /// The second half of [`AppState::publish`], best called on a runtime worker: wakes team
-    /// streams and sends the encoded boards. Waking thousands of stream tasks from a worker
+    /// The second half of [`AppState::publish`], best called on a runtime worker: sends the
+    /// encoded boards, then wakes team streams. Waking thousands of stream tasks from a worker
     /// queues them locally; from a blocking-pool thread each wake-up would go through the
     /// runtime's shared queue. A board older than the one in the channel is dropped.
     pub fn send(&self, prepared: Prepared) {
         let seq = prepared.seq;
-        self.inner.changes.send_if_modified(|current| {
-            let newer = seq > *current;
-            if newer {
-                *current = seq;
-            }
-            newer
-        });
+        // Boards first: their stream tasks are queued before the team streams' (which each
+        // go on to read the game), so a score change reaches scoreboard clients first.
         for (board, channel) in [
             (prepared.live, &self.inner.live_board),
             (prepared.public, &self.inner.public_board),
@@ -502,6 +497,13 @@ impl AppState {
                     .fetch_add(1, Ordering::Relaxed);
             }
         }
+        self.inner.changes.send_if_modified(|current| {
+            let newer = seq > *current;
+            if newer {
+                *current = seq;
+            }
+            newer
+        });
     }
 }
 

@@ -39,15 +39,13 @@ impl Drop for ClientGuard {
     }
 }
 
-/// Wraps a stream so that it ends when the server shuts down, with keep-alives.
+/// Wraps a stream of events as SSE with keep-alives. The stream itself ends on shutdown
+/// (see [`AppState::end_streams`]): polling the shutdown token per event would lock a mutex
+/// shared by every client.
 fn sse<S: Stream<Item = Event> + Send + 'static>(
-    state: &AppState,
     events: S,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + Send + 'static + use<S>> {
-    let events = events
-        .map(Ok)
-        .take_until(state.shutdown().clone().cancelled_owned());
-    Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE_INTERVAL))
+    Sse::new(events.map(Ok)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE_INTERVAL))
 }
 
 /// The SSE comment sent when a board stayed the same for a keep-alive interval, so that
@@ -131,6 +129,9 @@ pub async fn team(
                 let _ = tokio::time::timeout(TICK_INTERVAL * 5, receiver.changed()).await;
                 receiver.borrow_and_update();
             }
+            if guard.0.streams_ended() {
+                return None;
+            }
             let state = guard.0.clone();
             let (events, next) = state
                 .read_team(team, move |game| {
@@ -157,5 +158,5 @@ pub async fn team(
         },
     )
     .flatten();
-    Ok(sse(&state, batches))
+    Ok(sse(batches))
 }
