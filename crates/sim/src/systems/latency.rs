@@ -7,7 +7,7 @@
 use bevy_ecs::prelude::*;
 
 use crate::model::{CUSTOMER_TIMEOUT_MS, Model, PACKETS_PER_CALL, RETRANSMIT_MS};
-use crate::state::{Cause, Clock, DepCause, Fleet};
+use crate::state::{Cause, Clock, DepCause, Fleet, Instance, ServiceState, ZoneState};
 use crate::systems::load::{LEADER_SLOTS, NO_LEADER};
 use crate::systems::{Scratch, timeout_share};
 
@@ -23,7 +23,6 @@ pub fn latency_and_errors(
     mut fleet: ResMut<Fleet>,
     mut scratch: ResMut<Scratch>,
 ) {
-    let tick = clock.tick;
     let Fleet {
         zones,
         services,
@@ -31,7 +30,42 @@ pub fn latency_and_errors(
         reach,
         dns_failing,
     } = &mut *fleet;
-    let sc = &mut *scratch;
+    latency_of(
+        &model,
+        clock.tick,
+        Links {
+            zones,
+            reach,
+            dns_failing: *dns_failing,
+        },
+        services,
+        instances,
+        &mut scratch,
+    );
+}
+
+/// The zones, their reachability and the DNS state: what the latency stage only reads.
+struct Links<'a> {
+    zones: &'a [ZoneState],
+    reach: &'a [bool],
+    dns_failing: bool,
+}
+
+/// The latency stage on plain references and slices (function arguments the compiler knows
+/// do not alias, so it keeps their lengths and pointers in registers across the stores).
+fn latency_of(
+    model: &Model,
+    tick: u64,
+    links: Links<'_>,
+    services: &mut [ServiceState],
+    instances: &mut [Instance],
+    sc: &mut Scratch,
+) {
+    let Links {
+        zones,
+        reach,
+        dns_failing,
+    } = links;
     let nz = zones.len();
     let ns = services.len();
     sc.classify_reach(reach, nz);
@@ -237,7 +271,7 @@ pub fn latency_and_errors(
                             refuse: services[c].conn_refuse,
                             timeout,
                             retries: dep.retries,
-                            dns_failing: *dns_failing,
+                            dns_failing,
                             cert_expired: services[c].fx.cert_expired,
                         };
                         let pool_frac = idep.pool_frac;

@@ -14,7 +14,8 @@ use crate::model::{
     STORM_LATE_SHARE, WARMUP_START_FACTOR,
 };
 use crate::state::{
-    Cause, Clock, Fleet, Instance, InstanceEffects, InstanceTick, Life, ServiceTick,
+    Cause, Clock, Fleet, Instance, InstanceEffects, InstanceTick, Life, ServiceState, ServiceTick,
+    ZoneState,
 };
 use crate::systems::Scratch;
 
@@ -57,8 +58,6 @@ pub fn load(
     mut fleet: ResMut<Fleet>,
     mut scratch: ResMut<Scratch>,
 ) {
-    let tick = clock.tick;
-    let dt = model.tick_s;
     let Fleet {
         zones,
         services,
@@ -66,7 +65,27 @@ pub fn load(
         reach,
         dns_failing,
     } = &mut *fleet;
-    let sc = &mut *scratch;
+    load_of(
+        &model,
+        clock.tick,
+        (zones, reach, *dns_failing),
+        services,
+        instances,
+        &mut scratch,
+    );
+}
+
+/// The load stage on plain references and slices (function arguments the compiler knows do
+/// not alias, so it keeps their lengths and pointers in registers across the stores).
+fn load_of(
+    model: &Model,
+    tick: u64,
+    (zones, reach, dns_failing): (&[ZoneState], &[bool], bool),
+    services: &mut [ServiceState],
+    instances: &mut [Instance],
+    sc: &mut Scratch,
+) {
+    let dt = model.tick_s;
     let nz = zones.len();
     let ns = services.len();
     sc.fit(ns, nz, instances.len());
@@ -240,7 +259,7 @@ pub fn load(
                 calls_per_request: dep.calls_per_request,
                 breaker_open: dep.breaker_open_until.is_some_and(|until| tick < until),
                 pool: f64::from(dep.pool_size),
-                blocked: *dns_failing || callee.fx.cert_expired,
+                blocked: dns_failing || callee.fx.cert_expired,
                 callee_base_ms: model.spec(dep.callee).base_latency_ms,
                 refuse: callee.conn_refuse,
                 conn_ok: 1.0 - callee.conn_refuse,

@@ -9,7 +9,7 @@ use crate::model::{
     POOL_HEADROOM, POOL_MIN_IDLE,
 };
 use crate::ops;
-use crate::state::{Clock, DownReason, Fleet, Life};
+use crate::state::{Clock, DownReason, Fleet, Instance, Life, ServiceState, ZoneState};
 use crate::systems::load::NO_LEADER;
 use crate::systems::{PendingLogs, Scratch};
 use crate::telemetry::LogLevel;
@@ -43,90 +43,14 @@ pub fn resources(
             dns_failing,
             ..
         } = &mut *fleet;
-        for id in 0..instances.len() {
-            let leader = sc.follows.get(id).copied().unwrap_or(NO_LEADER);
-            if leader != NO_LEADER {
-                // Same state as an instance computed before it: the same results (its
-                // connections were added to the callees' by its leader, for the whole group).
-                let (head, tail) = instances.split_at_mut(id);
-                let lead = &head[leader as usize];
-                let inst = &mut tail[0];
-                for (idep, ldep) in inst.deps.iter_mut().zip(&lead.deps) {
-                    idep.conns = ldep.conns;
-                }
-                let (m, l) = (&mut inst.m, &lead.m);
-                m.cpu_percent = l.cpu_percent;
-                m.memory_percent = l.memory_percent;
-                m.connections_in_use = l.connections_in_use;
-                m.disk_percent = l.disk_percent;
-                inst.leaked_mb = lead.leaked_mb;
-                inst.disk_used_gb = lead.disk_used_gb;
-                if !oom.is_empty() && oom.contains(&leader) {
-                    oom.push(id as u32);
-                }
-                continue;
-            }
-            let inst = &mut instances[id];
-            let s = inst.service as usize;
-            let spec = model.spec(inst.service);
-            let running = inst.is_running();
-            // The connections of its followers too (sums in a different order than one
-            // instance at a time: results can differ in the last bits).
-            let group = f64::from(sc.group_n.get(id).copied().unwrap_or(1));
-            for (d, dep) in services[s].deps.iter().enumerate() {
-                let idep = &mut inst.deps[d];
-                if !running {
-                    idep.conns = 0.0;
-                    continue;
-                }
-                let pool = f64::from(dep.pool_size);
-                let stuck = inst.fx.pool_limit.is_some_and(|(pd, _)| pd as usize == d);
-                if stuck {
-                    idep.conns = pool;
-                } else {
-                    let needed = idep.sent_rps * idep.hold_ms * 0.001;
-                    let target = pool.min(needed * POOL_HEADROOM + POOL_MIN_IDLE);
-                    let blocked = *dns_failing || services[dep.callee as usize].fx.cert_expired;
-                    if blocked {
-                        idep.conns = idep.conns.min(target) * (1.0 - CONN_CHURN_PER_S * dt);
-                    } else {
-                        idep.conns = target;
-                    }
-                }
-                sc.held[dep.callee as usize] += idep.conns * group;
-            }
-            if !running {
-                inst.m.cpu_percent = 0.0;
-                inst.m.memory_percent = 0.0;
-                inst.m.connections_in_use = 0.0;
-                inst.m.disk_percent = inst.disk_used_gb * sc.disk_percent_per_gb[s];
-                continue;
-            }
-            let steal = inst.fx.steal.max(zones[inst.zone as usize].steal);
-            let busy = if inst.m.capacity_rps > 0.0 {
-                (inst.m.served_rps / inst.m.capacity_rps).min(1.0)
-            } else {
-                0.0
-            };
-            let hog = inst.fx.hog;
-            inst.m.cpu_percent = ((busy * (1.0 - hog) * (1.0 - steal) + hog + steal * (1.0 - hog))
-                * 100.0)
-                .min(100.0);
-            let inflight = inst.m.served_rps * inst.m.latency_p50_ms * 0.001;
-            inst.m.connections_in_use = inflight;
-            inst.leaked_mb += inst.fx.leak_mb_per_tick * (0.5 + inst.m.utilisation.min(2.0));
-            let memory = spec.memory_mb * BASE_MEMORY_SHARE
-                + inflight * MEMORY_PER_INFLIGHT_MB
-                + inst.leaked_mb;
-            let share = memory * sc.inv_memory_mb[s];
-            inst.m.memory_percent = (share * 100.0).min(100.0);
-            inst.disk_used_gb =
-                (inst.disk_used_gb + inst.fx.disk_fill_gb_per_tick).min(spec.disk_gb);
-            inst.m.disk_percent = inst.disk_used_gb * sc.disk_percent_per_gb[s];
-            if share >= 1.0 {
-                oom.push(id as u32);
-            }
-        }
+        instance_resources(
+            &model,
+            dt,
+            (zones, services, *dns_failing),
+            instances,
+            sc,
+            &mut oom,
+        );
     }
     for id in oom {
         let backoff = model.secs_to_ticks(CRASH_RESTART_BACKOFF_S);
@@ -206,5 +130,98 @@ pub fn resources(
         } else {
             0.0
         };
+    }
+}
+
+/// Pools, CPU, memory and disk of every instance, on plain references and slices (function
+/// arguments the compiler knows do not alias); instances out of memory are added to `oom`.
+fn instance_resources(
+    model: &Model,
+    dt: f64,
+    (zones, services, dns_failing): (&[ZoneState], &[ServiceState], bool),
+    instances: &mut [Instance],
+    sc: &mut Scratch,
+    oom: &mut Vec<u32>,
+) {
+    for id in 0..instances.len() {
+        let leader = sc.follows.get(id).copied().unwrap_or(NO_LEADER);
+        if leader != NO_LEADER {
+            // Same state as an instance computed before it: the same results (its
+            // connections were added to the callees' by its leader, for the whole group).
+            let (head, tail) = instances.split_at_mut(id);
+            let lead = &head[leader as usize];
+            let inst = &mut tail[0];
+            for (idep, ldep) in inst.deps.iter_mut().zip(&lead.deps) {
+                idep.conns = ldep.conns;
+            }
+            let (m, l) = (&mut inst.m, &lead.m);
+            m.cpu_percent = l.cpu_percent;
+            m.memory_percent = l.memory_percent;
+            m.connections_in_use = l.connections_in_use;
+            m.disk_percent = l.disk_percent;
+            inst.leaked_mb = lead.leaked_mb;
+            inst.disk_used_gb = lead.disk_used_gb;
+            if !oom.is_empty() && oom.contains(&leader) {
+                oom.push(id as u32);
+            }
+            continue;
+        }
+        let inst = &mut instances[id];
+        let s = inst.service as usize;
+        let spec = model.spec(inst.service);
+        let running = inst.is_running();
+        // The connections of its followers too (sums in a different order than one
+        // instance at a time: results can differ in the last bits).
+        let group = f64::from(sc.group_n.get(id).copied().unwrap_or(1));
+        for (d, dep) in services[s].deps.iter().enumerate() {
+            let idep = &mut inst.deps[d];
+            if !running {
+                idep.conns = 0.0;
+                continue;
+            }
+            let pool = f64::from(dep.pool_size);
+            let stuck = inst.fx.pool_limit.is_some_and(|(pd, _)| pd as usize == d);
+            if stuck {
+                idep.conns = pool;
+            } else {
+                let needed = idep.sent_rps * idep.hold_ms * 0.001;
+                let target = pool.min(needed * POOL_HEADROOM + POOL_MIN_IDLE);
+                let blocked = dns_failing || services[dep.callee as usize].fx.cert_expired;
+                if blocked {
+                    idep.conns = idep.conns.min(target) * (1.0 - CONN_CHURN_PER_S * dt);
+                } else {
+                    idep.conns = target;
+                }
+            }
+            sc.held[dep.callee as usize] += idep.conns * group;
+        }
+        if !running {
+            inst.m.cpu_percent = 0.0;
+            inst.m.memory_percent = 0.0;
+            inst.m.connections_in_use = 0.0;
+            inst.m.disk_percent = inst.disk_used_gb * sc.disk_percent_per_gb[s];
+            continue;
+        }
+        let steal = inst.fx.steal.max(zones[inst.zone as usize].steal);
+        let busy = if inst.m.capacity_rps > 0.0 {
+            (inst.m.served_rps / inst.m.capacity_rps).min(1.0)
+        } else {
+            0.0
+        };
+        let hog = inst.fx.hog;
+        inst.m.cpu_percent =
+            ((busy * (1.0 - hog) * (1.0 - steal) + hog + steal * (1.0 - hog)) * 100.0).min(100.0);
+        let inflight = inst.m.served_rps * inst.m.latency_p50_ms * 0.001;
+        inst.m.connections_in_use = inflight;
+        inst.leaked_mb += inst.fx.leak_mb_per_tick * (0.5 + inst.m.utilisation.min(2.0));
+        let memory =
+            spec.memory_mb * BASE_MEMORY_SHARE + inflight * MEMORY_PER_INFLIGHT_MB + inst.leaked_mb;
+        let share = memory * sc.inv_memory_mb[s];
+        inst.m.memory_percent = (share * 100.0).min(100.0);
+        inst.disk_used_gb = (inst.disk_used_gb + inst.fx.disk_fill_gb_per_tick).min(spec.disk_gb);
+        inst.m.disk_percent = inst.disk_used_gb * sc.disk_percent_per_gb[s];
+        if share >= 1.0 {
+            oom.push(id as u32);
+        }
     }
 }
