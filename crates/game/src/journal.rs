@@ -3,11 +3,13 @@
 //! `synchronous=FULL`) behind a small trait so that another store can take its place.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::blob::Blob;
 use rusqlite::{Connection, MAIN_DB, OpenFlags, OptionalExtension, params};
 
+use crate::durability::WalSync;
 use crate::{GameError, GameMeta, JournalEntry};
 
 /// Version of the journal's layout and entry encoding; a journal of another version is refused.
@@ -147,6 +149,12 @@ pub trait Journal: Send {
     /// Where the journal lives, if a second connection can be opened to it (for writing
     /// checkpoints on another thread).
     fn path(&self) -> Option<&Path>;
+    /// Stops syncing the log at every commit: from now on an appended record is durable
+    /// only once the returned [`WalSync`] has synced through it (group commit; see
+    /// [`crate::durability`]). `None` when this journal cannot (it keeps syncing itself).
+    fn defer_sync(&mut self) -> Result<Option<Arc<WalSync>>, GameError> {
+        Ok(None)
+    }
 }
 
 /// How long a writer waits for the other connection (journal vs checkpoint writer).
@@ -157,6 +165,8 @@ pub struct SqliteJournal {
     conn: Connection,
     last_seq: u64,
     path: Option<PathBuf>,
+    /// Set once commits stopped syncing the log themselves (see [`Journal::defer_sync`]).
+    wal_sync: Option<Arc<WalSync>>,
 }
 
 const SCHEMA: &str = "
@@ -197,6 +207,7 @@ impl SqliteJournal {
             conn,
             last_seq: 0,
             path: Some(path.to_owned()),
+            wal_sync: None,
         })
     }
 
@@ -214,6 +225,7 @@ impl SqliteJournal {
             conn,
             last_seq: to_u64(last_seq),
             path: Some(path.to_owned()),
+            wal_sync: None,
         })
     }
 
@@ -244,6 +256,7 @@ impl SqliteJournal {
             conn,
             last_seq: 0,
             path: None,
+            wal_sync: None,
         })
     }
 
@@ -260,6 +273,7 @@ impl SqliteJournal {
             conn,
             last_seq: 0,
             path: None,
+            wal_sync: None,
         })
     }
 
@@ -395,7 +409,25 @@ impl Journal for SqliteJournal {
         }
         tx.commit()?;
         self.last_seq = seq;
+        if let Some(sync) = &self.wal_sync {
+            sync.appended(seq);
+        }
         Ok(seq)
+    }
+
+    fn defer_sync(&mut self) -> Result<Option<Arc<WalSync>>, GameError> {
+        let Some(path) = &self.path else {
+            return Ok(None);
+        };
+        if let Some(sync) = &self.wal_sync {
+            return Ok(Some(Arc::clone(sync)));
+        }
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let sync = Arc::new(WalSync::new(wal.into(), self.last_seq));
+        self.wal_sync = Some(Arc::clone(&sync));
+        Ok(Some(sync))
     }
 
     fn read_from(&self, after_seq: u64) -> Result<Vec<JournalRecord>, GameError> {

@@ -11,6 +11,7 @@
 pub mod checkpoint;
 pub mod clock;
 pub mod command;
+pub mod durability;
 pub mod error;
 pub mod export;
 pub mod game;
@@ -33,7 +34,7 @@ pub use error::{ErrorKind, GameError};
 pub use game::Game;
 pub use ledger::{LedgerEntry, LedgerKind};
 pub use recovery::{GameOptions, Opened};
-pub use shared::SharedGame;
+pub use shared::{Access, SharedGame};
 pub use stepping::TeamBatch;
 pub use team::{Principal, TeamId, TokenHash};
 pub use views::*;

@@ -5,9 +5,10 @@
 //! fraction of a millisecond), not for the whole tick; commands and reads about the whole
 //! game wait until the tick completes.
 
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::durability::WalSync;
 use crate::rules::tick::step_threads;
 use crate::{Game, GameError, TeamId};
 
@@ -17,26 +18,96 @@ pub const MAX_WAIT: Duration = Duration::from_secs(30);
 /// of them waits little, and large enough that the lock is not taken per world.
 pub const TEAMS_PER_BATCH: usize = 4;
 
-/// A [`Game`] behind a mutex, with the protocol that lets its worlds step unlocked.
+/// What a caller needs of the game when it locks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The game as it is, possibly in the middle of a tick.
+    AsIs,
+    /// One team at the game's tick (its own commands and reads).
+    Team(TeamId),
+    /// No tick under way: every team at the game's tick.
+    Settled,
+}
+
+/// A [`Game`] behind a mutex, with the protocol that lets its worlds step unlocked and its
+/// journal commit in groups.
 pub struct SharedGame {
     game: Mutex<Game>,
     /// Signalled whenever worlds come home or a tick completes.
     changed: Condvar,
+    /// Group commit of the journal, when it supports it (else every append syncs itself).
+    sync: Option<Arc<WalSync>>,
+    /// Why the journal could not be made durable: the game then refuses everything.
+    failed: OnceLock<String>,
 }
 
 impl SharedGame {
-    /// Shares `game`.
-    pub fn new(game: Game) -> Self {
+    /// Shares `game`; its journal, if it can, stops syncing at every commit: acknowledge a
+    /// command only after [`SharedGame::make_durable`] (or use [`SharedGame::command`]).
+    pub fn new(mut game: Game) -> Self {
+        let sync = game
+            .journal
+            .as_mut()
+            .and_then(|journal| journal.defer_sync().ok().flatten());
         Self {
             game: Mutex::new(game),
             changed: Condvar::new(),
+            sync,
+            failed: OnceLock::new(),
         }
+    }
+
+    /// Locks the game for `access` (see [`Access`]).
+    pub fn lock_for(&self, access: Access) -> Result<MutexGuard<'_, Game>, GameError> {
+        match access {
+            Access::AsIs => self.lock(),
+            Access::Team(team) => self.lock_team(team),
+            Access::Settled => self.lock_settled(),
+        }
+    }
+
+    /// Runs `f` on the game locked for `access`, then returns once everything it journaled
+    /// is durable (the lock is released before waiting for the disk).
+    pub fn command<R>(
+        &self,
+        access: Access,
+        f: impl FnOnce(&mut Game) -> R,
+    ) -> Result<R, GameError> {
+        let mut game = self.lock_for(access)?;
+        let out = f(&mut game);
+        let seq = game.journal_seq();
+        drop(game);
+        self.make_durable(seq)?;
+        Ok(out)
+    }
+
+    /// Returns once every journal record up to `seq` is on disk, sharing the `fsync` with
+    /// other commands waiting at the same time. A failure stops the game: nothing more is
+    /// accepted, and a restart recovers from what the journal holds.
+    pub fn make_durable(&self, seq: u64) -> Result<(), GameError> {
+        let Some(sync) = &self.sync else {
+            return Ok(());
+        };
+        sync.sync_through(seq).inspect_err(|e| {
+            let _ = self.failed.set(e.to_string());
+        })
+    }
+
+    /// The journal's group commit, if it has one (its `fsync` count is a health figure).
+    pub fn wal_sync(&self) -> Option<&WalSync> {
+        self.sync.as_deref()
     }
 
     /// Locks the game as it is: a tick may be under way, so some teams may lag behind the
     /// game's tick. For what every tick leaves consistent (tokens, the clock) or for callers
     /// that handle [`GameError::Busy`] themselves.
     pub fn lock(&self) -> Result<MutexGuard<'_, Game>, GameError> {
+        if let Some(why) = self.failed.get() {
+            return Err(GameError::Internal(format!(
+                "the game stopped after its journal could not be synced ({why}); restart the \
+                 server to recover from the journal"
+            )));
+        }
         self.game.lock().map_err(|_| poisoned())
     }
 
@@ -84,10 +155,15 @@ impl SharedGame {
                     .fold(mine, Result::and)
             });
             // Whatever a failed thread left lagging, completing the tick steps here.
-            let finished = self.lock()?.finish_tick();
+            let (finished, seq) = {
+                let mut game = self.lock()?;
+                (game.finish_tick(), game.journal_seq())
+            };
             self.changed.notify_all();
             stepped?;
             finished?;
+            // The clock's progress record, synced like a command (shared with any waiting).
+            self.make_durable(seq)?;
         }
         Ok(())
     }

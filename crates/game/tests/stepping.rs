@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use breakathon_game::journal::JOURNAL_FILE_NAME;
 use breakathon_game::{
-    Action, Audience, ClockMode, Declaration, DeclaredTarget, Game, GameError, Notification,
-    SharedGame, TeamId, Verdict,
+    Access, Action, Audience, ClockMode, Declaration, DeclaredTarget, Game, GameError,
+    Notification, SharedGame, TeamId, Verdict,
 };
 use breakathon_scenario::{ActionKind, FaultClass};
 
@@ -104,8 +104,8 @@ fn commands_in_the_middle_of_a_tick_give_what_replaying_the_journal_gives() {
 }
 
 /// Plays `ticks` ticks through a [`SharedGame`] — the worlds stepping on threads outside the
-/// lock — while two threads send their teams' commands as fast as they can; returns the
-/// state hash at the end.
+/// lock — while two threads send a command per team and tick as soon as they can; returns
+/// the state hash at the end.
 fn play_shared(dir: &std::path::Path, ticks: u64) -> u64 {
     let (game, ids) = open_speed(dir);
     let shared = SharedGame::new(game);
@@ -115,17 +115,24 @@ fn play_shared(dir: &std::path::Path, ticks: u64) -> u64 {
         for half in ids.chunks(TEAMS / 2) {
             let (shared, done, mid_tick) = (&shared, &done, &mid_tick);
             scope.spawn(move || {
-                let mut round = 0;
+                // One command per team and tick, each acknowledged once durable.
+                let mut last_tick = vec![u64::MAX; half.len()];
                 while !done.load(Ordering::Acquire) {
-                    for &team in half {
-                        let mut game = shared.lock_team(team).unwrap();
-                        if !game.settled() {
-                            mid_tick.fetch_add(1, Ordering::Relaxed);
-                        }
-                        let tick = game.tick();
-                        command(&mut game, team, tick + round);
+                    for (last, &team) in last_tick.iter_mut().zip(half) {
+                        shared
+                            .command(Access::Team(team), |game| {
+                                let tick = game.tick();
+                                if tick != *last {
+                                    if !game.settled() {
+                                        mid_tick.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    command(game, team, tick);
+                                    *last = tick;
+                                }
+                            })
+                            .unwrap();
                     }
-                    round += 1;
+                    std::thread::yield_now();
                 }
             });
         }
@@ -182,4 +189,31 @@ fn team_commands_wait_for_a_tick_that_ends_the_game() {
         game.act(ids[0], Action::on_service(ActionKind::FreeDisk, "db")),
         Err(GameError::WrongState(_))
     ));
+}
+
+#[test]
+fn a_shared_game_acknowledges_a_command_once_its_record_is_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (game, ids) = open_speed(dir.path());
+    let shared = SharedGame::new(game);
+    let synced = || {
+        shared
+            .wal_sync()
+            .expect("a SQLite journal commits in groups")
+            .syncs()
+    };
+    let before = synced();
+    shared
+        .command(Access::Team(ids[0]), |game| {
+            game.act(ids[0], Action::on_service(ActionKind::FreeDisk, "db"))
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(synced(), before + 1, "the action's record was synced");
+    // A read journals nothing, so it waits for no disk.
+    let tick = shared
+        .command(Access::Team(ids[0]), |game| game.tick())
+        .unwrap();
+    assert_eq!(tick, 0);
+    assert_eq!(synced(), before + 1);
 }

@@ -21,7 +21,8 @@ use breakathon_scenario::{ActionKind, FaultClass};
 use breakathon_sim::{Action, ActionParams, Health, IncidentId, RootTarget};
 
 use crate::error::ApiError;
-use crate::state::{Access, AppState};
+use crate::state::AppState;
+use breakathon_game::Access;
 
 /// Wall-clock interval between two rounds of bot moves.
 pub const BOT_INTERVAL: Duration = Duration::from_millis(100);

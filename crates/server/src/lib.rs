@@ -24,9 +24,10 @@ pub mod stats;
 pub mod ticker;
 pub mod tokens;
 
+pub use breakathon_game::Access;
 pub use error::ApiError;
 pub use router::app;
-pub use state::{Access, AppState, ServerConfig};
+pub use state::{AppState, ServerConfig};
 
 /// Serves `state` on `listener` until its shutdown token is cancelled, then stops the ticker
 /// and ends every stream. The caller drops the state afterwards, which closes the game.

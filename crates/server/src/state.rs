@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use breakathon_game::{Game, GameError, Principal, Scoreboard, SharedGame, TeamId};
+use breakathon_game::{Access, Game, GameError, Principal, Scoreboard, SharedGame, TeamId};
 use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -342,8 +342,12 @@ impl AppState {
         let started = std::time::Instant::now();
         let result = f(&mut game, self.now_ms());
         self.inner.stats.record_command(started.elapsed());
+        let seq = game.journal_seq();
         let changed = self.changed_boards(&game);
         drop(game);
+        // Group commit: acknowledged (and published) only once its journal record is on
+        // disk; the lock is free meanwhile.
+        self.inner.game.make_durable(seq)?;
         Ok((result, changed.map(|snapshot| self.prepare(snapshot))))
     }
 
@@ -395,11 +399,7 @@ impl AppState {
     /// step when the access needs them).
     pub fn lock_for(&self, access: Access) -> Result<MutexGuard<'_, Game>, ApiError> {
         let waiting = std::time::Instant::now();
-        let guard = match access {
-            Access::AsIs => self.inner.game.lock(),
-            Access::Team(team) => self.inner.game.lock_team(team),
-            Access::Settled => self.inner.game.lock_settled(),
-        };
+        let guard = self.inner.game.lock_for(access);
         self.inner.stats.lock_wait.record(waiting.elapsed());
         guard.map_err(ApiError::from)
     }
@@ -505,17 +505,6 @@ impl AppState {
             newer
         });
     }
-}
-
-/// What a caller needs of the game when it locks it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// The game as it is, possibly in the middle of a tick.
-    AsIs,
-    /// One team at the game's tick (its own commands and reads).
-    Team(TeamId),
-    /// No tick under way: every team at the game's tick.
-    Settled,
 }
 
 /// Checks each board every half interval and wakes its receivers, without changing it, on
