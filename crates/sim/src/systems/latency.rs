@@ -187,28 +187,12 @@ fn latency_of(
             }
             let leader = sc.follows[id];
             if leader != NO_LEADER {
-                // Same state as an instance computed before it: the same results. What it
-                // adds to the sums is added once per group and zone after the loop (the sums
-                // are added in a different order: results can differ in the last bits).
-                let (head, tail) = instances.split_at_mut(id);
-                let lead = &head[leader as usize];
-                let inst = &mut tail[0];
-                // Only what this stage writes (whole-struct copies cost a `memcpy` call).
-                let (m, l) = (&mut inst.m, &lead.m);
-                m.ok_rps = l.ok_rps;
-                m.failed_rps = l.failed_rps;
-                m.latency_p50_ms = l.latency_p50_ms;
-                m.latency_p99_ms = l.latency_p99_ms;
-                m.thread_ms = l.thread_ms;
-                m.cause = l.cause;
-                for (idep, ldep) in inst.deps.iter_mut().zip(&lead.deps) {
-                    idep.hold_ms = ldep.hold_ms;
-                    idep.ok_frac = ldep.ok_frac;
-                    idep.latency_p50_ms = ldep.latency_p50_ms;
-                    idep.latency_p99_ms = ldep.latency_p99_ms;
-                    idep.cause = ldep.cause;
-                    idep.retry_rps = ldep.retry_rps;
-                }
+                // Same state as an instance computed before it: the same results (the
+                // resources stage copies them into it). What it adds to the sums is added
+                // once per group and zone after the loop (the sums are added in a different
+                // order: results can differ in the last bits).
+                let inst = &instances[id];
+                let cause = instances[leader as usize].m.cause;
                 let z = inst.zone as usize;
                 let k = match groups[..n_groups].iter().position(|&g| g == leader) {
                     Some(k) => k,
@@ -222,8 +206,8 @@ fn latency_of(
                 };
                 sc.group_zone_n[k * nz + z] += 1;
                 // The last cause in instance order is the zone's: kept in order.
-                if inst.m.cause != Cause::None {
-                    sc.zone_cause[s * nz + z] = inst.m.cause;
+                if cause != Cause::None {
+                    sc.zone_cause[s * nz + z] = cause;
                 }
                 continue;
             }

@@ -313,18 +313,9 @@ fn load_of(
             let id = id as usize;
             let leader = follows[id];
             if leader != NO_LEADER {
-                // Its calls were routed with its leader's (see `group`, below).
-                let (head, tail) = instances.split_at_mut(id);
-                let lead = &head[leader as usize];
-                let inst = &mut tail[0];
-                copy_load(&mut inst.m, &lead.m);
-                inst.queue = lead.queue;
-                for (idep, ldep) in inst.deps.iter_mut().zip(&lead.deps) {
-                    idep.fresh_rps = ldep.fresh_rps;
-                    idep.calls_rps = ldep.calls_rps;
-                    idep.pool_frac = ldep.pool_frac;
-                    idep.sent_rps = ldep.sent_rps;
-                }
+                // Its calls were routed with its leader's (see `group`, below); the resources
+                // stage copies the leader's whole tick into it (`copy_tick`), and nothing
+                // before reads it.
                 continue;
             }
             let inst = &mut instances[id];
@@ -636,20 +627,46 @@ fn same_effects(a: &InstanceEffects, b: &InstanceEffects) -> bool {
     diff == 0 && a.pool_limit == b.pool_limit
 }
 
-/// Copies into a follower's `to` the fields of its leader's `from` that this stage writes
-/// and that the stages before `resources` read. The others (successes, failures, latency,
-/// thread time, cause: `latency_and_errors`; CPU, memory, connections, disk: `resources`)
-/// are copied by the stage that writes them for followers, before anything reads them.
-/// Field by field: a whole-struct assignment of this size compiles to a `memcpy` call.
+/// Copies a leader's results of this tick into a follower: its whole per-tick state (metrics,
+/// per-dependency state, queue, memory leaked, disk used). Once per follower and tick, in the
+/// resources stage, after the leader's are final. Field by field: a whole-struct assignment of
+/// this size compiles to a `memcpy` call.
 #[inline]
-fn copy_load(to: &mut InstanceTick, from: &InstanceTick) {
+pub fn copy_tick(inst: &mut Instance, lead: &Instance) {
+    let (to, from) = (&mut inst.m, &lead.m);
     to.offered_rps = from.offered_rps;
     to.served_rps = from.served_rps;
+    to.ok_rps = from.ok_rps;
+    to.failed_rps = from.failed_rps;
     to.capacity_rps = from.capacity_rps;
     to.utilisation = from.utilisation;
     to.own_p50_ms = from.own_p50_ms;
     to.own_p99_ms = from.own_p99_ms;
+    to.latency_p50_ms = from.latency_p50_ms;
+    to.latency_p99_ms = from.latency_p99_ms;
     to.own_error = from.own_error;
+    to.thread_ms = from.thread_ms;
     to.wait_ms = from.wait_ms;
+    to.cpu_percent = from.cpu_percent;
+    to.connections_in_use = from.connections_in_use;
+    to.memory_percent = from.memory_percent;
+    to.disk_percent = from.disk_percent;
     to.abandoned_rps = from.abandoned_rps;
+    to.cause = from.cause;
+    for (to, from) in inst.deps.iter_mut().zip(&lead.deps) {
+        to.conns = from.conns;
+        to.retry_rps = from.retry_rps;
+        to.calls_rps = from.calls_rps;
+        to.fresh_rps = from.fresh_rps;
+        to.sent_rps = from.sent_rps;
+        to.pool_frac = from.pool_frac;
+        to.ok_frac = from.ok_frac;
+        to.latency_p50_ms = from.latency_p50_ms;
+        to.latency_p99_ms = from.latency_p99_ms;
+        to.hold_ms = from.hold_ms;
+        to.cause = from.cause;
+    }
+    inst.queue = lead.queue;
+    inst.leaked_mb = lead.leaked_mb;
+    inst.disk_used_gb = lead.disk_used_gb;
 }

@@ -10,7 +10,7 @@ use crate::model::{
 };
 use crate::ops;
 use crate::state::{Clock, DownReason, Fleet, Instance, Life, ServiceState, ZoneState};
-use crate::systems::load::NO_LEADER;
+use crate::systems::load::{NO_LEADER, copy_tick};
 use crate::systems::{PendingLogs, Scratch};
 use crate::telemetry::LogLevel;
 
@@ -149,18 +149,7 @@ fn instance_resources(
             // Same state as an instance computed before it: the same results (its
             // connections were added to the callees' by its leader, for the whole group).
             let (head, tail) = instances.split_at_mut(id);
-            let lead = &head[leader as usize];
-            let inst = &mut tail[0];
-            for (idep, ldep) in inst.deps.iter_mut().zip(&lead.deps) {
-                idep.conns = ldep.conns;
-            }
-            let (m, l) = (&mut inst.m, &lead.m);
-            m.cpu_percent = l.cpu_percent;
-            m.memory_percent = l.memory_percent;
-            m.connections_in_use = l.connections_in_use;
-            m.disk_percent = l.disk_percent;
-            inst.leaked_mb = lead.leaked_mb;
-            inst.disk_used_gb = lead.disk_used_gb;
+            copy_tick(&mut tail[0], &head[leader as usize]);
             if !oom.is_empty() && oom.contains(&leader) {
                 oom.push(id as u32);
             }
