@@ -98,37 +98,34 @@ fn load_of(
 
     // The load balancer's rotation.
     for s in 0..ns {
-        let mut healthy = 0usize;
-        let mut candidates = 0usize;
-        // First pass: `rotation` marks the candidates; the second keeps those that serve.
+        let mut healthy = 0u32;
+        let mut candidates = 0u32;
+        let count = &mut sc.count[s * nz..(s + 1) * nz];
+        // One pass: healthy candidates are in rotation in any case; unhealthy ones that run
+        // only if the balancer panics (a second pass, only then).
         for &id in &services[s].instances {
             let inst = &instances[id as usize];
-            let zone = &zones[inst.zone as usize];
-            let candidate = inst.exists()
-                && !inst.drained
-                && !zone.drained
-                && !matches!(inst.life, Life::Booting { .. })
-                && (inst.is_running() || inst.probe_healthy);
-            sc.rotation[id as usize] = candidate;
+            let candidate = is_candidate(inst, zones);
+            let healthy_candidate = candidate && inst.probe_healthy;
+            sc.rotation[id as usize] = healthy_candidate;
             if candidate {
                 candidates += 1;
                 if inst.probe_healthy {
                     healthy += 1;
+                    count[inst.zone as usize] += 1;
                 }
             }
         }
-        let panic = candidates > 0 && (healthy as f64) < LB_PANIC_SHARE * candidates as f64;
-        let mut total = 0u32;
-        for &id in &services[s].instances {
-            if !sc.rotation[id as usize] {
-                continue;
-            }
-            let inst = &instances[id as usize];
-            if inst.probe_healthy || (panic && inst.is_running()) {
-                sc.count[s * nz + inst.zone as usize] += 1;
-                total += 1;
-            } else {
-                sc.rotation[id as usize] = false;
+        let panic = candidates > 0 && f64::from(healthy) < LB_PANIC_SHARE * f64::from(candidates);
+        let mut total = healthy;
+        if panic && candidates > healthy {
+            for &id in &services[s].instances {
+                let inst = &instances[id as usize];
+                if !inst.probe_healthy && inst.is_running() && is_candidate(inst, zones) {
+                    sc.rotation[id as usize] = true;
+                    count[inst.zone as usize] += 1;
+                    total += 1;
+                }
             }
         }
         if total > 0 {
@@ -548,6 +545,17 @@ fn load_of(
             }
         }
     }
+}
+
+/// Whether the load balancer may send an instance requests (it still needs to pass its
+/// probes, unless the balancer panics and it runs).
+#[inline]
+fn is_candidate(inst: &Instance, zones: &[ZoneState]) -> bool {
+    inst.exists()
+        && !inst.drained
+        && !zones[inst.zone as usize].drained
+        && !matches!(inst.life, Life::Booting { .. })
+        && (inst.is_running() || inst.probe_healthy)
 }
 
 /// No leader: the instance computes its own results (`Scratch::follows`).
