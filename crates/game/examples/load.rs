@@ -247,7 +247,7 @@ fn live(
         })
     };
     let client = {
-        let game = Arc::clone(&game);
+        let shared = Arc::clone(&game);
         let last_seq = Arc::clone(&last_seq);
         std::thread::spawn(move || -> Result<(Vec<f64>, Vec<f64>), String> {
             let mut latency_ms = Vec::new();
@@ -260,7 +260,7 @@ fn live(
                 next += period;
                 let team = ids[n % ids.len()];
                 let s = Instant::now();
-                let mut game = game.lock_team(team).map_err(|e| e.to_string())?;
+                let mut game = shared.lock_team(team).map_err(|e| e.to_string())?;
                 wait_ms.push(s.elapsed().as_secs_f64() * 1000.0);
                 match n % 3 {
                     0 => game
@@ -287,7 +287,10 @@ fn live(
                 }
                 .map_err(|e| e.to_string())?;
                 let boards = changed_boards(&game, &last_seq);
+                let seq = game.journal_seq();
                 drop(game);
+                // Group commit, as the server acknowledges: once the record is on disk.
+                shared.make_durable(seq).map_err(|e| e.to_string())?;
                 latency_ms.push(s.elapsed().as_secs_f64() * 1000.0);
                 encode(boards);
                 n += 1;
