@@ -93,78 +93,8 @@ fn latency_of(
         let mut zone_potential = [0.0f64; MAX_ZONES];
         let mut zone_p50_plain = [0.0f64; MAX_ZONES];
         let mut zone_n = [0u32; MAX_ZONES];
-        // Calls from each zone to each dependency look the same from every instance of the
-        // zone (unless an instance has its own packet loss): compute them once per group of
-        // zones that reach the same zones with the same packet loss (the usual case: all).
         let ndeps = services[s].deps.len();
-        if sc.calls.len() < ndeps * nz {
-            sc.calls.resize(ndeps * nz, ZoneCall::default());
-        }
-        let svc_loss = services[s].fx.loss;
-        for (z, zone) in zones.iter().enumerate() {
-            sc.zone_group[z] = NO_GROUP;
-            if sc.count[s * nz + z] == 0 {
-                continue;
-            }
-            let own_loss = zone.loss.max(svc_loss);
-            sc.zone_loss[z] = own_loss;
-            sc.zone_group[z] = z as u32;
-            for g in 0..z {
-                if sc.zone_group[g] == g as u32
-                    && sc.zone_loss[g].to_bits() == own_loss.to_bits()
-                    && sc.reach_class[g] == sc.reach_class[z]
-                {
-                    sc.zone_group[z] = g as u32;
-                    break;
-                }
-            }
-        }
-        for (d, dep) in services[s].deps.iter().enumerate() {
-            let c = dep.callee as usize;
-            for z in 0..nz {
-                if sc.zone_group[z] != z as u32 {
-                    continue;
-                }
-                let own_loss = sc.zone_loss[z];
-                // Callers of the same callee with the same timeout, from zones that see it
-                // the same way, see the same calls: memoised per callee for this tick.
-                let key = (
-                    dep.timeout_ms.to_bits(),
-                    own_loss.to_bits(),
-                    sc.reach_class[z],
-                );
-                let slots = &mut sc.zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
-                let call = match slots.iter().find(|m| m.key == Some(key)) {
-                    Some(m) => m.call,
-                    None => {
-                        let call = zone_call(
-                            &ZoneView::of(sc),
-                            zones,
-                            reach,
-                            services,
-                            c,
-                            z,
-                            own_loss,
-                            dep.timeout_ms,
-                        );
-                        let slots =
-                            &mut sc.zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
-                        if let Some(free) = slots.iter_mut().find(|m| m.key.is_none()) {
-                            *free = ZoneMemo {
-                                key: Some(key),
-                                call,
-                            };
-                        }
-                        call
-                    }
-                };
-                sc.calls[d * nz + z] = ZoneCall {
-                    group: z,
-                    memo_key: None,
-                    ..call
-                };
-            }
-        }
+        zone_calls(s, sc, zones, reach, services);
         // Per dependency: calls, failed calls and latency × calls over the instances (read by
         // the resilience stage; instances out of rotation or down made no calls).
         sc.dep_sums.clear();
@@ -432,6 +362,91 @@ fn latency_of(
             0.0
         };
         m.latency_p99_ms = p99_max;
+    }
+}
+
+/// Sets `sc.zone_group` and `sc.calls` for service `s`: what calls from each group of its
+/// zones to each of its dependencies see. A function of its own (not inlined): the instance
+/// loop of the stage then has the registers to itself.
+#[inline(never)]
+fn zone_calls(
+    s: usize,
+    sc: &mut Scratch,
+    zones: &[ZoneState],
+    reach: &[bool],
+    services: &[ServiceState],
+) {
+    let nz = zones.len();
+    // Calls from each zone to each dependency look the same from every instance of the
+    // zone (unless an instance has its own packet loss): compute them once per group of
+    // zones that reach the same zones with the same packet loss (the usual case: all).
+    let ndeps = services[s].deps.len();
+    if sc.calls.len() < ndeps * nz {
+        sc.calls.resize(ndeps * nz, ZoneCall::default());
+    }
+    let svc_loss = services[s].fx.loss;
+    for (z, zone) in zones.iter().enumerate() {
+        sc.zone_group[z] = NO_GROUP;
+        if sc.count[s * nz + z] == 0 {
+            continue;
+        }
+        let own_loss = zone.loss.max(svc_loss);
+        sc.zone_loss[z] = own_loss;
+        sc.zone_group[z] = z as u32;
+        for g in 0..z {
+            if sc.zone_group[g] == g as u32
+                && sc.zone_loss[g].to_bits() == own_loss.to_bits()
+                && sc.reach_class[g] == sc.reach_class[z]
+            {
+                sc.zone_group[z] = g as u32;
+                break;
+            }
+        }
+    }
+    for (d, dep) in services[s].deps.iter().enumerate() {
+        let c = dep.callee as usize;
+        for z in 0..nz {
+            if sc.zone_group[z] != z as u32 {
+                continue;
+            }
+            let own_loss = sc.zone_loss[z];
+            // Callers of the same callee with the same timeout, from zones that see it
+            // the same way, see the same calls: memoised per callee for this tick.
+            let key = (
+                dep.timeout_ms.to_bits(),
+                own_loss.to_bits(),
+                sc.reach_class[z],
+            );
+            let slots = &mut sc.zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
+            let call = match slots.iter().find(|m| m.key == Some(key)) {
+                Some(m) => m.call,
+                None => {
+                    let call = zone_call(
+                        &ZoneView::of(sc),
+                        zones,
+                        reach,
+                        services,
+                        c,
+                        z,
+                        own_loss,
+                        dep.timeout_ms,
+                    );
+                    let slots = &mut sc.zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
+                    if let Some(free) = slots.iter_mut().find(|m| m.key.is_none()) {
+                        *free = ZoneMemo {
+                            key: Some(key),
+                            call,
+                        };
+                    }
+                    call
+                }
+            };
+            sc.calls[d * nz + z] = ZoneCall {
+                group: z,
+                memo_key: None,
+                ..call
+            };
+        }
     }
 }
 
