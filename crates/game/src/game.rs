@@ -767,14 +767,14 @@ impl Game {
         for t in 1..=self.core.tick {
             world.step();
             let baseline = self.baseline_tick(t);
-            let ctx = TickContext {
-                scenario: &self.scenario,
-                weights: &self.weights,
-                tick: t,
-                tick_ms: self.clock.tick_ms,
-                sustain_ticks: self.sustain_ticks,
+            let ctx = TickContext::new(
+                &self.scenario,
+                &self.weights,
+                self.clock.tick_ms,
+                self.sustain_ticks,
+                t,
                 baseline,
-            };
+            );
             outcome.clear();
             tick::after_tick(
                 &mut record,

@@ -18,18 +18,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use breakathon_scenario::Scenario;
 use breakathon_sim::{IncidentId, Simulation};
 
 use crate::checkpoint::{self, CheckpointJob, Marks, WorldJob};
 use crate::game::Game;
 use crate::record::Core;
+use crate::rules::Weights;
 use crate::rules::tick::{self, BaselineTick, TeamTick, TickContext, TickOutcome};
 use crate::{GameError, GameState, JournalEntry, TeamId};
 
 /// The state of a tick under way (see the module documentation).
 pub(crate) struct Stepping {
-    /// The baseline's report of this tick.
-    baseline: Option<BaselineTick>,
+    /// What the per-team rules need to know about this tick.
+    rules: TickRules,
     /// The first-fix table as it was before this tick: every team's rules read this one.
     first_fix: BTreeMap<IncidentId, u64>,
     /// Teams whose worlds have not stepped to this tick and are at home.
@@ -43,6 +45,30 @@ pub(crate) struct Stepping {
     global: bool,
     /// The checkpoint of the previous tick taken during this one, if one is due.
     checkpoint: Option<PendingCheckpoint>,
+}
+
+/// The game's parameters of the tick under way, owned, so that the per-team rules can run
+/// while the records are borrowed mutably.
+struct TickRules {
+    scenario: Arc<Scenario>,
+    weights: Weights,
+    tick_ms: u64,
+    sustain_ticks: u64,
+    tick: u64,
+    baseline: Option<BaselineTick>,
+}
+
+impl TickRules {
+    fn context(&self) -> TickContext<'_> {
+        TickContext::new(
+            &self.scenario,
+            &self.weights,
+            self.tick_ms,
+            self.sustain_ticks,
+            self.tick,
+            self.baseline,
+        )
+    }
 }
 
 /// A checkpoint of the state at the end of the previous tick, taken while this tick's worlds
@@ -133,7 +159,14 @@ impl Game {
                 .freeze_at
                 .is_some_and(|at| next >= at.to_ticks(self.scenario.tick));
         self.stepping = Some(Stepping {
-            baseline,
+            rules: TickRules {
+                scenario: Arc::clone(&self.scenario),
+                weights: self.weights.clone(),
+                tick_ms: self.clock.tick_ms,
+                sustain_ticks: self.sustain_ticks,
+                tick: next,
+                baseline,
+            },
             first_fix: self.core.first_fix.clone(),
             waiting: self.worlds.keys().copied().collect(),
             out: BTreeSet::new(),
@@ -242,14 +275,7 @@ impl Game {
             return Ok(());
         };
         let pending = stepping.checkpoint.take();
-        let ctx = TickContext {
-            scenario: &self.scenario,
-            weights: &self.weights,
-            tick: self.core.tick,
-            tick_ms: self.clock.tick_ms,
-            sustain_ticks: self.sustain_ticks,
-            baseline: stepping.baseline,
-        };
+        let ctx = stepping.rules.context();
         // Pair every lagging world with its team's record (both maps are ordered by id).
         let mut records = self.core.teams.iter_mut().peekable();
         let mut jobs: Vec<TeamTick<'_>> = self
@@ -310,14 +336,7 @@ impl Game {
         let (Some(world), Some(team)) = (self.worlds.get(&id), self.core.teams.get_mut(&id)) else {
             return;
         };
-        let ctx = TickContext {
-            scenario: &self.scenario,
-            weights: &self.weights,
-            tick: self.core.tick,
-            tick_ms: self.clock.tick_ms,
-            sustain_ticks: self.sustain_ticks,
-            baseline: stepping.baseline,
-        };
+        let ctx = stepping.rules.context();
         let mut outcome = TickOutcome::default();
         let lines = team.ledger.len();
         tick::after_tick(team, world, &ctx, &stepping.first_fix, &mut outcome);

@@ -37,6 +37,27 @@ pub(crate) struct TickContext<'a> {
     pub baseline: Option<BaselineTick>,
 }
 
+impl<'a> TickContext<'a> {
+    /// The context of `tick` in a game of `scenario` scored with `weights`.
+    pub fn new(
+        scenario: &'a Scenario,
+        weights: &'a Weights,
+        tick_ms: u64,
+        sustain_ticks: u64,
+        tick: u64,
+        baseline: Option<BaselineTick>,
+    ) -> Self {
+        Self {
+            scenario,
+            weights,
+            tick,
+            tick_ms,
+            sustain_ticks,
+            baseline,
+        }
+    }
+}
+
 /// What the baseline world (the scenario with no fault and nobody acting) served in a tick.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct BaselineTick {
