@@ -74,6 +74,14 @@ async fn metrics_pass_promtool() {
             health.text
         );
     }
+    // The action was acknowledged only after a sync of the journal.
+    let syncs: u64 = health
+        .text
+        .lines()
+        .find_map(|line| line.strip_prefix("breakathon_journal_syncs_total "))
+        .and_then(|value| value.parse().ok())
+        .expect("breakathon_journal_syncs_total");
+    assert!(syncs >= 1, "{syncs} journal syncs");
     let fleet = server.get("/metrics/team", Some(&a)).await;
     assert_eq!(fleet.status, StatusCode::OK);
     assert!(

@@ -99,6 +99,15 @@ pub async fn server(State(state): State<AppState>, _: Organizer) -> Result<Respo
         "Hash of the whole game state, as a label.",
     );
     let _ = writeln!(out, "breakathon_state_hash_info{{hash=\"{hash:016x}\"}} 1");
+    if let Some(syncs) = state.journal_syncs() {
+        scalar(
+            &mut out,
+            "breakathon_journal_syncs_total",
+            "counter",
+            "fsyncs of the journal's write-ahead log (group commit: commands waiting at the same moment share one).",
+            syncs,
+        );
+    }
     scalar(
         &mut out,
         "breakathon_pumps_total",

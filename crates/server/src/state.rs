@@ -180,6 +180,11 @@ impl AppState {
         &self.inner.stats
     }
 
+    /// How many times the journal's log was synced (group commit), if it commits in groups.
+    pub fn journal_syncs(&self) -> Option<u64> {
+        self.inner.game.wal_sync().map(|sync| sync.syncs())
+    }
+
     /// The per-token write limiter.
     pub fn limiter(&self) -> &RateLimiter {
         &self.inner.limiter
