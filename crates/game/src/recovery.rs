@@ -375,6 +375,17 @@ fn elapsed_ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Refuses a checkpoint that does not hold one world per team it counted.
+fn check_world_count(head: &CheckpointHead, worlds: usize) -> Result<(), GameError> {
+    if worlds as u64 == head.teams {
+        return Ok(());
+    }
+    Err(GameError::WrongState(format!(
+        "checkpoint {} holds {worlds} of its {} worlds",
+        head.seq, head.teams
+    )))
+}
+
 /// What one thread of [`load_checkpoint`] rebuilt: the game state if it took that task, and
 /// worlds.
 type LoadedPart = (Option<Core>, Vec<(TeamId, Simulation)>);
@@ -391,14 +402,7 @@ fn load_checkpoint(
     head: &CheckpointHead,
 ) -> Result<(Core, BTreeMap<TeamId, Simulation>), GameError> {
     let teams = journal.checkpoint_teams(head)?;
-    if teams.len() as u64 != head.teams {
-        return Err(GameError::WrongState(format!(
-            "checkpoint {} holds {} of its {} worlds",
-            head.seq,
-            teams.len(),
-            head.teams
-        )));
-    }
+    check_world_count(head, teams.len())?;
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     // Takes tasks from `next` until none is left: task 0 is the game state, task `i + 1`
@@ -470,14 +474,7 @@ fn load_checkpoint(
             head.seq
         )));
     };
-    if worlds.len() as u64 != head.teams {
-        return Err(GameError::WrongState(format!(
-            "checkpoint {} holds {} of its {} worlds",
-            head.seq,
-            worlds.len(),
-            head.teams
-        )));
-    }
+    check_world_count(head, worlds.len())?;
     Ok((core, worlds))
 }
 
