@@ -338,12 +338,32 @@ impl SqliteJournal {
         Ok(())
     }
 
+    /// Syncs the write-ahead log to disk without holding SQLite's write lock: the checkpoint
+    /// writer does it after each of its transactions, so that the next command's sync
+    /// (which must flush whatever the log holds) finds little of the checkpoint to write.
+    fn sync_log(&self) -> Result<(), GameError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let wal = wal_path(path);
+        std::fs::File::open(&wal)
+            .and_then(|log| log.sync_data())
+            .map_err(|e| GameError::io(format!("syncing {}", wal.display()), e))
+    }
+
     /// Folds the write-ahead log into the main file (before archiving it).
     pub fn checkpoint_wal(&self) -> Result<(), GameError> {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
+}
+
+/// The write-ahead log file of the journal at `path`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
 }
 
 /// Reads a whole blob into `out` (keeping its allocation; only bytes beyond its old length
@@ -422,10 +442,9 @@ impl Journal for SqliteJournal {
         if let Some(sync) = &self.wal_sync {
             return Ok(Some(Arc::clone(sync)));
         }
-        let mut wal = path.clone().into_os_string();
-        wal.push("-wal");
+        let wal = wal_path(path);
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let sync = Arc::new(WalSync::new(wal.into(), self.last_seq));
+        let sync = Arc::new(WalSync::new(wal, self.last_seq));
         self.wal_sync = Some(Arc::clone(&sync));
         Ok(Some(sync))
     }
@@ -512,6 +531,7 @@ impl Journal for SqliteJournal {
                 }
             }
             tx.commit()?;
+            self.sync_log()?;
             std::thread::sleep(started.elapsed() * CHECKPOINT_REST_FACTOR);
         }
         let tx = self.conn.transaction()?;
