@@ -146,15 +146,20 @@ async fn raw_frame<B: AsRef<[u8]>>(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scoreboard_frames_carry_the_encoded_board_byte_for_byte() {
-    let server = TestServer::start().await;
-    let response = server
+/// Opens the public scoreboard stream.
+async fn open_scoreboard_stream(server: &TestServer) -> reqwest::Response {
+    server
         .client
         .get(format!("{}/api/v1/scoreboard/stream", server.base))
         .send()
         .await
-        .expect("stream opens");
+        .expect("stream opens")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoreboard_frames_carry_the_encoded_board_byte_for_byte() {
+    let server = TestServer::start().await;
+    let response = open_scoreboard_stream(&server).await;
     assert_eq!(response.headers()["cache-control"], "no-cache");
     let mut body = Box::pin(response.bytes_stream());
     let mut buffer = Vec::new();
@@ -193,12 +198,7 @@ async fn a_quiet_scoreboard_stream_gets_keep_alives_then_the_next_board() {
         ..ServerConfig::default()
     };
     let server = TestServer::start_with(TUTORIAL, ClockMode::Manual, config).await;
-    let response = server
-        .client
-        .get(format!("{}/api/v1/scoreboard/stream", server.base))
-        .send()
-        .await
-        .expect("stream opens");
+    let response = open_scoreboard_stream(&server).await;
     let mut body = Box::pin(response.bytes_stream());
     let mut buffer = Vec::new();
     let first = raw_frame(&mut body, &mut buffer).await;
