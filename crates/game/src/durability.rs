@@ -9,7 +9,7 @@
 //! has synced the log past its record — what `FULL` would have done, without the lock.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -58,9 +58,7 @@ impl WalSync {
         }
         // Records written before this load are in the file, so this sync covers them.
         let target = self.appended_seq.load(Ordering::Acquire).max(seq);
-        File::open(&self.wal_path)
-            .and_then(|log| log.sync_data())
-            .map_err(|e| GameError::io(format!("syncing {}", self.wal_path.display()), e))?;
+        sync_file(&self.wal_path)?;
         self.syncs.fetch_add(1, Ordering::Relaxed);
         *synced = target;
         Ok(())
@@ -70,6 +68,13 @@ impl WalSync {
     pub fn syncs(&self) -> u64 {
         self.syncs.load(Ordering::Relaxed)
     }
+}
+
+/// Flushes a file's data to disk (`fdatasync`), through a handle of its own.
+pub(crate) fn sync_file(path: &Path) -> Result<(), GameError> {
+    File::open(path)
+        .and_then(|file| file.sync_data())
+        .map_err(|e| GameError::io(format!("syncing {}", path.display()), e))
 }
 
 #[cfg(test)]

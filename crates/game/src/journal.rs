@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::blob::Blob;
 use rusqlite::{Connection, MAIN_DB, OpenFlags, OptionalExtension, params};
 
-use crate::durability::WalSync;
+use crate::durability::{self, WalSync};
 use crate::{GameError, GameMeta, JournalEntry};
 
 /// Version of the journal's layout and entry encoding; a journal of another version is refused.
@@ -345,10 +345,7 @@ impl SqliteJournal {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let wal = wal_path(path);
-        std::fs::File::open(&wal)
-            .and_then(|log| log.sync_data())
-            .map_err(|e| GameError::io(format!("syncing {}", wal.display()), e))
+        durability::sync_file(&wal_path(path))
     }
 
     /// Folds the write-ahead log into the main file (before archiving it).

@@ -106,13 +106,24 @@ impl TeamBatch {
     /// checkpoint (no game state is touched: call it unlocked).
     pub fn step(&mut self) {
         for (id, world) in &mut self.worlds {
-            if let Some(marks) = &self.marks {
-                self.jobs.push(checkpoint::world_job(*id, world, marks));
-            }
-            world.step();
+            let checkpoint = self.marks.as_deref().map(|marks| (marks, &mut self.jobs));
+            checkpoint_then_step(*id, world, checkpoint);
         }
         self.stepped = true;
     }
+}
+
+/// Steps one world of the tick under way, snapshotting it first into `checkpoint` (the
+/// marks of the last checkpoint and the jobs collected) when the tick takes one.
+fn checkpoint_then_step(
+    id: TeamId,
+    world: &mut Simulation,
+    checkpoint: Option<(&Marks, &mut Vec<WorldJob>)>,
+) {
+    if let Some((marks, jobs)) = checkpoint {
+        jobs.push(checkpoint::world_job(id, world, marks));
+    }
+    world.step();
 }
 
 impl Game {
@@ -233,12 +244,11 @@ impl Game {
         }
         if stepping.waiting.remove(&team) {
             if let Some(world) = self.worlds.get_mut(&team) {
-                if let Some(pending) = stepping.checkpoint.as_mut() {
-                    pending
-                        .worlds
-                        .push(checkpoint::world_job(team, world, &pending.marks));
-                }
-                world.step();
+                let checkpoint = stepping
+                    .checkpoint
+                    .as_mut()
+                    .map(|pending| (&*pending.marks, &mut pending.worlds));
+                checkpoint_then_step(team, world, checkpoint);
             }
             self.apply_team_rules(team);
         }
@@ -296,20 +306,11 @@ impl Game {
         tick::step_teams(&mut jobs, &ctx, &stepping.first_fix);
         let outcomes: Vec<(TeamId, TickOutcome)> =
             jobs.into_iter().map(|job| (job.id, job.outcome)).collect();
-        // Put the tick back so that the teams' events see it, then publish them.
-        self.stepping = Some(stepping);
         for (id, outcome) in outcomes {
-            self.publish_team_tick(id, outcome);
+            self.publish_team_tick(id, &outcome);
+            stepping.fixes.extend(outcome.fixes);
         }
-        if let Some(stepping) = self.stepping.take() {
-            for (incident, tick) in stepping.fixes {
-                self.core
-                    .first_fix
-                    .entry(incident)
-                    .and_modify(|t| *t = (*t).min(tick))
-                    .or_insert(tick);
-            }
-        }
+        tick::merge_first_fixes(&stepping.fixes, &mut self.core.first_fix);
         self.after_tick_global();
         self.board_seq += 1;
         self.bump();
@@ -341,12 +342,14 @@ impl Game {
         let lines = team.ledger.len();
         tick::after_tick(team, world, &ctx, &stepping.first_fix, &mut outcome);
         outcome.booked = team.ledger.len() > lines;
-        self.publish_team_tick(id, outcome);
+        self.publish_team_tick(id, &outcome);
+        if let Some(stepping) = self.stepping.as_mut() {
+            stepping.fixes.extend(outcome.fixes);
+        }
     }
 
-    /// Streams what one team's tick changed (incidents, then ledger lines) and keeps its
-    /// fixes for the end of the tick.
-    fn publish_team_tick(&mut self, id: TeamId, outcome: TickOutcome) {
+    /// Streams what one team's tick changed: incidents, then ledger lines.
+    fn publish_team_tick(&mut self, id: TeamId, outcome: &TickOutcome) {
         for incident in &outcome.changes {
             if let Some(view) = self.team_incident_view_if_visible(id, *incident) {
                 self.push_event(Some(id), crate::views::Event::Incident(view));
@@ -354,9 +357,6 @@ impl Game {
         }
         if outcome.booked {
             self.flush_team_ledger_events(id);
-        }
-        if let Some(stepping) = self.stepping.as_mut() {
-            stepping.fixes.extend(outcome.fixes);
         }
     }
 }

@@ -93,12 +93,20 @@ impl TickOutcome {
 
     /// Merges this tick's confirmed fixes into the game's first-fix table (earliest wins).
     pub fn merge_fixes(&self, first_fix: &mut BTreeMap<IncidentId, u64>) {
-        for &(id, tick) in &self.fixes {
-            first_fix
-                .entry(id)
-                .and_modify(|t| *t = (*t).min(tick))
-                .or_insert(tick);
-        }
+        merge_first_fixes(&self.fixes, first_fix);
+    }
+}
+
+/// Records `fixes` (incident, fix tick) in the first-fix table, keeping the earliest tick.
+pub(crate) fn merge_first_fixes(
+    fixes: &[(IncidentId, u64)],
+    first_fix: &mut BTreeMap<IncidentId, u64>,
+) {
+    for &(id, tick) in fixes {
+        first_fix
+            .entry(id)
+            .and_modify(|t| *t = (*t).min(tick))
+            .or_insert(tick);
     }
 }
 
