@@ -115,25 +115,29 @@ impl SharedGame {
     /// while its world is out being stepped (or while a tick that changes every team
     /// completes).
     pub fn lock_team(&self, team: TeamId) -> Result<MutexGuard<'_, Game>, GameError> {
-        let deadline = Instant::now() + MAX_WAIT;
-        let mut game = self.lock()?;
-        loop {
-            match game.catch_up(team) {
-                Err(GameError::Busy(why)) => game = self.wait(game, deadline, why)?,
-                other => return other.map(|()| game),
-            }
-        }
+        self.lock_when(|game| game.catch_up(team))
     }
 
     /// Locks the game with no tick under way (every team at the game's tick): for commands
     /// and reads about the whole game.
     pub fn lock_settled(&self) -> Result<MutexGuard<'_, Game>, GameError> {
+        self.lock_when(|game| game.check_settled())
+    }
+
+    /// Locks the game once `ready` accepts it, waiting (up to [`MAX_WAIT`]) for worlds to
+    /// come back or the tick to complete while it answers [`GameError::Busy`].
+    fn lock_when(
+        &self,
+        ready: impl Fn(&mut Game) -> Result<(), GameError>,
+    ) -> Result<MutexGuard<'_, Game>, GameError> {
         let deadline = Instant::now() + MAX_WAIT;
         let mut game = self.lock()?;
-        while !game.settled() {
-            game = self.wait(game, deadline, "the game is completing a tick".into())?;
+        loop {
+            match ready(&mut game) {
+                Err(GameError::Busy(why)) => game = self.wait(game, deadline, why)?,
+                other => return other.map(|()| game),
+            }
         }
-        Ok(game)
     }
 
     /// Advances the game to the clock at `now_ms` (speed mode, running), like
