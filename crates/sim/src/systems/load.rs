@@ -637,8 +637,8 @@ fn same_effects(a: &InstanceEffects, b: &InstanceEffects) -> bool {
 
 /// Copies a leader's results of this tick into a follower: its whole per-tick state (metrics,
 /// per-dependency state, queue, memory leaked, disk used). Once per follower and tick, in the
-/// resources stage, after the leader's are final. Field by field: a whole-struct assignment of
-/// this size compiles to a `memcpy` call.
+/// resources stage, after the leader's are final. The metrics field by field: a whole-struct
+/// assignment of this size compiles to a `memcpy` call.
 #[inline]
 pub fn copy_tick(inst: &mut Instance, lead: &Instance) {
     let (to, from) = (&mut inst.m, &lead.m);
@@ -661,18 +661,10 @@ pub fn copy_tick(inst: &mut Instance, lead: &Instance) {
     to.disk_percent = from.disk_percent;
     to.abandoned_rps = from.abandoned_rps;
     to.cause = from.cause;
+    // Each dependency's state as one copy (88 bytes: a few vector moves; the whole slice
+    // or the whole `InstanceTick` at once compiles to a `memcpy` call, which costs more).
     for (to, from) in inst.deps.iter_mut().zip(&lead.deps) {
-        to.conns = from.conns;
-        to.retry_rps = from.retry_rps;
-        to.calls_rps = from.calls_rps;
-        to.fresh_rps = from.fresh_rps;
-        to.sent_rps = from.sent_rps;
-        to.pool_frac = from.pool_frac;
-        to.ok_frac = from.ok_frac;
-        to.latency_p50_ms = from.latency_p50_ms;
-        to.latency_p99_ms = from.latency_p99_ms;
-        to.hold_ms = from.hold_ms;
-        to.cause = from.cause;
+        *to = *from;
     }
     inst.queue = lead.queue;
     inst.leaked_mb = lead.leaked_mb;
