@@ -77,17 +77,16 @@ fn latency_of(
     for memo in &mut sc.zone_memo {
         memo.key = None;
     }
+    // Per-zone accumulators of every service, cleared at once (a service's rows are only read
+    // once it has been computed: by its callers, later in this loop).
+    sc.zone_ok.fill(0.0);
+    sc.zone_p50.fill(0.0);
+    sc.zone_p99.fill(0.0);
+    sc.zone_cause.fill(Cause::None);
     for &s in model.topo.iter().rev() {
         let s = s as usize;
         let stat = &model.services[s];
         let is_entry = stat.entry_rps > 0.0;
-        // Per-zone accumulators live in the scratch rows of this service.
-        for z in 0..nz {
-            sc.zone_ok[s * nz + z] = 0.0;
-            sc.zone_p50[s * nz + z] = 0.0;
-            sc.zone_p99[s * nz + z] = 0.0;
-            sc.zone_cause[s * nz + z] = Cause::None;
-        }
         let mut zone_offered = [0.0f64; MAX_ZONES];
         let mut zone_done = [0.0f64; MAX_ZONES];
         let mut zone_potential = [0.0f64; MAX_ZONES];
@@ -205,12 +204,12 @@ fn latency_of(
                             // Instances of a zone group with the same pool share see the
                             // same outcome: compute it once per group and pool share.
                             let group = sc.zone_group[z] as usize;
-                            let zc = &mut sc.calls[d * nz + group];
-                            if zc.memo_key != Some(pool_frac.to_bits()) {
-                                zc.memo = dep_outcome(zc, &link(), pool_frac);
-                                zc.memo_key = Some(pool_frac.to_bits());
+                            let slot = &mut sc.calls[d * nz + group];
+                            if slot.memo_key != Some(pool_frac.to_bits()) {
+                                slot.memo = dep_outcome(&slot.call, &link(), pool_frac);
+                                slot.memo_key = Some(pool_frac.to_bits());
                             }
-                            zc.memo
+                            slot.memo
                         };
                         (
                             o.ok_frac,
@@ -382,7 +381,7 @@ fn zone_calls(
     // zones that reach the same zones with the same packet loss (the usual case: all).
     let ndeps = services[s].deps.len();
     if sc.calls.len() < ndeps * nz {
-        sc.calls.resize(ndeps * nz, ZoneCall::default());
+        sc.calls.resize(ndeps * nz, CallSlot::default());
     }
     let svc_loss = services[s].fx.loss;
     for (z, zone) in zones.iter().enumerate() {
@@ -441,11 +440,9 @@ fn zone_calls(
                     call
                 }
             };
-            sc.calls[d * nz + z] = ZoneCall {
-                group: z,
-                memo_key: None,
-                ..call
-            };
+            let slot = &mut sc.calls[d * nz + z];
+            slot.call = call;
+            slot.memo_key = None;
         }
     }
 }
@@ -496,9 +493,15 @@ pub struct ZoneCall {
     pub upstream: f64,
     /// How the callee fails them.
     pub upstream_cause: DepCause,
-    /// The zone whose entry computed these calls (zones that see the same calls share it,
-    /// and its `memo`).
-    pub group: usize,
+}
+
+/// What calls from one group of zones to one dependency of the service being computed see,
+/// and the last outcome computed from it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallSlot {
+    /// What the calls see (zones that see the same calls share the slot of the group's first
+    /// zone, and its `memo`).
+    pub call: ZoneCall,
     /// The pool share (as bits) `memo` was computed for, if any.
     pub memo_key: Option<u64>,
     /// What a caller instance with that pool share sees (see `dep_outcome`).
@@ -515,9 +518,6 @@ impl Default for ZoneCall {
             timed_out: 0.0,
             upstream: 0.0,
             upstream_cause: DepCause::Upstream,
-            group: 0,
-            memo_key: None,
-            memo: DepOutcome::default(),
         }
     }
 }

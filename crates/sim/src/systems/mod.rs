@@ -76,7 +76,7 @@ pub struct Scratch {
     /// Per service: how long its clients wait before giving up, ms.
     pub client_timeout_ms: Vec<f64>,
     /// `[d * zones + z]`: calls from zone `z` to dependency `d` of the service being computed.
-    pub calls: Vec<latency::ZoneCall>,
+    pub calls: Vec<latency::CallSlot>,
     /// The dependencies of the service being loaded (see `load::DepRow`).
     pub dep_rows: Vec<load::DepRow>,
     /// Per instance: the instance whose results it copies this tick (same service, zone and
