@@ -97,13 +97,13 @@ fn load_of(
     sc.first_rps.fill(0.0);
 
     // The load balancer's rotation.
-    for s in 0..ns {
+    for (s, svc) in services.iter().enumerate() {
         let mut healthy = 0u32;
         let mut candidates = 0u32;
         let count = &mut sc.count[s * nz..(s + 1) * nz];
         // One pass: healthy candidates are in rotation in any case; unhealthy ones that run
         // only if the balancer panics (a second pass, only then).
-        for &id in &services[s].instances {
+        for &id in &svc.instances {
             let inst = &instances[id as usize];
             let candidate = is_candidate(inst, zones);
             let healthy_candidate = candidate && inst.probe_healthy;
@@ -119,7 +119,7 @@ fn load_of(
         let panic = candidates > 0 && f64::from(healthy) < LB_PANIC_SHARE * f64::from(candidates);
         let mut total = healthy;
         if panic && candidates > healthy {
-            for &id in &services[s].instances {
+            for &id in &svc.instances {
                 let inst = &instances[id as usize];
                 if !inst.probe_healthy && inst.is_running() && is_candidate(inst, zones) {
                     sc.rotation[id as usize] = true;
@@ -133,21 +133,26 @@ fn load_of(
                 sc.share[s * nz + z] = f64::from(sc.count[s * nz + z]) / f64::from(total);
             }
         }
-        // How long this service's clients wait.
-        let stat = &model.services[s];
-        let mut timeout: f64 = if stat.entry_rps > 0.0 {
+    }
+    // How long each service's clients wait: the longest timeout of its callers (customers
+    // wait `CUSTOMER_TIMEOUT_MS`), in one pass over the call edges.
+    for (s, stat) in model.services.iter().enumerate() {
+        sc.client_timeout_ms[s] = if stat.entry_rps > 0.0 {
             CUSTOMER_TIMEOUT_MS
         } else {
             0.0
         };
-        for &(c, d) in &stat.callers {
-            timeout = timeout.max(services[c as usize].deps[d as usize].timeout_ms);
+    }
+    for svc in services.iter() {
+        for dep in &svc.deps {
+            let t = &mut sc.client_timeout_ms[dep.callee as usize];
+            *t = t.max(dep.timeout_ms);
         }
-        sc.client_timeout_ms[s] = if timeout > 0.0 {
-            timeout
-        } else {
-            CUSTOMER_TIMEOUT_MS
-        };
+    }
+    for t in &mut sc.client_timeout_ms {
+        if *t <= 0.0 {
+            *t = CUSTOMER_TIMEOUT_MS;
+        }
     }
 
     for &s in &model.topo {
