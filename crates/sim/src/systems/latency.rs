@@ -659,32 +659,44 @@ fn zone_call(
         s_net: 0.0,
         ..ZoneCall::default()
     };
-    for b in 0..nz {
-        let w = v.share[c * nz + b];
+    // The callee's rows and the caller zone's reachability row, sliced once (one bounds
+    // check per row rather than per zone and row).
+    let row = c * nz..(c + 1) * nz;
+    let (share, ok, p50, p99, cause) = (
+        &v.share[row.clone()],
+        &v.ok[row.clone()],
+        &v.p50[row.clone()],
+        &v.p99[row.clone()],
+        &v.cause[row],
+    );
+    let reach_row = &reach[z * nz..(z + 1) * nz];
+    let callee_loss = services[c].fx.loss;
+    for b in 0..nz.min(zones.len()) {
+        let w = share[b];
         if w <= 0.0 {
             continue;
         }
-        if !reach[z * nz + b] {
+        if !reach_row[b] {
             out.unreach += w;
             out.l50 += w * timeout;
             out.l99 = out.l99.max(timeout);
             continue;
         }
-        let loss = own_loss.max(zones[b].loss).max(services[c].fx.loss);
+        let loss = own_loss.max(zones[b].loss).max(callee_loss);
         let p_retx = if loss > 0.0 {
             1.0 - (1.0 - loss).powi(PACKETS_PER_CALL)
         } else {
             0.0
         };
         let p_lost = loss * loss;
-        let c50 = v.p50[c * nz + b] + if p_retx > 0.5 { RETRANSMIT_MS } else { 0.0 };
-        let c99 = v.p99[c * nz + b] + if p_retx > 0.01 { RETRANSMIT_MS } else { 0.0 };
+        let c50 = p50[b] + if p_retx > 0.5 { RETRANSMIT_MS } else { 0.0 };
+        let c99 = p99[b] + if p_retx > 0.01 { RETRANSMIT_MS } else { 0.0 };
         let to = timeout_share(c50, c99.max(c50), timeout);
-        let zok = v.ok[c * nz + b];
+        let zok = ok[b];
         out.s_net += w * zok * (1.0 - to) * (1.0 - p_lost);
         out.timed_out += w * (to + (1.0 - to) * p_lost);
         out.upstream += w * (1.0 - zok);
-        if v.cause[c * nz + b] == Cause::Quota {
+        if cause[b] == Cause::Quota {
             out.upstream_cause = DepCause::TooManyRequests;
         }
         out.l50 += w * c50.min(timeout);
