@@ -277,6 +277,9 @@ fn load_of(
         let mut n_leaders = 0;
         for &id in &svc.instances {
             let id = id as usize;
+            // The leader it followed last tick, if any: the resources stage then copied that
+            // leader's whole tick into it (`copy_tick`), see `same_kept_state`.
+            let followed = sc.follows[id];
             sc.follows[id] = NO_LEADER;
             sc.group_n[id] = 1;
             let inst = &instances[id];
@@ -292,7 +295,11 @@ fn load_of(
                         && zones[lz].steal.to_bits() == zones[z].steal.to_bits()
                         && zones[lz].loss.to_bits() == zones[z].loss.to_bits()
                         && sc.reach_class[lz] == sc.reach_class[z]))
-                    && same_state(lead, inst)
+                    && if l == followed {
+                        same_kept_state(lead, inst)
+                    } else {
+                        same_state(lead, inst)
+                    }
             });
             match found {
                 Some(k) => {
@@ -622,6 +629,30 @@ fn same_state(a: &Instance, b: &Instance) -> bool {
             | d(x.ok_frac, y.ok_frac);
     }
     diff == 0
+}
+
+/// `same_state` for an instance that followed `a` last tick: the resources stage then copied
+/// `a`'s whole tick into it (`copy_tick`: metrics, per-dependency state, queue, memory leaked,
+/// disk used), so those fields are still equal unless a stage after it changed them. Between
+/// the resources stage of one tick and the load stage of the next, only these change them:
+/// restart, kill and removal (`ops`), which also change `life` (compared here: a restarted
+/// instance boots, or runs since another tick than its leader; both restarted at once get the
+/// same values); a restart's `drop_callers_connections`, which scales the pooled connections
+/// of every instance of a caller service alike; freeing disk (`disk_used_gb`, compared here);
+/// fault effects and clock skew (`fx`, `clock_skew_s`, compared here). Debug builds check that
+/// the answer is `same_state`'s.
+fn same_kept_state(a: &Instance, b: &Instance) -> bool {
+    let kept = a.life == b.life
+        && a.deps.len() == b.deps.len()
+        && same_effects(&a.fx, &b.fx)
+        && a.clock_skew_s.to_bits() == b.clock_skew_s.to_bits()
+        && a.disk_used_gb.to_bits() == b.disk_used_gb.to_bits();
+    debug_assert_eq!(
+        kept,
+        same_state(a, b),
+        "an instance changed after the resources stage copied its leader's tick into it"
+    );
+    kept
 }
 
 /// Whether two instances' fault effects are the same, bit for bit.
