@@ -129,8 +129,9 @@ fn load_of(
             }
         }
         if total > 0 {
-            for z in 0..nz {
-                sc.share[s * nz + z] = f64::from(sc.count[s * nz + z]) / f64::from(total);
+            let row = s * nz..(s + 1) * nz;
+            for (share, &n) in sc.share[row.clone()].iter_mut().zip(&sc.count[row]) {
+                *share = f64::from(n) / f64::from(total);
             }
         }
     }
@@ -175,7 +176,9 @@ fn load_of(
             )
         };
         let mut m = ServiceTick::default();
-        let total_rotation: u32 = (0..nz).map(|z| sc.count[s * nz + z]).sum();
+        // This service's rows of the per-zone buffers.
+        let row = s * nz..(s + 1) * nz;
+        let total_rotation: u32 = sc.count[row.clone()].iter().sum();
         // Customers' TLS handshakes fail at the edge when the certificate expired.
         let entry_admitted = if cert_expired {
             sc.edge_failed[s] += entry;
@@ -184,9 +187,12 @@ fn load_of(
             entry
         };
         let mut offered_total = 0.0;
-        for z in 0..nz {
-            let v = sc.offered[s * nz + z] * factor + entry_admitted * sc.share[s * nz + z];
-            sc.offered[s * nz + z] = v;
+        for (offered, &share) in sc.offered[row.clone()]
+            .iter_mut()
+            .zip(&sc.share[row.clone()])
+        {
+            let v = *offered * factor + entry_admitted * share;
+            *offered = v;
             offered_total += v;
         }
         m.offered_rps = offered_total + sc.edge_failed[s];
@@ -231,10 +237,8 @@ fn load_of(
         let inv_gc_span = 1.0 / (1.0 - GC_PRESSURE_START);
         // Load offered to each instance in rotation, per zone.
         sc.zone_rps.clear();
-        for z in 0..nz {
-            let count = sc.count[s * nz + z].max(1);
-            sc.zone_rps
-                .push(sc.offered[s * nz + z] * keep / f64::from(count));
+        for (&offered, &count) in sc.offered[row.clone()].iter().zip(&sc.count[row]) {
+            sc.zone_rps.push(offered * keep / f64::from(count.max(1)));
         }
         let disk_full_gb = spec.disk_gb * 0.999;
         let primary_only = stat.kind == ServiceKind::Database && svc.reads_on_primary;
