@@ -289,6 +289,13 @@ fn latency_of(
                 sc.zone_cause[s * nz + z] = inst.m.cause;
             }
         }
+        // This service's rows of the per-zone results, as slices from here on.
+        let row = s * nz..(s + 1) * nz;
+        let (zone_ok, zone_p50, zone_p99) = (
+            &mut sc.zone_ok[row.clone()],
+            &mut sc.zone_p50[row.clone()],
+            &mut sc.zone_p99[row],
+        );
         // The followers' shares of the sums: their leader's, times their number.
         for (k, &leader) in groups[..n_groups].iter().enumerate() {
             let lead = &instances[leader as usize];
@@ -318,27 +325,31 @@ fn latency_of(
                 zone_potential[zk] += succ * g;
                 zone_p50_plain[zk] += m.latency_p50_ms * g;
                 zone_n[zk] += n;
-                sc.zone_ok[s * nz + z] += m.ok_rps * g;
-                sc.zone_p50[s * nz + z] += m.latency_p50_ms * m.offered_rps * g;
-                sc.zone_p99[s * nz + z] = sc.zone_p99[s * nz + z].max(m.latency_p99_ms);
+                zone_ok[z] += m.ok_rps * g;
+                zone_p50[z] += m.latency_p50_ms * m.offered_rps * g;
+                zone_p99[z] = zone_p99[z].max(m.latency_p99_ms);
             }
         }
-        for z in 0..nz {
+        for (z, ((ok, p50), p99)) in zone_ok
+            .iter_mut()
+            .zip(zone_p50.iter_mut())
+            .zip(zone_p99.iter_mut())
+            .enumerate()
+        {
             let zk = z.min(MAX_ZONES - 1);
             let n = zone_n[zk];
             if n == 0 {
                 continue;
             }
-            let i = s * nz + z;
             if zone_offered[zk] > 1e-9 && zone_done[zk] > 1e-9 {
-                sc.zone_ok[i] /= zone_done[zk];
-                sc.zone_p50[i] /= zone_offered[zk];
+                *ok /= zone_done[zk];
+                *p50 /= zone_offered[zk];
             } else {
-                sc.zone_ok[i] = zone_potential[zk] / f64::from(n);
-                sc.zone_p50[i] = zone_p50_plain[zk] / f64::from(n);
+                *ok = zone_potential[zk] / f64::from(n);
+                *p50 = zone_p50_plain[zk] / f64::from(n);
             }
-            sc.zone_ok[i] = sc.zone_ok[i].clamp(0.0, 1.0);
-            sc.zone_p99[i] = sc.zone_p99[i].max(sc.zone_p50[i]);
+            *ok = ok.clamp(0.0, 1.0);
+            *p99 = p99.max(*p50);
         }
         let svc = &mut services[s];
         for (dep, &[calls, failed, latency]) in svc.deps.iter_mut().zip(&sc.dep_sums) {
