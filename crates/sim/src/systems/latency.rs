@@ -83,6 +83,9 @@ fn latency_of(
     sc.zone_p50.fill(0.0);
     sc.zone_p99.fill(0.0);
     sc.zone_cause.fill(Cause::None);
+    // Followers per group and zone: zero, and set back to zero after each service.
+    sc.group_zone_n.clear();
+    sc.group_zone_n.resize(LEADER_SLOTS * nz, 0);
     for &s in model.topo.iter().rev() {
         let s = s as usize;
         let stat = &model.services[s];
@@ -101,8 +104,6 @@ fn latency_of(
         // Leaders with followers in this service, and their followers per zone.
         let mut groups = [NO_LEADER; LEADER_SLOTS];
         let mut n_groups = 0;
-        sc.group_zone_n.clear();
-        sc.group_zone_n.resize(LEADER_SLOTS * nz, 0);
         let mut ok_total = 0.0;
         let mut failed_total = 0.0;
         let mut served_total = 0.0;
@@ -330,6 +331,7 @@ fn latency_of(
                 zone_p99[z] = zone_p99[z].max(m.latency_p99_ms);
             }
         }
+        sc.group_zone_n[..n_groups * nz].fill(0);
         for (z, ((ok, p50), p99)) in zone_ok
             .iter_mut()
             .zip(zone_p50.iter_mut())
@@ -387,28 +389,51 @@ fn zone_calls(
     services: &[ServiceState],
 ) {
     let nz = zones.len();
+    let Scratch {
+        share,
+        count,
+        zone_ok,
+        zone_p50,
+        zone_p99,
+        zone_cause,
+        calls,
+        reach_class,
+        zone_group,
+        zone_loss,
+        zone_memo,
+        ..
+    } = sc;
+    // What `zone_call` reads: the callees' rows (this service's are not among them).
+    let view = ZoneView {
+        share,
+        ok: zone_ok,
+        p50: zone_p50,
+        p99: zone_p99,
+        cause: zone_cause,
+        zones: nz,
+    };
     // Calls from each zone to each dependency look the same from every instance of the
     // zone (unless an instance has its own packet loss): compute them once per group of
     // zones that reach the same zones with the same packet loss (the usual case: all).
     let ndeps = services[s].deps.len();
-    if sc.calls.len() < ndeps * nz {
-        sc.calls.resize(ndeps * nz, CallSlot::default());
+    if calls.len() < ndeps * nz {
+        calls.resize(ndeps * nz, CallSlot::default());
     }
     let svc_loss = services[s].fx.loss;
     for (z, zone) in zones.iter().enumerate() {
-        sc.zone_group[z] = NO_GROUP;
-        if sc.count[s * nz + z] == 0 {
+        zone_group[z] = NO_GROUP;
+        if count[s * nz + z] == 0 {
             continue;
         }
         let own_loss = zone.loss.max(svc_loss);
-        sc.zone_loss[z] = own_loss;
-        sc.zone_group[z] = z as u32;
+        zone_loss[z] = own_loss;
+        zone_group[z] = z as u32;
         for g in 0..z {
-            if sc.zone_group[g] == g as u32
-                && sc.zone_loss[g].to_bits() == own_loss.to_bits()
-                && sc.reach_class[g] == sc.reach_class[z]
+            if zone_group[g] == g as u32
+                && zone_loss[g].to_bits() == own_loss.to_bits()
+                && reach_class[g] == reach_class[z]
             {
-                sc.zone_group[z] = g as u32;
+                zone_group[z] = g as u32;
                 break;
             }
         }
@@ -416,23 +441,19 @@ fn zone_calls(
     for (d, dep) in services[s].deps.iter().enumerate() {
         let c = dep.callee as usize;
         for z in 0..nz {
-            if sc.zone_group[z] != z as u32 {
+            if zone_group[z] != z as u32 {
                 continue;
             }
-            let own_loss = sc.zone_loss[z];
+            let own_loss = zone_loss[z];
             // Callers of the same callee with the same timeout, from zones that see it
             // the same way, see the same calls: memoised per callee for this tick.
-            let key = (
-                dep.timeout_ms.to_bits(),
-                own_loss.to_bits(),
-                sc.reach_class[z],
-            );
-            let slots = &mut sc.zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
+            let key = (dep.timeout_ms.to_bits(), own_loss.to_bits(), reach_class[z]);
+            let slots = &mut zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
             let call = match slots.iter().find(|m| m.key == Some(key)) {
                 Some(m) => m.call,
                 None => {
                     let call = zone_call(
-                        &ZoneView::of(sc),
+                        &view,
                         zones,
                         reach,
                         services,
@@ -441,7 +462,6 @@ fn zone_calls(
                         own_loss,
                         dep.timeout_ms,
                     );
-                    let slots = &mut sc.zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
                     if let Some(free) = slots.iter_mut().find(|m| m.key.is_none()) {
                         *free = ZoneMemo {
                             key: Some(key),
@@ -451,7 +471,7 @@ fn zone_calls(
                     call
                 }
             };
-            let slot = &mut sc.calls[d * nz + z];
+            let slot = &mut calls[d * nz + z];
             slot.call = call;
             slot.memo_key = None;
         }
