@@ -26,13 +26,16 @@ pub fn resources(
     let dt = model.tick_s;
     let sc = &mut *scratch;
     sc.held.fill(0.0);
-    // Per-service factors (multiplications instead of divisions per instance).
-    sc.inv_memory_mb.clear();
-    sc.disk_percent_per_gb.clear();
-    for s in 0..fleet.services.len() {
-        let spec = model.spec(s as u32);
-        sc.inv_memory_mb.push(1.0 / spec.memory_mb.max(1.0));
-        sc.disk_percent_per_gb.push(100.0 / spec.disk_gb.max(1e-9));
+    // Per-service factors (multiplications instead of divisions per instance), from the
+    // scenario's specs: computed on the first tick of this world only.
+    if sc.inv_memory_mb.len() != fleet.services.len() {
+        sc.inv_memory_mb.clear();
+        sc.disk_percent_per_gb.clear();
+        for s in 0..fleet.services.len() {
+            let spec = model.spec(s as u32);
+            sc.inv_memory_mb.push(1.0 / spec.memory_mb.max(1.0));
+            sc.disk_percent_per_gb.push(100.0 / spec.disk_gb.max(1e-9));
+        }
     }
     let mut oom: Vec<u32> = Vec::new();
     {
