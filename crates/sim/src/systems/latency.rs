@@ -83,7 +83,7 @@ fn latency_of(
     sc.zone_p50.fill(0.0);
     sc.zone_p99.fill(0.0);
     sc.zone_cause.fill(Cause::None);
-    // Followers per group and zone: zero, and set back to zero after each service.
+    // Followers per group and zone: zero, and set back to zero as each service reads them.
     sc.group_zone_n.clear();
     sc.group_zone_n.resize(LEADER_SLOTS * nz, 0);
     for &s in model.topo.iter().rev() {
@@ -99,8 +99,10 @@ fn latency_of(
         zone_calls(s, sc, zones, reach, services);
         // Per dependency: calls, failed calls and latency × calls over the instances (read by
         // the resilience stage; instances out of rotation or down made no calls).
-        sc.dep_sums.clear();
-        sc.dep_sums.resize(ndeps, [0.0; 3]);
+        // Zero where used: every sum is taken (and left zero) at the end of its service.
+        if sc.dep_sums.len() < ndeps {
+            sc.dep_sums.resize(ndeps, [0.0; 3]);
+        }
         // Leaders with followers in this service, and their followers per zone.
         let mut groups = [NO_LEADER; LEADER_SLOTS];
         let mut n_groups = 0;
@@ -302,7 +304,7 @@ fn latency_of(
             let lead = &instances[leader as usize];
             let m = &lead.m;
             let succ = sc.succ[leader as usize];
-            let counts = &sc.group_zone_n[k * nz..(k + 1) * nz];
+            let counts = &mut sc.group_zone_n[k * nz..(k + 1) * nz];
             let n_all: u32 = counts.iter().sum();
             let g = f64::from(n_all);
             ok_total += m.ok_rps * g;
@@ -315,7 +317,9 @@ fn latency_of(
                 sum[1] += ldep.calls_rps * (1.0 - ldep.ok_frac) * g;
                 sum[2] += ldep.calls_rps * ldep.latency_p50_ms * g;
             }
-            for (z, &n) in counts.iter().enumerate() {
+            for (z, n) in counts.iter_mut().enumerate() {
+                // Taken: the counts are zero again for the next service.
+                let n = std::mem::take(n);
                 if n == 0 {
                     continue;
                 }
@@ -331,7 +335,6 @@ fn latency_of(
                 zone_p99[z] = zone_p99[z].max(m.latency_p99_ms);
             }
         }
-        sc.group_zone_n[..n_groups * nz].fill(0);
         for (z, ((ok, p50), p99)) in zone_ok
             .iter_mut()
             .zip(zone_p50.iter_mut())
@@ -354,7 +357,8 @@ fn latency_of(
             *p99 = p99.max(*p50);
         }
         let svc = &mut services[s];
-        for (dep, &[calls, failed, latency]) in svc.deps.iter_mut().zip(&sc.dep_sums) {
+        for (dep, sums) in svc.deps.iter_mut().zip(&mut sc.dep_sums) {
+            let [calls, failed, latency] = std::mem::take(sums);
             dep.calls_rps = calls;
             dep.failed_rps = failed;
             dep.latency_ms = if calls > 1e-9 { latency / calls } else { 0.0 };
