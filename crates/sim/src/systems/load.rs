@@ -291,20 +291,42 @@ fn load_of(
                 continue;
             }
             let z = inst.zone as usize;
-            let found = leaders[..n_leaders].iter().position(|&l| {
-                let lead = &instances[l as usize];
+            // Its zone looks the same as the leader's to an instance of this service.
+            let same_zone = |lead: &Instance| {
                 let lz = lead.zone as usize;
-                (lz == z
+                lz == z
                     || (sc.zone_rps[lz].to_bits() == sc.zone_rps[z].to_bits()
                         && zones[lz].steal.to_bits() == zones[z].steal.to_bits()
                         && zones[lz].loss.to_bits() == zones[z].loss.to_bits()
-                        && sc.reach_class[lz] == sc.reach_class[z]))
-                    && if l == followed {
-                        same_kept_state(lead, inst)
-                    } else {
-                        same_state(lead, inst)
-                    }
-            });
+                        && sc.reach_class[lz] == sc.reach_class[z])
+            };
+            // Both tests compare bits, so "matches" is an equivalence and no two leaders
+            // match each other (a leader is an instance that matched no earlier one): at most
+            // one leader matches. The one it followed last tick is tried first, with the
+            // short check, and only if it does not match are the others tried.
+            let kept = leaders[..n_leaders].iter().position(|&l| l == followed);
+            let found = match kept {
+                Some(k)
+                    if {
+                        let lead = &instances[followed as usize];
+                        same_zone(lead) && same_kept_state(lead, inst)
+                    } =>
+                {
+                    Some(k)
+                }
+                _ => leaders[..n_leaders].iter().position(|&l| {
+                    let lead = &instances[l as usize];
+                    l != followed && same_zone(lead) && same_state(lead, inst)
+                }),
+            };
+            debug_assert_eq!(
+                found,
+                leaders[..n_leaders].iter().position(|&l| {
+                    let lead = &instances[l as usize];
+                    same_zone(lead) && same_state(lead, inst)
+                }),
+                "the first matching leader"
+            );
             match found {
                 Some(k) => {
                     sc.follows[id] = leaders[k];
