@@ -6,7 +6,7 @@ use breakathon_scenario::ServiceKind;
 
 use crate::model::{CACHE_REFILL_PER_S, CRASH_RESTART_BACKOFF_S, Model, NORMAL_CACHE_HIT};
 use crate::ops;
-use crate::state::{Clock, DownReason, Fleet, Life};
+use crate::state::{Clock, DownReason, Fleet, Instance, Life};
 use crate::systems::PendingLogs;
 use crate::telemetry::LogLevel;
 
@@ -23,7 +23,27 @@ pub fn lifecycle(
     let tick = clock.tick;
     let dt = model.tick_s;
     let backoff = model.secs_to_ticks(CRASH_RESTART_BACKOFF_S);
-    for id in 0..fleet.instances.len() {
+    // Whether the loop below does anything to an instance this tick (the usual answer is
+    // no): the instances are scanned with this alone, and only those it holds for visited.
+    let due = |inst: &Instance| {
+        inst.restart_at.is_some_and(|at| at <= tick)
+            || match inst.life {
+                Life::Booting { ready_tick } => tick >= ready_tick,
+                Life::Running { since_tick } => {
+                    inst.fx.crash_after_ticks > 0
+                        && tick.saturating_sub(since_tick) >= inst.fx.crash_after_ticks
+                }
+                Life::Down {
+                    restart_tick: Some(at),
+                    ..
+                } => tick >= at,
+                _ => false,
+            }
+    };
+    let mut from = 0;
+    while let Some(k) = fleet.instances[from..].iter().position(due) {
+        let id = from + k;
+        from = id + 1;
         let inst = &fleet.instances[id];
         if inst.restart_at.is_some_and(|at| at <= tick) {
             ops::restart(&mut fleet, &model, id as u32, tick);
