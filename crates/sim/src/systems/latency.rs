@@ -96,7 +96,11 @@ fn latency_of(
         let mut zone_p50_plain = [0.0f64; MAX_ZONES];
         let mut zone_n = [0u32; MAX_ZONES];
         let ndeps = services[s].deps.len();
-        zone_calls(s, sc, zones, reach, services);
+        // A service without dependencies makes no calls (its zone groups are read only per
+        // dependency, below).
+        if ndeps > 0 {
+            zone_calls(s, sc, zones, reach, services);
+        }
         // Per dependency: calls, failed calls and latency × calls over the instances (read by
         // the resilience stage; instances out of rotation or down made no calls).
         // Zero where used: every sum is taken (and left zero) at the end of its service.
