@@ -90,6 +90,19 @@ fn load_of(
     let ns = services.len();
     sc.fit(ns, nz, instances.len());
     sc.classify_reach(reach, nz);
+    // Zones that look the same to any instance (same CPU steal, packet loss and reachability,
+    // bit for bit) share a class: the first such zone.
+    sc.zone_class.clear();
+    for z in 0..nz {
+        let class = (0..z)
+            .find(|&y| {
+                zones[y].steal.to_bits() == zones[z].steal.to_bits()
+                    && zones[y].loss.to_bits() == zones[z].loss.to_bits()
+                    && sc.reach_class[y] == sc.reach_class[z]
+            })
+            .unwrap_or(z);
+        sc.zone_class.push(class as u32);
+    }
     sc.offered.fill(0.0);
     sc.share.fill(0.0);
     sc.count.fill(0);
@@ -291,14 +304,13 @@ fn load_of(
                 continue;
             }
             let z = inst.zone as usize;
-            // Its zone looks the same as the leader's to an instance of this service.
+            // Its zone looks the same as the leader's to an instance of this service (the same
+            // load per instance, and the same zone class).
             let same_zone = |lead: &Instance| {
                 let lz = lead.zone as usize;
                 lz == z
                     || (sc.zone_rps[lz].to_bits() == sc.zone_rps[z].to_bits()
-                        && zones[lz].steal.to_bits() == zones[z].steal.to_bits()
-                        && zones[lz].loss.to_bits() == zones[z].loss.to_bits()
-                        && sc.reach_class[lz] == sc.reach_class[z])
+                        && sc.zone_class[lz] == sc.zone_class[z])
             };
             // Both tests compare bits, so "matches" is an equivalence and no two leaders
             // match each other (a leader is an instance that matched no earlier one): at most

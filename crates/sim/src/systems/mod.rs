@@ -89,6 +89,9 @@ pub struct Scratch {
     /// Per zone: load offered to each instance in rotation of the service being loaded,
     /// requests/s.
     pub zone_rps: Vec<f64>,
+    /// Per zone: the first zone with the same CPU steal, packet loss and reachability (this
+    /// tick; see `load`).
+    pub zone_class: Vec<u32>,
     /// Per service: 1 / its memory, 1/MB.
     pub inv_memory_mb: Vec<f64>,
     /// Per service: disk percent per GB used.
