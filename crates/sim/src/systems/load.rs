@@ -289,8 +289,6 @@ fn load_of(
         // reachability), gets exactly the same results this tick: it follows that leader,
         // and load, latency and resources copy the leader's results instead of recomputing.
         let mut leaders = [NO_LEADER; LEADER_SLOTS];
-        // Followers of each leader: the leader routes the calls of its whole group at once.
-        let mut followers = [0u32; LEADER_SLOTS];
         let mut n_leaders = 0;
         for &id in &svc.instances {
             let id = id as usize;
@@ -343,7 +341,6 @@ fn load_of(
                 Some(k) => {
                     sc.follows[id] = leaders[k];
                     sc.group_n[leaders[k] as usize] += 1;
-                    followers[k] += 1;
                 }
                 None if n_leaders < LEADER_SLOTS => {
                     leaders[n_leaders] = id as u32;
@@ -355,6 +352,9 @@ fn load_of(
         let rows = &sc.dep_rows[..];
         let rotation = &sc.rotation[..];
         let follows = &sc.follows[..];
+        // Each leader's group (itself and its followers): it routes the calls of its whole
+        // group at once.
+        let group_n = &sc.group_n[..];
         let per_instance = &sc.zone_rps[..];
         for &id in &svc.instances {
             let id = id as usize;
@@ -533,10 +533,7 @@ fn load_of(
             // The instance and its followers (same calls, same reachable zones): their calls
             // are routed once, multiplied by the group's size (sums in a different order than
             // one instance at a time: results can differ in the last bits).
-            let group = leaders[..n_leaders]
-                .iter()
-                .position(|&l| l as usize == id)
-                .map_or(1.0, |k| f64::from(followers[k] + 1));
+            let group = f64::from(group_n[id]);
             let good_rps = served_rps * (1.0 - own_error);
             for (d, (row, idep)) in rows.iter().zip(inst.deps.iter_mut()).enumerate() {
                 if row.disabled {
