@@ -104,7 +104,6 @@ fn load_of(
         sc.zone_class.push(class as u32);
     }
     sc.offered.fill(0.0);
-    sc.share.fill(0.0);
     sc.count.fill(0);
     sc.edge_failed.fill(0.0);
     sc.first_rps.fill(0.0);
@@ -141,11 +140,14 @@ fn load_of(
                 }
             }
         }
+        // Every share of the row is written (no need to clear the whole buffer first).
+        let row = s * nz..(s + 1) * nz;
         if total > 0 {
-            let row = s * nz..(s + 1) * nz;
             for (share, &n) in sc.share[row.clone()].iter_mut().zip(&sc.count[row]) {
                 *share = f64::from(n) / f64::from(total);
             }
+        } else {
+            sc.share[row].fill(0.0);
         }
     }
     // How long each service's clients wait: the longest timeout of its callers (customers
