@@ -4,13 +4,14 @@
 //!
 //! Layout: [`game`] (the [`Game`] and its commands), [`queries`] (views per role),
 //! [`clock`], [`team`] (teams and tokens), [`command`] (inputs and journal entries),
-//! [`journal`] (SQLite journal), [`checkpoint`] (snapshots that bound recovery time), [`recovery`] (open, replay, state hash),
+//! [`journal`] (SQLite journal), [`data_lock`] (one process per data directory), [`checkpoint`] (snapshots that bound recovery time), [`recovery`] (open, replay, state hash),
 //! [`rules`] (points, ranking, per-tick rules), [`ledger`], [`views`], [`export`].
 //! The rules as teams read them are in `docs/RULES.md`.
 
 pub mod checkpoint;
 pub mod clock;
 pub mod command;
+pub mod data_lock;
 pub mod durability;
 pub mod error;
 pub mod export;
@@ -30,6 +31,7 @@ pub use clock::{ClockMode, GameState};
 pub use command::{
     Audience, Declaration, DeclaredTarget, GameMeta, JournalEntry, Notification, Ruling,
 };
+pub use data_lock::DataDirLock;
 pub use error::{ErrorKind, GameError};
 pub use game::Game;
 pub use ledger::{LedgerEntry, LedgerKind};

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{self, Marks};
+use crate::data_lock::{DataDirLock, LockedJournal};
 use crate::game::Game;
 use crate::journal::{
     CheckpointHead, JOURNAL_FILE_NAME, JOURNAL_FORMAT_VERSION, Journal, SqliteJournal, StoredWorld,
@@ -123,10 +124,16 @@ impl Game {
     /// Opens the game in `options.data_dir`: recovers the journal there (a running game comes
     /// back paused at the tick it had reached; a manual-clock game exactly where it was), or
     /// starts a new one. Refuses a journal of another scenario; `new_game` archives it.
+    /// The game holds the data directory's [`DataDirLock`] until dropped: opening a
+    /// directory that another game (in any process) holds is refused before anything in it
+    /// is read or archived.
     pub fn open(options: GameOptions, now_ms: u64) -> Result<Opened, GameError> {
         let dir = &options.data_dir;
         fs::create_dir_all(dir)
             .map_err(|e| GameError::io(format!("creating {}", dir.display()), e))?;
+        // Before anything in the directory is read or moved; the game keeps it (with its
+        // journal) until dropped.
+        let lock = DataDirLock::acquire(dir)?;
         let (organizer_token, judge_token) = load_tokens(
             dir,
             options.organizer_token.clone(),
@@ -152,6 +159,7 @@ impl Game {
                     options.scenario_name,
                 )));
             }
+            let journal = LockedJournal::new(Box::new(journal), lock);
             restore(meta, Box::new(journal), None, true)?
         } else {
             let meta = GameMeta {
@@ -165,6 +173,7 @@ impl Game {
             // Parse before creating any file, so that a bad scenario leaves nothing behind.
             Game::from_meta(meta.clone(), None)?;
             let journal = SqliteJournal::create(&path, &meta)?;
+            let journal = LockedJournal::new(Box::new(journal), lock);
             let game = Game::from_meta(meta, Some(Box::new(journal)))?;
             (game, Rebuilt::default())
         };
@@ -700,6 +709,46 @@ mod tests {
         let opened = Game::open(options(dir.path()), 0).unwrap();
         assert_eq!(opened.checkpoint_tick, Some(2 * STEP_TICKS));
         assert_eq!(opened.game.state_hash(), hash);
+    }
+
+    #[test]
+    fn a_data_dir_held_by_an_open_game_is_refused_to_a_second_opener() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = Game::open(options(dir.path()), 0).unwrap().game;
+        first.create_team("Red").unwrap();
+        let err = Game::open(options(dir.path()), 0)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("is in use by another breakathon process"),
+            "{err}"
+        );
+        assert!(err.contains("--data-dir"), "{err}");
+        // `--new` is refused too, and archives nothing from under the first game.
+        let mut new_game = options(dir.path());
+        new_game.new_game = true;
+        let err = Game::open(new_game.clone(), 0).err().unwrap().to_string();
+        assert!(
+            err.contains("is in use by another breakathon process"),
+            "{err}"
+        );
+        assert!(!dir.path().join(ARCHIVE_DIR_NAME).exists());
+        assert!(dir.path().join(JOURNAL_FILE_NAME).exists());
+        // The first game still writes to its journal; once it is dropped, the directory is
+        // free again.
+        first.create_team("Blue").unwrap();
+        drop(first);
+        let reopened = Game::open(options(dir.path()), 0).unwrap();
+        assert_eq!(reopened.game.teams().len(), 2);
+        drop(reopened);
+        assert!(!Game::open(new_game, 0).unwrap().recovered);
+        assert!(
+            dir.path()
+                .join(ARCHIVE_DIR_NAME)
+                .join("game-1.sqlite")
+                .exists()
+        );
     }
 
     #[test]
