@@ -1043,7 +1043,7 @@ impl Game {
                 if let Some(e) = team.book(
                     tick,
                     tick_ms,
-                    -weights.false_alarm_points,
+                    weights.false_alarm_points.saturating_neg(),
                     LedgerKind::FalseAlarm,
                     format!("false alarm: no open incident is {what}"),
                     None,
@@ -1222,7 +1222,7 @@ impl Game {
         team.book(
             tick,
             tick_ms,
-            -spec.cost.abs(),
+            spec.cost.saturating_abs().saturating_neg(),
             LedgerKind::Hint,
             format!("bought hint {hint}"),
             None,
@@ -1245,7 +1245,8 @@ impl Game {
     ) -> Result<LedgerEntry, GameError> {
         self.team(team)?;
         let reason = check_message(reason, "a reason")?;
-        if points == 0 || points.abs() > MAX_ADJUST_POINTS {
+        // `unsigned_abs`: `i64::MIN.abs()` overflows (it wrapped past this check once).
+        if points == 0 || points.unsigned_abs() > MAX_ADJUST_POINTS.unsigned_abs() {
             return Err(GameError::BadRequest(format!(
                 "adjust by a non-zero number of points up to {MAX_ADJUST_POINTS} either way"
             )));
@@ -1433,7 +1434,7 @@ impl Game {
                     if let Some(e) = team.book(
                         tick,
                         tick_ms,
-                        -rec.detection_credit,
+                        rec.detection_credit.saturating_neg(),
                         LedgerKind::JudgeRuling,
                         judge(&format!(
                             "declaration {d} was wrong; detection points withdrawn"
@@ -1448,7 +1449,7 @@ impl Game {
                         && let Some(e) = team.book(
                             tick,
                             tick_ms,
-                            -weights.communication_points,
+                            weights.communication_points.saturating_neg(),
                             LedgerKind::JudgeRuling,
                             judge(&format!(
                                 "declaration {d} was wrong; communication bonus withdrawn"
@@ -1468,7 +1469,7 @@ impl Game {
                 if let Some(e) = team.book(
                     tick,
                     tick_ms,
-                    -weights.false_alarm_points,
+                    weights.false_alarm_points.saturating_neg(),
                     LedgerKind::FalseAlarm,
                     judge(&format!("declaration {d} ruled a false alarm")),
                     None,
@@ -1487,7 +1488,7 @@ impl Game {
                 team.book(
                     tick,
                     tick_ms,
-                    -rec.fix_credit,
+                    rec.fix_credit.saturating_neg(),
                     LedgerKind::JudgeRuling,
                     judge(&format!("{what} reopened; fix points withdrawn")),
                     Some(incident),

@@ -288,7 +288,7 @@ impl Game {
                 let taken = record.hints.get(&id);
                 Some(HintView {
                     id,
-                    cost: spec.cost.abs(),
+                    cost: spec.cost.saturating_abs(),
                     available_since_s: secs(available, tick_ms),
                     taken_at_s: taken.map(|t| secs(*t, tick_ms)),
                     text: taken.map(|_| spec.text.clone()),

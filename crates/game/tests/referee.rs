@@ -791,3 +791,27 @@ fn the_scoreboard_is_computed_once_per_change_and_follows_every_change() {
     assert_eq!(game.scoreboard(true).teams[0].incidents_fixed, 1);
     assert_eq!(game.scoreboard(true).tick, 121);
 }
+
+#[test]
+fn adjustments_beyond_the_limit_are_refused_even_at_the_integer_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut game = Game::open(options(dir.path(), ClockMode::Manual), 0)
+        .unwrap()
+        .game;
+    let team = game.create_team("Green").unwrap().0.id;
+    game.start(0).unwrap();
+    let seq = game.journal_seq();
+    for points in [i64::MIN, i64::MIN + 1, i64::MAX, -1_000_001, 1_000_001] {
+        let err = game.adjust(team, points, "edge").unwrap_err();
+        assert!(err.to_string().contains("up to 1000000"), "{points}: {err}");
+    }
+    assert_eq!(game.journal_seq(), seq, "nothing was journaled");
+    assert_eq!(
+        game.adjust(team, -1_000_000, "max").unwrap().points,
+        -1_000_000
+    );
+    assert_eq!(
+        game.adjust(team, 1_000_000, "max").unwrap().points,
+        1_000_000
+    );
+}

@@ -42,8 +42,8 @@ impl Weights {
             ahead_of_customer_points: scoring.ahead_of_customer_points,
             communication_points: scoring.communication_points,
             first_to_fix_points: scoring.first_to_fix_points,
-            false_alarm_points: scoring.false_alarm_points.abs(),
-            sla_penalty_points_per_min: scoring.sla_penalty_points_per_min.abs(),
+            false_alarm_points: scoring.false_alarm_points.saturating_abs(),
+            sla_penalty_points_per_min: scoring.sla_penalty_points_per_min.saturating_abs(),
         }
     }
 
@@ -72,9 +72,11 @@ pub fn decayed_points(full: i64, elapsed_ms: u64, weights: &Weights) -> i64 {
     if weights.decay_ms == 0 || late_ms >= weights.decay_ms {
         return floor;
     }
-    let span = i128::from(full - floor);
+    // In i128: `full − floor` and the product overflow i64 for extreme weights.
+    let span = i128::from(full) - i128::from(floor);
     let lost = span * i128::from(late_ms) / i128::from(weights.decay_ms);
-    full - i64::try_from(lost).unwrap_or(i64::MAX)
+    let points = i128::from(full) - lost;
+    i64::try_from(points).unwrap_or(if points < 0 { i64::MIN } else { i64::MAX })
 }
 
 #[cfg(test)]
@@ -103,5 +105,17 @@ mod tests {
         let mut w = weights();
         w.decay_ms = 0;
         assert_eq!(w.fix(120_001), 30);
+    }
+
+    #[test]
+    fn extreme_penalties_saturate_instead_of_overflowing() {
+        let scoring = Scoring {
+            false_alarm_points: i64::MIN,
+            sla_penalty_points_per_min: i64::MIN,
+            ..Scoring::default()
+        };
+        let w = Weights::from_scoring(&scoring);
+        assert_eq!(w.false_alarm_points, i64::MAX);
+        assert_eq!(w.sla_penalty_points_per_min, i64::MAX);
     }
 }

@@ -402,7 +402,7 @@ fn book_revenue_and_sla(team: &mut TeamRecord, world: &Simulation, ctx: &TickCon
             team.book(
                 n,
                 ctx.tick_ms,
-                -ctx.weights.sla_penalty_points_per_min,
+                ctx.weights.sla_penalty_points_per_min.saturating_neg(),
                 LedgerKind::SlaPenalty,
                 format!(
                     "SLA: {service} breached its SLO beyond its error budget (minute {})",
