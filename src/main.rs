@@ -47,7 +47,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // Each cause once (see `cli::failure`).
+            eprintln!("error: {}", cli::failure::describe(&error));
             ExitCode::FAILURE
         }
     }

@@ -108,6 +108,24 @@ fn a_missing_file_is_an_error_not_a_crash() {
 }
 
 #[test]
+fn shipped_scenario_names_are_checked_like_serve_finds_them() {
+    let output = breakathon(&["check", "tutorial", "chaos-cat.ron"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let text = stdout(&output);
+    assert!(text.contains("tutorial.ron"), "{text}");
+    assert!(text.contains("chaos-cat.ron"), "{text}");
+    // An unknown name stays an unreadable file, its cause said once.
+    let output = breakathon(&["check", "no-such-scenario"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert_eq!(
+        text.matches("No such file or directory").count(),
+        1,
+        "{text}"
+    );
+}
+
+#[test]
 fn check_needs_a_file() {
     let output = breakathon(&["check"]);
     assert_eq!(output.status.code(), Some(2));

@@ -171,14 +171,43 @@ fn bad_inputs_are_reported_not_panicked_on() {
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
 
-    // An action on an unknown service is refused with its position in the script.
+    // An action on an unknown service is refused with its position in the script, and the
+    // cause is said once (QA: "unknown service `nope`: unknown service `nope`").
     let stderr = refused("[(at: \"1m\", action: (kind: restart_service, service: \"nope\"))]");
     assert!(stderr.contains("#1"), "{stderr}");
+    assert_eq!(
+        stderr.matches("unknown service `nope`").count(),
+        1,
+        "{stderr}"
+    );
 
     // A malformed script points at its line and column.
     let stderr = refused("[(at: \"1m\", action: (kind: explode))]");
     assert!(stderr.contains(":1:"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shipped_scenario_names_work_like_for_serve_and_a_missing_one_is_said_once() {
+    // By name, as `serve tutorial` takes it: the same report as the file.
+    let by_name = dry_run_json(Path::new("tutorial"), &[]);
+    let by_file = dry_run_json(Path::new("scenarios/tutorial.ron"), &[]);
+    assert_eq!(by_name, by_file);
+    // Neither a file nor a shipped name: one clear message listing the shipped ones.
+    let output = breakathon(&["dry-run", "tests/fixtures/does-not-exist.ron"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("does-not-exist.ron").count(), 1, "{stderr}");
+    assert!(stderr.contains("breakathon-4h"), "{stderr}");
+    // A missing actions file: the OS error once.
+    let output = breakathon(&["dry-run", "tutorial", "--actions", "does-not-exist.ron"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -170,3 +170,29 @@ fn a_reader_that_goes_away_early_is_not_an_error() {
         assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_corrupt_journal_is_reported_with_each_cause_once() {
+    let dir = scratch("corrupt");
+    // Too short to hold a database header (QA: "disk I/O error: disk I/O error: …"), and a
+    // page of text (not a database at all).
+    for (name, text) in [
+        ("short", "x\n".to_owned()),
+        ("text", "not a database\n".repeat(300)),
+    ] {
+        let journal = dir.join(format!("{name}.sqlite"));
+        std::fs::write(&journal, text).expect("write");
+        let output = breakathon(&["replay", journal.to_str().expect("utf-8")]);
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let line = stderr.trim();
+        assert!(line.starts_with("error: "), "{line}");
+        let parts: Vec<&str> = line.split(": ").collect();
+        for (i, part) in parts.iter().enumerate() {
+            assert!(
+                !parts[i + 1..].contains(part),
+                "`{part}` is said twice: {line}"
+            );
+        }
+    }
+}

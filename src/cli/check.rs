@@ -12,7 +12,7 @@ use miette::{MietteHandler, MietteHandlerOpts, ReportHandler};
 /// Arguments of `check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Scenario files to check.
+    /// Scenario files to check (or names of shipped scenarios, like `serve` takes).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Output format: `human` (diagnostics with source excerpts) or `json` (an array of
@@ -55,9 +55,15 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Reads and checks one file; an unreadable file is reported as an error diagnostic.
+/// Reads and checks one file (or shipped scenario, when no file has that name); an
+/// unreadable file is reported as an error diagnostic.
 fn check_file(path: &std::path::Path) -> Report {
     let name = path.display().to_string();
+    if !path.is_file()
+        && let Some((name, source)) = super::scenario::shipped(&name)
+    {
+        return breakathon_scenario::check(&name, &source);
+    }
     match std::fs::read_to_string(path) {
         Ok(source) => breakathon_scenario::check(&name, &source),
         Err(error) => Report::unreadable(&name, &error.to_string()),

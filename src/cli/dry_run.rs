@@ -21,9 +21,10 @@ const MAX_ACTIONS_FILE_BYTES: u64 = 4 * 1024 * 1024;
 #[derive(Debug, Args)]
 #[command(after_long_help = ACTIONS_HELP)]
 pub struct DryRunArgs {
-    /// The scenario file.
+    /// Scenario file, or the name of a shipped scenario (tutorial, retail-celebrity-spike,
+    /// failure-friday-three-datacenters, chaos-cat, breakathon-4h).
     #[arg(value_name = "SCENARIO")]
-    pub scenario: PathBuf,
+    pub scenario: String,
     /// Seed to use instead of the scenario's own.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -70,7 +71,7 @@ IMPACT
 
 /// Runs the dry run and prints its report; an invalid scenario is reported like `check` does.
 pub fn run(args: &DryRunArgs) -> anyhow::Result<ExitCode> {
-    let name = args.scenario.display().to_string();
+    let name = &args.scenario;
     let scenario = super::scenario::load_or_report(&args.scenario)?;
     let scenario = &scenario;
     let actions = match &args.actions {

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod dry_run;
 pub mod export;
+pub mod failure;
 pub mod new;
 pub mod output;
 pub mod replay;
