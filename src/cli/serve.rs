@@ -3,34 +3,15 @@
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use breakathon_game::{ClockMode, Game, GameOptions, GameState};
 use breakathon_server::{AppState, ServerConfig};
+
+use super::scenario::DEFAULT_SCENARIO;
 use clap::Args;
-
-/// The scenarios shipped with Breakathon, embedded so that the binary alone is enough.
-pub const SHIPPED_SCENARIOS: [(&str, &str); 5] = [
-    ("tutorial", include_str!("../../scenarios/tutorial.ron")),
-    (
-        "retail-celebrity-spike",
-        include_str!("../../scenarios/retail-celebrity-spike.ron"),
-    ),
-    (
-        "failure-friday-three-datacenters",
-        include_str!("../../scenarios/failure-friday-three-datacenters.ron"),
-    ),
-    ("chaos-cat", include_str!("../../scenarios/chaos-cat.ron")),
-    (
-        "breakathon-4h",
-        include_str!("../../scenarios/breakathon-4h.ron"),
-    ),
-];
-
-/// The scenario `serve` runs when none is named.
-pub const DEFAULT_SCENARIO: &str = "tutorial";
 
 /// Environment variable holding the organizer token.
 pub const ORGANIZER_TOKEN_ENV: &str = "BREAKATHON_ORGANIZER_TOKEN";
@@ -69,7 +50,8 @@ pub struct ServeArgs {
 
 /// Runs the server until Ctrl-C (or SIGTERM).
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let (name, source) = scenario_source(args.scenario.as_deref())?;
+    let (name, source) =
+        super::scenario::resolve(args.scenario.as_deref().unwrap_or(DEFAULT_SCENARIO))?;
     let report = breakathon_scenario::check(&name, &source);
     let handler = crate::cli::check::handler(std::io::stderr().is_terminal());
     if report.has_errors() || report.warning_count() > 0 {
@@ -78,21 +60,25 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     if report.has_errors() {
         return Ok(ExitCode::FAILURE);
     }
-    let clock = match (&args.clock, args.speed) {
-        (Some(_), _) => ClockMode::Manual,
+    // The clock asked for on the command line, if any (a recovered game keeps its own).
+    let asked = match (&args.clock, args.speed) {
+        (Some(_), _) => Some(ClockMode::Manual),
         (None, Some(speed)) => {
             if !(speed.is_finite() && speed > 0.0) {
                 bail!("--speed must be a positive number of simulated seconds per wall second");
             }
-            ClockMode::Speed(speed)
+            Some(ClockMode::Speed(speed))
         }
-        (None, None) => ClockMode::Speed(report.scenario.as_ref().map_or(1.0, |s| s.speed)),
+        (None, None) => None,
     };
+    let clock = asked.unwrap_or(ClockMode::Speed(
+        report.scenario.as_ref().map_or(1.0, |s| s.speed),
+    ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(args, name, source, clock))?;
+    runtime.block_on(serve(args, name, source, clock, asked))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -102,6 +88,7 @@ async fn serve(
     name: String,
     source: String,
     clock: ClockMode,
+    asked: Option<ClockMode>,
 ) -> anyhow::Result<()> {
     let started = tokio::time::Instant::now();
     let options = GameOptions {
@@ -166,6 +153,9 @@ async fn serve(
             .read(|game| game.status())
             .await
             .map_err(|error| anyhow::anyhow!("reading the game status: {error:?}"))?;
+        if let Some(warning) = ignored_clock_warning(asked, &status.clock, status.speed) {
+            eprintln!("{warning}");
+        }
         match status.state {
             GameState::Paused => println!(
                 "the game was recovered paused at {:.0} s: resume it from the organizer page",
@@ -193,25 +183,35 @@ async fn serve(
     Ok(())
 }
 
-/// Resolves SCENARIO: an existing file is read from disk, else a shipped name is used.
-fn scenario_source(scenario: Option<&str>) -> anyhow::Result<(String, String)> {
-    let wanted = scenario.unwrap_or(DEFAULT_SCENARIO);
-    let path = Path::new(wanted);
-    if path.is_file() {
-        let source =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        return Ok((path.display().to_string(), source));
-    }
-    let stem = wanted.strip_suffix(".ron").unwrap_or(wanted);
-    let stem = stem.rsplit('/').next().unwrap_or(stem);
-    if let Some((name, source)) = SHIPPED_SCENARIOS.iter().find(|(name, _)| *name == stem) {
-        return Ok((format!("{name}.ron"), (*source).to_owned()));
-    }
-    let names: Vec<&str> = SHIPPED_SCENARIOS.iter().map(|(name, _)| *name).collect();
-    bail!(
-        "no scenario file `{wanted}` and no shipped scenario of that name (shipped: {})",
-        names.join(", ")
-    )
+/// The warning printed when `--speed` or `--clock` (`asked`, `None` when neither was given)
+/// asks for another clock than the one a recovered game keeps (`kept`, named as in its
+/// status): a game's clock is fixed when the game is created — it is in the journal's meta,
+/// which every restart and replay reads — so the flags only choose the clock of a new game.
+fn ignored_clock_warning(
+    asked: Option<ClockMode>,
+    kept: &str,
+    speed: Option<f64>,
+) -> Option<String> {
+    let kept = match (kept, speed) {
+        ("manual", _) | (_, None) => ClockMode::Manual,
+        (_, Some(speed)) => ClockMode::Speed(speed),
+    };
+    let asked = asked.filter(|asked| *asked != kept)?;
+    let flag = match asked {
+        ClockMode::Manual => "--clock manual".to_owned(),
+        ClockMode::Speed(speed) => format!("--speed {speed}"),
+    };
+    let kept = match kept {
+        ClockMode::Speed(speed) => format!("speed {speed} (simulated seconds per wall second)"),
+        ClockMode::Manual => {
+            "the manual clock (time moves only on POST /api/v1/game/advance)".to_owned()
+        }
+    };
+    Some(format!(
+        "warning: {flag} is ignored: a recovered game keeps the clock it was created with, \
+         {kept}; to play with another clock, start a fresh game with --new (which archives \
+         this one)"
+    ))
 }
 
 /// A token from the environment, if set and not empty.
@@ -235,4 +235,35 @@ async fn wait_for_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recovered_game_warns_about_a_clock_flag_it_ignores() {
+        let warning = ignored_clock_warning(Some(ClockMode::Manual), "speed", Some(10.0)).unwrap();
+        assert!(warning.contains("--clock manual is ignored"), "{warning}");
+        assert!(warning.contains("speed 10"), "{warning}");
+        assert!(warning.contains("--new"), "{warning}");
+        let warning =
+            ignored_clock_warning(Some(ClockMode::Speed(50.0)), "speed", Some(10.0)).unwrap();
+        assert!(warning.contains("--speed 50 is ignored"), "{warning}");
+        let warning = ignored_clock_warning(Some(ClockMode::Speed(5.0)), "manual", None).unwrap();
+        assert!(warning.contains("manual clock"), "{warning}");
+    }
+
+    #[test]
+    fn no_warning_without_a_flag_or_for_the_same_clock() {
+        assert_eq!(ignored_clock_warning(None, "speed", Some(10.0)), None);
+        assert_eq!(
+            ignored_clock_warning(Some(ClockMode::Speed(10.0)), "speed", Some(10.0)),
+            None
+        );
+        assert_eq!(
+            ignored_clock_warning(Some(ClockMode::Manual), "manual", None),
+            None
+        );
+    }
 }
