@@ -7,6 +7,15 @@ use serde::{Deserialize, Serialize};
 /// Most ticks one `pump` simulates, so that a slow or "as fast as possible" game never holds
 /// the game for long; the next pump catches up.
 pub const MAX_TICKS_PER_PUMP: u64 = 600;
+/// Most wall time a speed clock may run ahead of the game, ms: beyond it the clock slips
+/// (it is re-anchored at this lag), so that a machine that cannot keep up runs the game as
+/// fast as it can instead of chasing an ever-growing backlog.
+pub const MAX_CLOCK_LAG_MS: u64 = 1_000;
+/// Fewest ticks a speed clock may run ahead of the game before it slips (a slow clock
+/// still rides out a stall of a few ticks).
+pub const MIN_CLOCK_LAG_TICKS: u64 = 10;
+/// How long after its last slip a clock still counts as behind, ms of wall time.
+pub const BEHIND_WINDOW_MS: u64 = 2 * MAX_CLOCK_LAG_MS;
 
 /// How simulated time advances.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,6 +77,10 @@ pub struct Clock {
     anchor_ms: u64,
     /// Tick reached at that moment.
     anchor_tick: u64,
+    /// Wall time of the last slip, ms (see [`Clock::slip`]).
+    last_slip_ms: Option<u64>,
+    /// Ticks given up by slips since the game was opened.
+    slipped_ticks: u64,
 }
 
 impl Clock {
@@ -78,6 +91,8 @@ impl Clock {
             tick_ms: tick_ms.max(1),
             anchor_ms: 0,
             anchor_tick: 0,
+            last_slip_ms: None,
+            slipped_ticks: 0,
         }
     }
 
@@ -87,24 +102,76 @@ impl Clock {
         self.anchor_tick = tick;
     }
 
+    /// The most ticks a running speed clock may be ahead of the game: [`MAX_CLOCK_LAG_MS`]
+    /// of wall time at its speed (at least [`MIN_CLOCK_LAG_TICKS`]); `None` when it is unbounded (as fast
+    /// as possible) or the clock is manual.
+    pub fn max_lag_ticks(&self) -> Option<u64> {
+        let ClockMode::Speed(speed) = self.mode else {
+            return None;
+        };
+        let ticks = (MAX_CLOCK_LAG_MS as f64 * speed / self.tick_ms as f64).floor();
+        (ticks.is_finite() && ticks < (u64::MAX / 2) as f64)
+            .then(|| (ticks as u64).max(MIN_CLOCK_LAG_TICKS))
+    }
+
+    /// Lets a running speed clock slip when the game (at tick `current`) lags it by more
+    /// than [`Clock::max_lag_ticks`] at `now_ms`: it is re-anchored so that it is exactly
+    /// that far ahead, and the ticks it gives up are counted. Returns the ticks given up.
+    /// The anchor is not part of the game's deterministic state (replay follows the
+    /// journal's ticks), so slipping changes only how fast the game runs.
+    pub fn slip(&mut self, now_ms: u64, current: u64, state: GameState) -> u64 {
+        let Some(max_lag) = self.max_lag_ticks() else {
+            return 0;
+        };
+        if state != GameState::Running {
+            return 0;
+        }
+        let wanted = self.wanted_tick(now_ms);
+        let lag = wanted.saturating_sub(current);
+        if lag <= max_lag {
+            return 0;
+        }
+        let given_up = lag - max_lag;
+        self.anchor(now_ms, current.saturating_add(max_lag));
+        self.last_slip_ms = Some(now_ms);
+        self.slipped_ticks = self.slipped_ticks.saturating_add(given_up);
+        given_up
+    }
+
+    /// Whether the clock slipped within [`BEHIND_WINDOW_MS`] before `now_ms`: the machine
+    /// does not keep up with the speed.
+    pub fn behind(&self, now_ms: u64) -> bool {
+        self.last_slip_ms
+            .is_some_and(|slip_ms| now_ms.saturating_sub(slip_ms) <= BEHIND_WINDOW_MS)
+    }
+
+    /// Ticks given up by slips since the game was opened.
+    pub fn slipped_ticks(&self) -> u64 {
+        self.slipped_ticks
+    }
+
+    /// The tick wall time `now_ms` corresponds to from the anchor, uncapped (speed mode).
+    fn wanted_tick(&self, now_ms: u64) -> u64 {
+        let ClockMode::Speed(speed) = self.mode else {
+            return self.anchor_tick;
+        };
+        let wall_ms = now_ms.saturating_sub(self.anchor_ms) as f64;
+        let sim_ticks = (wall_ms * speed / self.tick_ms as f64).floor();
+        if sim_ticks.is_finite() && sim_ticks < (u64::MAX / 2) as f64 {
+            self.anchor_tick.saturating_add(sim_ticks as u64)
+        } else {
+            u64::MAX
+        }
+    }
+
     /// The tick the clock says it is at `now_ms`, capped at `end_tick` and at
     /// `MAX_TICKS_PER_PUMP` past `current`. Equal to `current` unless `state` is running in
     /// speed mode.
     pub fn target_tick(&self, now_ms: u64, current: u64, state: GameState, end_tick: u64) -> u64 {
-        let ClockMode::Speed(speed) = self.mode else {
-            return current;
-        };
-        if state != GameState::Running {
+        if self.mode == ClockMode::Manual || state != GameState::Running {
             return current;
         }
-        let wall_ms = now_ms.saturating_sub(self.anchor_ms) as f64;
-        let sim_ticks = (wall_ms * speed / self.tick_ms as f64).floor();
-        let wanted = if sim_ticks.is_finite() && sim_ticks < (u64::MAX / 2) as f64 {
-            self.anchor_tick.saturating_add(sim_ticks as u64)
-        } else {
-            u64::MAX
-        };
-        wanted
+        self.wanted_tick(now_ms)
             .min(end_tick)
             .min(current.saturating_add(MAX_TICKS_PER_PUMP))
             .max(current)
@@ -144,6 +211,32 @@ mod tests {
             7,
             "paused: no time"
         );
+    }
+
+    #[test]
+    fn a_clock_the_game_cannot_follow_slips_to_a_bounded_lag() {
+        // 300 ticks per wall second: at most 300 ticks (one second) ahead.
+        let mut clock = Clock::new(ClockMode::Speed(300.0), 1000);
+        assert_eq!(clock.max_lag_ticks(), Some(300));
+        clock.anchor(0, 0);
+        let run = GameState::Running;
+        // Within the bound nothing slips.
+        assert_eq!(clock.slip(1_000, 0, run), 0);
+        assert!(!clock.behind(1_000));
+        // Ten seconds in, the game reached only tick 330: 2,670 ticks behind.
+        assert_eq!(clock.slip(10_000, 330, run), 2_670 - 300);
+        assert_eq!(clock.target_tick(10_000, 330, run, u64::MAX), 630);
+        assert!(clock.behind(10_000));
+        assert_eq!(clock.slipped_ticks(), 2_370);
+        // From there the clock runs at its speed again.
+        assert_eq!(clock.target_tick(11_000, 630, run, u64::MAX), 930);
+        assert!(!clock.behind(11_000 + BEHIND_WINDOW_MS));
+        // Paused, manual and "as fast as possible" clocks never slip.
+        assert_eq!(clock.slip(1_000_000, 0, GameState::Paused), 0);
+        let mut fastest = Clock::new(ClockMode::Speed(f64::INFINITY), 1000);
+        assert_eq!(fastest.slip(1_000, 0, run), 0);
+        let mut manual = Clock::new(ClockMode::Manual, 1000);
+        assert_eq!(manual.slip(1_000, 0, run), 0);
     }
 
     #[test]

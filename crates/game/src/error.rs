@@ -70,6 +70,10 @@ pub enum GameError {
     /// A bug left the game unusable (a thread panicked while holding it).
     #[error("{0}")]
     Internal(String),
+    /// The game stopped accepting commands because its journal could not be written or
+    /// synced: nothing more is applied until a restart recovers from the journal.
+    #[error("{0}")]
+    Stopped(String),
 }
 
 impl GameError {
@@ -81,9 +85,10 @@ impl GameError {
             GameError::BadRequest(_) | GameError::Scenario(_) => ErrorKind::BadRequest,
             GameError::Forbidden(_) => ErrorKind::Forbidden,
             GameError::Incompatible(_) => ErrorKind::WrongState,
-            GameError::Journal(_) | GameError::Io { .. } | GameError::Codec { .. } => {
-                ErrorKind::Storage
-            }
+            GameError::Journal(_)
+            | GameError::Io { .. }
+            | GameError::Codec { .. }
+            | GameError::Stopped(_) => ErrorKind::Storage,
             GameError::Busy(_) => ErrorKind::Busy,
             GameError::Internal(_) => ErrorKind::Internal,
         }

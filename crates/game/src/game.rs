@@ -140,13 +140,26 @@ impl Game {
 
     pub(crate) fn append(&mut self, entries: &[(u64, JournalEntry)]) -> Result<(), GameError> {
         if let Some(reason) = &self.poisoned {
-            return Err(GameError::WrongState(format!(
-                "the game stopped accepting commands after a storage failure ({reason}); \
-                 restart the server to recover from the journal"
+            return Err(GameError::Stopped(format!(
+                "the game stopped accepting commands: {reason}; restart the server once that \
+                 is fixed, to recover from the journal"
             )));
         }
         match self.journal.as_mut() {
-            Some(journal) => self.last_seq = journal.append(entries)?,
+            Some(journal) => match journal.append(entries) {
+                Ok(seq) => self.last_seq = seq,
+                Err(error) => {
+                    // Nothing of this command applied; nothing more will be (the journal
+                    // must hold every acknowledged command, in order).
+                    let reason = format!("its journal could not be written ({error})");
+                    self.poisoned = Some(reason.clone());
+                    return Err(GameError::Stopped(format!(
+                        "the game stopped accepting commands: {reason}; free space or fix \
+                         the data directory, then restart the server to recover from the \
+                         journal (every acknowledged command is in it)"
+                    )));
+                }
+            },
             None => self.last_seq += entries.len() as u64,
         }
         Ok(())
@@ -363,6 +376,37 @@ impl Game {
             self.finish_tick()?;
         }
         Ok(())
+    }
+
+    /// Lets a running speed clock that is further ahead of the game than a bounded lag at
+    /// `now_ms` slip (see [`Clock::slip`]), so that a machine that cannot keep up runs the
+    /// game as fast as it can instead of chasing an ever-growing backlog. The server's
+    /// clock ([`crate::SharedGame::pump`]) does this before every tick; [`Game::pump`] does
+    /// not. The anchor is not journaled (replay follows the tick records), so this changes
+    /// only how fast the game runs. Returns the ticks given up.
+    pub fn slip_clock(&mut self, now_ms: u64) -> u64 {
+        if !self.settled() {
+            return 0;
+        }
+        self.clock.slip(now_ms, self.core.tick, self.core.state)
+    }
+
+    /// Whether the speed clock had to slip within the last seconds at `now_ms` because the
+    /// machine does not step the game as fast as its speed asks (see [`Clock::slip`]).
+    pub fn clock_behind(&self, now_ms: u64) -> bool {
+        self.clock.behind(now_ms)
+    }
+
+    /// Ticks the speed clock gave up since the game was opened because the machine could
+    /// not keep up (not journaled: a restart counts from zero).
+    pub fn clock_slipped_ticks(&self) -> u64 {
+        self.clock.slipped_ticks()
+    }
+
+    /// Why the game stopped accepting commands (its journal could not be written, or a bug),
+    /// if it did: a restart recovers from the journal.
+    pub fn failure(&self) -> Option<&str> {
+        self.poisoned.as_deref()
     }
 
     /// The furthest tick one pump may reach from here: a game that runs behind its clock
@@ -837,17 +881,15 @@ impl Game {
         Ok(())
     }
 
-    /// Pauses the game at the tick reached at `now_ms`.
+    /// Pauses the game at the tick it has reached (a tick under way completes first:
+    /// [`GameError::Busy`] until then). Ticks the clock is ahead are not stepped: on a
+    /// machine that falls behind, pausing never waits for a backlog.
     pub fn pause(&mut self, now_ms: u64) -> Result<(), GameError> {
         if self.core.state != GameState::Running {
             return Err(GameError::WrongState(format!(
                 "only a running game can pause; it is {}",
                 self.core.state.name()
             )));
-        }
-        self.pump(now_ms)?;
-        if self.core.state != GameState::Running {
-            return Err(GameError::WrongState("the game has just ended".into()));
         }
         self.commit(JournalEntry::Pause { recovered: false }, now_ms)?;
         Ok(())
@@ -865,11 +907,11 @@ impl Game {
         Ok(())
     }
 
-    /// Ends the game now (before its planned end).
+    /// Ends the game now (before its planned end), at the tick it has reached (like
+    /// [`Game::pause`], it steps no backlog of the clock).
     pub fn finish(&mut self, now_ms: u64) -> Result<(), GameError> {
         match self.core.state {
-            GameState::Running => self.pump(now_ms)?,
-            GameState::Paused => {}
+            GameState::Running | GameState::Paused => {}
             GameState::Lobby => {
                 return Err(GameError::WrongState("the game has not started yet".into()));
             }
@@ -1078,19 +1120,17 @@ impl Game {
         self.check_team_command(team)?;
         self.check_records(team, self.team(team)?.actions.len(), "actions")?;
         if let Some(reason) = &self.poisoned {
-            return Err(GameError::WrongState(format!(
-                "the game stopped accepting commands after a storage failure ({reason})"
+            return Err(GameError::Stopped(format!(
+                "the game stopped accepting commands: {reason}; restart the server once that \
+                 is fixed, to recover from the journal"
             )));
         }
         // The world validates and queues in one step; journal right after, and if that
-        // fails the world is ahead of the journal: stop accepting commands.
+        // fails the world is ahead of the journal: `append` stops accepting commands.
         // `catch_up` above brought the team to the game's tick, so it may act mid-tick.
         let accepted = self.apply_act(team, &action)?;
         let tick = self.core.tick;
-        if let Err(e) = self.append(&[(tick, JournalEntry::Act { team, action })]) {
-            self.poisoned = Some(e.to_string());
-            return Err(e);
-        }
+        self.append(&[(tick, JournalEntry::Act { team, action })])?;
         self.bump();
         Ok(accepted)
     }

@@ -5,6 +5,7 @@
 //! fraction of a millisecond), not for the whole tick; commands and reads about the whole
 //! game wait until the tick completes.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -12,8 +13,14 @@ use crate::durability::WalSync;
 use crate::rules::tick::step_threads;
 use crate::{Game, GameError, TeamId};
 
-/// How long a command waits for a tick to make room before it is refused as busy.
-pub const MAX_WAIT: Duration = Duration::from_secs(30);
+/// How long a command waits for a tick to make room before it is refused as busy (and not
+/// applied). Callers with a deadline of their own (the server's, well below its request
+/// timeout) use [`SharedGame::lock_for_until`].
+pub const MAX_WAIT: Duration = Duration::from_secs(5);
+/// Longest the clock waits, before it begins a tick, for callers that wait for a settled
+/// game (commands and reads about the whole game), so that back-to-back ticks of a game
+/// that runs behind its clock do not starve them.
+pub const MAX_TICK_YIELD: Duration = Duration::from_millis(200);
 /// Teams a stepping thread takes out of the game at once: small, so that a command for one
 /// of them waits little, and large enough that the lock is not taken per world.
 pub const TEAMS_PER_BATCH: usize = 4;
@@ -39,6 +46,8 @@ pub struct SharedGame {
     sync: Option<Arc<WalSync>>,
     /// Why the journal could not be made durable: the game then refuses everything.
     failed: OnceLock<String>,
+    /// Callers waiting for a settled game: the clock lets them in before its next tick.
+    settled_waiters: AtomicUsize,
 }
 
 impl SharedGame {
@@ -54,16 +63,43 @@ impl SharedGame {
             changed: Condvar::new(),
             sync,
             failed: OnceLock::new(),
+            settled_waiters: AtomicUsize::new(0),
         }
     }
 
     /// Locks the game for `access` (see [`Access`]).
     pub fn lock_for(&self, access: Access) -> Result<MutexGuard<'_, Game>, GameError> {
-        match access {
-            Access::AsIs => self.lock(),
-            Access::Team(team) => self.lock_team(team),
-            Access::Settled => self.lock_settled(),
+        self.lock_for_until(access, Instant::now() + MAX_WAIT)
+    }
+
+    /// Locks the game for `access`, or refuses with [`GameError::Busy`] once `deadline` has
+    /// passed — also when the lock itself was obtained only after it: a caller that must
+    /// answer by some time (a server under its request timeout) either gets the game in
+    /// time or knows that nothing was done.
+    pub fn lock_for_until(
+        &self,
+        access: Access,
+        deadline: Instant,
+    ) -> Result<MutexGuard<'_, Game>, GameError> {
+        let game = match access {
+            Access::AsIs => self.lock()?,
+            Access::Team(team) => self.lock_when(|game| game.catch_up(team), deadline, false)?,
+            Access::Settled => self.lock_when(|game| game.check_settled(), deadline, true)?,
+        };
+        if Instant::now() > deadline {
+            return Err(too_late());
         }
+        Ok(game)
+    }
+
+    /// Why the game stopped accepting commands, if it did: its journal could not be synced
+    /// (then it refuses everything) or written (then it still answers reads).
+    pub fn failure(&self) -> Option<String> {
+        if let Some(why) = self.failed.get() {
+            return Some(format!("its journal could not be synced ({why})"));
+        }
+        let game = self.game.lock().ok()?;
+        game.failure().map(str::to_owned)
     }
 
     /// Runs `f` on the game locked for `access`, then returns once everything it journaled
@@ -115,33 +151,54 @@ impl SharedGame {
     /// while its world is out being stepped (or while a tick that changes every team
     /// completes).
     pub fn lock_team(&self, team: TeamId) -> Result<MutexGuard<'_, Game>, GameError> {
-        self.lock_when(|game| game.catch_up(team))
+        self.lock_for(Access::Team(team))
     }
 
     /// Locks the game with no tick under way (every team at the game's tick): for commands
     /// and reads about the whole game.
     pub fn lock_settled(&self) -> Result<MutexGuard<'_, Game>, GameError> {
-        self.lock_when(|game| game.check_settled())
+        self.lock_for(Access::Settled)
     }
 
-    /// Locks the game once `ready` accepts it, waiting (up to [`MAX_WAIT`]) for worlds to
-    /// come back or the tick to complete while it answers [`GameError::Busy`].
+    /// Locks the game once `ready` accepts it, waiting (until `deadline`) for worlds to come
+    /// back or the tick to complete while it answers [`GameError::Busy`]. A caller that
+    /// waits for the tick (`settled`) is counted, so that the clock lets it in before
+    /// beginning the next one.
     fn lock_when(
         &self,
         ready: impl Fn(&mut Game) -> Result<(), GameError>,
+        deadline: Instant,
+        settled: bool,
     ) -> Result<MutexGuard<'_, Game>, GameError> {
-        let deadline = Instant::now() + MAX_WAIT;
         let mut game = self.lock()?;
-        loop {
+        let mut counted = false;
+        let outcome = loop {
             match ready(&mut game) {
-                Err(GameError::Busy(why)) => game = self.wait(game, deadline, why)?,
-                other => return other.map(|()| game),
+                Err(GameError::Busy(why)) => {
+                    if settled && !counted {
+                        counted = true;
+                        self.settled_waiters.fetch_add(1, Ordering::AcqRel);
+                    }
+                    match self.wait(game, deadline, why) {
+                        Ok(guard) => game = guard,
+                        Err(error) => break Err(error),
+                    }
+                }
+                Err(error) => break Err(error),
+                Ok(()) => break Ok(game),
             }
+        };
+        if counted {
+            self.settled_waiters.fetch_sub(1, Ordering::AcqRel);
+            // The clock may be waiting for this caller to have had its turn.
+            self.changed.notify_all();
         }
+        outcome
     }
 
     /// Advances the game to the clock at `now_ms` (speed mode, running), like
-    /// [`Game::pump`], but with the worlds stepping outside the lock on the machine's
+    /// [`Game::pump`], but letting a clock the machine cannot follow slip
+    /// ([`Game::slip_clock`]) and with the worlds stepping outside the lock on the machine's
     /// threads: the lock is held to begin each tick (and journal it), to hand out and take
     /// back a few worlds at a time, and to complete the tick.
     pub fn pump(&self, now_ms: u64) -> Result<(), GameError> {
@@ -174,6 +231,20 @@ impl SharedGame {
 
     fn begin_due_tick(&self, now_ms: u64, limit: u64) -> Result<bool, GameError> {
         let mut game = self.lock()?;
+        // Callers waiting for the last tick to complete go first (for a bounded time).
+        let yield_until = Instant::now() + MAX_TICK_YIELD;
+        while self.settled_waiters.load(Ordering::Acquire) > 0 {
+            let left = yield_until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            game = self
+                .changed
+                .wait_timeout(game, left)
+                .map_err(|_| poisoned())?
+                .0;
+        }
+        game.slip_clock(now_ms);
         Ok(game.tick() < limit && game.begin_due_tick(now_ms)?)
     }
 
@@ -198,7 +269,9 @@ impl SharedGame {
     ) -> Result<MutexGuard<'a, Game>, GameError> {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(GameError::Busy(why));
+            return Err(GameError::Busy(format!(
+                "{why}; nothing was done, try again in a moment"
+            )));
         }
         let (game, _) = self
             .changed
@@ -206,6 +279,11 @@ impl SharedGame {
             .map_err(|_| poisoned())?;
         Ok(game)
     }
+}
+
+/// The game was obtained only after the caller's deadline: refused, nothing done.
+fn too_late() -> GameError {
+    GameError::Busy("the game is too busy to take this now; nothing was done, try again".into())
 }
 
 fn poisoned() -> GameError {

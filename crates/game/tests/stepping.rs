@@ -5,10 +5,11 @@
 mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use breakathon_game::journal::JOURNAL_FILE_NAME;
 use breakathon_game::{
-    Access, Action, Audience, ClockMode, Declaration, DeclaredTarget, Game, GameError,
+    Access, Action, Audience, ClockMode, Declaration, DeclaredTarget, Game, GameError, GameState,
     Notification, SharedGame, TeamId, Verdict,
 };
 use breakathon_scenario::{ActionKind, FaultClass};
@@ -216,4 +217,132 @@ fn a_shared_game_acknowledges_a_command_once_its_record_is_synced() {
         .unwrap();
     assert_eq!(tick, 0);
     assert_eq!(synced(), before + 1);
+}
+
+#[test]
+fn a_game_behind_its_clock_slips_and_pauses_at_the_tick_it_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    // 100 ticks per wall second: the clock may be at most 100 ticks (one second) ahead.
+    let options = common::options(
+        dir.path(),
+        "tutorial.ron",
+        TUTORIAL,
+        ClockMode::Speed(100.0),
+    );
+    let mut game = Game::open(options, 0).unwrap().game;
+    game.create_team("slow machine").unwrap();
+    game.start(0).unwrap();
+    let shared = SharedGame::new(game);
+    shared.pump(100).unwrap();
+    let tick = || shared.lock_settled().unwrap().tick();
+    assert_eq!(tick(), 10, "keeping up: no slip");
+    assert!(!shared.lock_settled().unwrap().clock_behind(100));
+    // The machine stalled for a minute: the clock says tick 6,000, but it slips to one
+    // second ahead instead of chasing the backlog.
+    shared.pump(60_000).unwrap();
+    assert_eq!(tick(), 110);
+    {
+        let game = shared.lock_settled().unwrap();
+        assert!(game.clock_behind(60_000));
+        assert_eq!(game.clock_slipped_ticks(), 6_000 - 110);
+    }
+    // Half a second later 150 ticks are due; the pause lands where the game is, stepping
+    // none of them.
+    shared
+        .command(Access::Settled, |game| game.pause(60_500))
+        .unwrap()
+        .unwrap();
+    assert_eq!(tick(), 110);
+    assert_eq!(
+        shared.lock_settled().unwrap().status().state,
+        GameState::Paused
+    );
+    shared
+        .command(Access::Settled, |game| game.resume(70_000))
+        .unwrap()
+        .unwrap();
+    shared.pump(70_050).unwrap();
+    assert_eq!(tick(), 115, "resumed at the speed, from where it paused");
+    // Finish, like pause, steps no backlog.
+    shared
+        .command(Access::Settled, |game| game.finish(90_000))
+        .unwrap()
+        .unwrap();
+    let game = shared.lock_settled().unwrap();
+    assert_eq!(game.tick(), 115);
+    assert_eq!(game.status().state, GameState::Finished);
+    let live = game.state_hash();
+    drop(game);
+    drop(shared);
+    // The anchor is not journaled: replay follows the tick records.
+    assert_eq!(replayed_hash(dir.path()), live);
+}
+
+#[test]
+fn a_caller_that_cannot_have_the_game_in_time_is_refused_and_nothing_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut game, ids) = open_speed(dir.path());
+    assert!(game.begin_due_tick(1000).unwrap());
+    let out = game.check_out(1);
+    let shared = SharedGame::new(game);
+    let soon = Instant::now() + Duration::from_millis(50);
+    // A game-wide command waits for the tick, which nobody completes here.
+    let busy = shared
+        .lock_for_until(Access::Settled, soon)
+        .map(|_| ())
+        .unwrap_err();
+    assert!(matches!(busy, GameError::Busy(_)), "{busy}");
+    assert!(busy.to_string().contains("nothing was done"), "{busy}");
+    // A deadline already passed refuses even a game that is free.
+    let past = Instant::now()
+        .checked_sub(Duration::from_millis(1))
+        .unwrap();
+    let late = shared
+        .lock_for_until(Access::Team(ids[5]), past)
+        .map(|_| ())
+        .unwrap_err();
+    assert!(matches!(late, GameError::Busy(_)), "{late}");
+    // In time, a team at home is served in the middle of the tick.
+    let game = shared
+        .lock_for_until(
+            Access::Team(ids[5]),
+            Instant::now() + Duration::from_secs(5),
+        )
+        .unwrap();
+    assert_eq!(game.tick(), 1);
+    drop(game);
+    drop(out);
+}
+
+#[test]
+fn a_journal_that_cannot_be_written_stops_the_game_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut game = common::open_manual(dir.path(), "tutorial.ron", TUTORIAL);
+    game.create_team("Red").unwrap();
+    game.start(0).unwrap();
+    game.advance(5).unwrap();
+    // Another connection holds the database's write lock: the journal cannot be written
+    // (as with a full disk).
+    let blocker = rusqlite::Connection::open(dir.path().join(JOURNAL_FILE_NAME)).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let error = game.advance(5).unwrap_err();
+    assert_eq!(error.kind(), breakathon_game::ErrorKind::Storage, "{error}");
+    assert!(error.to_string().contains("journal"), "{error}");
+    assert_eq!(game.tick(), 5, "not applied");
+    assert!(game.failure().is_some());
+    blocker.execute_batch("ROLLBACK").unwrap();
+    drop(blocker);
+    // Even once it could be written again, nothing more is accepted until a restart.
+    let again = game.announce("still there?").unwrap_err();
+    assert!(matches!(again, GameError::Stopped(_)), "{again}");
+    assert!(again.to_string().contains("restart"), "{again}");
+    let shared = SharedGame::new(game);
+    assert!(shared.failure().is_some());
+    assert!(shared.lock_settled().is_ok(), "reads still answer");
+    drop(shared);
+    // A restart recovers every acknowledged command.
+    let recovered = common::open_manual(dir.path(), "tutorial.ron", TUTORIAL);
+    assert_eq!(recovered.tick(), 5);
+    assert_eq!(recovered.teams().len(), 1);
+    assert!(recovered.failure().is_none());
 }
