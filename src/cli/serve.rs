@@ -31,13 +31,15 @@ pub struct ServeArgs {
     /// Address to listen on. Anything but loopback should sit behind a TLS reverse proxy.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
-    /// Simulated seconds per wall second (default: the scenario's own speed).
+    /// Simulated seconds per wall second (default: the scenario's own speed). Chooses a new
+    /// game's clock: a recovered game keeps the one it was created with.
     #[arg(long, conflicts_with = "clock")]
     pub speed: Option<f64>,
-    /// `manual`: the clock only moves on `POST /api/v1/game/advance`.
+    /// `manual`: the clock only moves on `POST /api/v1/game/advance` (a new game's clock,
+    /// like --speed).
     #[arg(long, value_parser = ["manual"])]
     pub clock: Option<String>,
-    /// Where the journal and tokens live.
+    /// Where the journal and tokens live (one process at a time: it is locked while served).
     #[arg(long, default_value = "./breakathon-data")]
     pub data_dir: PathBuf,
     /// Archive the game in the data directory and start a fresh one.
