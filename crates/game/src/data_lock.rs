@@ -89,7 +89,9 @@ fn read_pid(file: &mut File) -> Option<u32> {
     text.trim().parse().ok()
 }
 
-/// A journal that keeps its data directory locked for as long as the game holds it.
+/// A journal that keeps its data directory locked for as long as the game holds it. It
+/// forwards every method, the provided ones too: a method added to [`Journal`] must be
+/// forwarded here as well.
 pub(crate) struct LockedJournal {
     /// The journal itself.
     inner: Box<dyn Journal>,
