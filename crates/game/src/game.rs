@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use breakathon_scenario::Scenario;
+use breakathon_scenario::{FaultClass, Scenario};
+use breakathon_sim::action::echo;
 use breakathon_sim::{Action, FaultSchedule, IncidentId, RootTarget, Simulation};
 
 use crate::checkpoint::{self, CheckpointJob, Checkpointer};
@@ -700,7 +701,8 @@ impl Game {
             .map(|s| s.name.as_str())
             .collect();
         Err(GameError::BadRequest(format!(
-            "unknown service `{name}`{}",
+            "unknown service `{}`{}",
+            echo(name),
             suggestion(name, &names)
         )))
     }
@@ -716,7 +718,8 @@ impl Game {
             .map(|z| z.name.as_str())
             .collect();
         Err(GameError::BadRequest(format!(
-            "unknown zone `{name}`{}",
+            "unknown zone `{}`{}",
+            echo(name),
             suggestion(name, &names)
         )))
     }
@@ -1005,6 +1008,7 @@ impl Game {
             DeclaredTarget::Service(s) => self.check_service(s)?,
             DeclaredTarget::Zone(z) => self.check_zone(z)?,
         }
+        check_declared_class(&declaration)?;
         match self.commit(JournalEntry::Declare { team, declaration }, 0)? {
             Applied::Declared(outcome) => Ok(outcome),
             _ => Err(GameError::Incompatible("declaration not recorded".into())),
@@ -1165,6 +1169,11 @@ impl Game {
         self.check_team_command(team)?;
         self.check_records(team, self.team(team)?.notifications.len(), "notifications")?;
         let message = check_message(&notification.message, "a notification")?;
+        if notification.service.is_some() && notification.zone.is_some() {
+            return Err(GameError::BadRequest(
+                "a notification names at most one of `service` or `zone`".into(),
+            ));
+        }
         if let Some(s) = &notification.service {
             self.check_service(s)?;
         }
@@ -1231,11 +1240,14 @@ impl Game {
     pub fn take_hint(&mut self, team: TeamId, hint: u32) -> Result<HintView, GameError> {
         self.catch_up(team)?;
         self.check_team_command(team)?;
+        // One answer for a hint that does not exist and one not available yet: telling
+        // them apart would reveal how many hints (and so scripted faults) there are.
+        let not_available = || GameError::NotFound(format!("hint {hint} is not available"));
         let Some(available) = self.hint_available_tick(team, hint)? else {
-            return Err(GameError::NotFound(format!("no hint {hint} is available")));
+            return Err(not_available());
         };
         if available > self.core.tick {
-            return Err(GameError::NotFound(format!("no hint {hint} is available")));
+            return Err(not_available());
         }
         if self.team(team)?.hints.contains_key(&hint) {
             return Err(GameError::BadRequest(format!(
@@ -1591,7 +1603,36 @@ fn check_message(message: &str, what: &str) -> Result<String, GameError> {
             "{what} has at most {MAX_MESSAGE_CHARS} characters"
         )));
     }
+    if message
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(GameError::BadRequest(format!(
+            "{what} may not contain control characters (other than newlines and tabs)"
+        )));
+    }
     Ok(message.to_owned())
+}
+
+/// Checks that a fault class declared on a zone is one that can strike a zone, listing
+/// those that can. (A zone class declared on a service stays a false alarm: the service may
+/// well be where the team saw it.)
+fn check_declared_class(declaration: &Declaration) -> Result<(), GameError> {
+    if !matches!(declaration.target, DeclaredTarget::Zone(_))
+        || declaration.class.may_target_zone()
+    {
+        return Ok(());
+    }
+    let classes: Vec<&str> = FaultClass::ALL
+        .into_iter()
+        .filter(|c| c.may_target_zone())
+        .map(FaultClass::name)
+        .collect();
+    Err(GameError::BadRequest(format!(
+        "`{}` is not a fault class of a zone; the zone fault classes are: {}",
+        declaration.class,
+        classes.join(", ")
+    )))
 }
 
 /// " — did you mean `x`?" for the closest known name, or nothing.

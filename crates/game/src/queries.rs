@@ -242,18 +242,22 @@ impl Game {
     }
 
     /// The tick from which `hint` is available to `team` (`None`: its fault has not struck
-    /// the team's world yet).
+    /// the team's world yet, or there is no such hint).
     pub(crate) fn hint_available_tick(
         &self,
         team: TeamId,
         hint: u32,
     ) -> Result<Option<u64>, GameError> {
         let record = self.team(team)?;
-        let spec = self
+        // A hint that does not exist is never available (said the same way as one that
+        // is not available yet: teams must not learn how many there are).
+        let Some(spec) = self
             .scenario
             .hints
             .get(usize::try_from(hint).unwrap_or(usize::MAX))
-            .ok_or_else(|| GameError::NotFound(format!("no hint {hint}")))?;
+        else {
+            return Ok(None);
+        };
         let Some(fault) = self
             .scenario
             .faults

@@ -285,10 +285,12 @@ fn play_with_truth(game: &mut Game, bot: &Bot, now_s: f64, memory: &mut Memory) 
 
 /// A declaration that is certainly wrong: the right target with another class.
 fn wrong_guess(game: &Game, known: &Known) -> Declaration {
-    let class = if known.class == FaultClass::Crash {
-        FaultClass::DiskFull
-    } else {
-        FaultClass::Crash
+    // A zone takes only zone fault classes (others are refused, not judged).
+    let class = match (&known.target, known.class) {
+        (RootTarget::Zone(_), FaultClass::NoisyNeighbor) => FaultClass::ZoneOutage,
+        (RootTarget::Zone(_), _) => FaultClass::NoisyNeighbor,
+        (_, FaultClass::Crash) => FaultClass::DiskFull,
+        _ => FaultClass::Crash,
     };
     let _ = game;
     let target = match &known.target {

@@ -61,6 +61,18 @@ impl Action {
     }
 }
 
+/// Most characters of a team's input (a name, a key) repeated back in an error message.
+pub const MAX_ECHO_CHARS: usize = 64;
+
+/// `input` as repeated back in an error message: at most [`MAX_ECHO_CHARS`] characters, with
+/// "…" when cut, so a huge or hostile input is not sent back in full.
+pub fn echo(input: &str) -> String {
+    match input.char_indices().nth(MAX_ECHO_CHARS) {
+        Some((end, _)) => format!("{}…", &input[..end]),
+        None => input.to_owned(),
+    }
+}
+
 /// Parameters of an action; all optional.
 ///
 /// - `count`: `scale_out` / `scale_in` (default 1).
@@ -68,7 +80,9 @@ impl Action {
 /// - `key` + `value`: `set_config`. Known keys: `pool_size`, `timeout` (a duration like `"500ms"`
 ///   or milliseconds), `retries`, `rate_limit` (requests/s, `0` or `off` removes it),
 ///   `circuit_breaker` (`on` / `off`); prefix with a dependency name (`db.pool_size`) to change
-///   one dependency only. Other keys are stored as plain config values.
+///   one dependency only. Other keys must be config keys the service has (the scenario's, or
+///   one a fault changed); values have at most `MAX_CONFIG_VALUE_CHARS` characters.
+/// - `version`: 1 to `MAX_VERSION_CHARS` characters, no control characters.
 /// - `flag` + `enabled`: `toggle_flag` (default: turn the flag off).
 /// - `level_percent`: `shed_load`, the percent of load shed (default 50; 0 stops shedding).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -94,4 +108,18 @@ pub struct ActionParams {
     /// A level in percent (load shed).
     #[serde(default)]
     pub level_percent: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_cuts_long_input_at_a_character_boundary() {
+        assert_eq!(echo("web"), "web");
+        let long = "é".repeat(5_000);
+        let echoed = echo(&long);
+        assert_eq!(echoed.chars().count(), MAX_ECHO_CHARS + 1);
+        assert!(echoed.ends_with('…'));
+    }
 }

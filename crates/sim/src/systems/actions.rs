@@ -5,7 +5,7 @@
 use bevy_ecs::prelude::*;
 use breakathon_scenario::{ActionKind, FaultClass, ServiceKind};
 
-use crate::action::Action;
+use crate::action::{Action, echo};
 use crate::error::ActionError;
 use crate::faults::remedy::{Verdict, bare_key, classify};
 use crate::faults::{Incidents, data, resolve_removes_cause};
@@ -23,6 +23,18 @@ pub const MAX_REMEDY_RECORDS: usize = 64;
 pub const MAX_RETRIES: u32 = 10;
 /// Largest pool a `set_config pool_size` accepts.
 pub const MAX_POOL_SIZE: u32 = 10_000;
+/// Most characters of a `set_config` value.
+pub const MAX_CONFIG_VALUE_CHARS: usize = 256;
+/// Most characters of a version name (`rollback` / `roll_forward`).
+pub const MAX_VERSION_CHARS: usize = 64;
+/// The config keys every service understands (besides its own, from the scenario).
+pub const KNOWN_CONFIG_KEYS: [&str; 5] = [
+    "circuit_breaker",
+    "pool_size",
+    "rate_limit",
+    "retries",
+    "timeout",
+];
 
 /// The action stage system.
 pub fn team_actions(
@@ -146,7 +158,7 @@ pub fn validate(
         let s = *model
             .service_index
             .get(name)
-            .ok_or_else(|| ActionError::UnknownService(name.clone()))?;
+            .ok_or_else(|| ActionError::UnknownService(echo(name)))?;
         target.service = Some(s);
         let kind = model.services[s as usize].kind;
         if !action.kind.valid_for(kind) {
@@ -163,7 +175,7 @@ pub fn validate(
         let z = *model
             .zone_index
             .get(name)
-            .ok_or_else(|| ActionError::UnknownZone(name.clone()))?;
+            .ok_or_else(|| ActionError::UnknownZone(echo(name)))?;
         target.zone = Some(z);
     }
     if action.kind.targets_zone() {
@@ -192,6 +204,9 @@ pub fn validate(
         target.instance = Some(id);
     }
     let p = &action.params;
+    if let Some(v) = &p.version {
+        check_version(action, v)?;
+    }
     match action.kind {
         ActionKind::RestartInstance if target.instance.is_none() => {
             return Err(missing(action, "an instance index"));
@@ -231,7 +246,7 @@ pub fn validate(
                     if !known {
                         return Err(bad(
                             action,
-                            format!("no earlier version `{v}` to roll back to"),
+                            format!("no earlier version `{}` to roll back to", echo(v)),
                         ));
                     }
                 }
@@ -259,7 +274,14 @@ pub fn validate(
             {
                 return Err(bad(
                     action,
-                    format!("`{dep}` is not a dependency of this service"),
+                    format!("`{}` is not a dependency of this service", echo(dep)),
+                ));
+            }
+            check_config_key(model, fleet, s, action, key)?;
+            if value.chars().count() > MAX_CONFIG_VALUE_CHARS {
+                return Err(bad(
+                    action,
+                    format!("a config value has at most {MAX_CONFIG_VALUE_CHARS} characters"),
                 ));
             }
             parse_config(bare_key(key), value).map_err(|reason| bad(action, reason))?;
@@ -272,10 +294,19 @@ pub fn validate(
             let s = target.service.unwrap_or(0) as usize;
             if !fleet.services[s].flags.contains_key(flag) {
                 let known: Vec<&str> = fleet.services[s].flags.keys().map(String::as_str).collect();
-                return Err(bad(
-                    action,
-                    format!("unknown flag `{flag}` (flags: {})", known.join(", ")),
-                ));
+                let reason = if known.is_empty() {
+                    format!(
+                        "unknown flag `{}`: this service has no feature flags",
+                        echo(flag)
+                    )
+                } else {
+                    format!(
+                        "unknown flag `{}` (flags: {})",
+                        echo(flag),
+                        known.join(", ")
+                    )
+                };
+                return Err(bad(action, reason));
             }
         }
         ActionKind::ShedLoad => {
@@ -290,6 +321,51 @@ pub fn validate(
         _ => {}
     }
     Ok(target)
+}
+
+/// A version name: 1 to [`MAX_VERSION_CHARS`] characters, none of them control characters.
+fn check_version(action: &Action, version: &str) -> Result<(), ActionError> {
+    let v = version.trim();
+    if v.is_empty() || v.chars().count() > MAX_VERSION_CHARS || v.chars().any(char::is_control) {
+        return Err(bad(
+            action,
+            format!("a version has 1 to {MAX_VERSION_CHARS} characters and no control characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A config key a team may set on service `s`: one every service understands (possibly
+/// prefixed with a dependency), or one the service has — from the scenario, or changed by a
+/// fault (a `bad_config` fault's key is one of the service's, so it stays settable).
+fn check_config_key(
+    model: &Model,
+    fleet: &Fleet,
+    s: u32,
+    action: &Action,
+    key: &str,
+) -> Result<(), ActionError> {
+    let spec_keys = &model.spec(s).config;
+    let live_keys = &fleet.services[s as usize].config;
+    if KNOWN_CONFIG_KEYS.contains(&bare_key(key))
+        || spec_keys.contains_key(key)
+        || live_keys.contains_key(key)
+    {
+        return Ok(());
+    }
+    let mut known: Vec<&str> = KNOWN_CONFIG_KEYS.to_vec();
+    known.extend(spec_keys.keys().map(String::as_str));
+    known.extend(live_keys.keys().map(String::as_str));
+    known.sort_unstable();
+    known.dedup();
+    Err(bad(
+        action,
+        format!(
+            "unknown config key `{}` (keys: {})",
+            echo(key),
+            known.join(", ")
+        ),
+    ))
 }
 
 /// A parsed config value of a known key.
