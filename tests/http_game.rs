@@ -262,3 +262,60 @@ async fn a_scripted_game_from_lobby_to_finish() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_classes_are_listed_in_the_rules_and_named_in_errors() {
+    let server = TestServer::start().await;
+    let rules = server.ok("/api/v1/rules", None).await;
+    let classes = rules["fault_classes"].as_array().expect("fault_classes");
+    assert_eq!(classes.len(), 22, "{classes:?}");
+    let class = |name: &str| {
+        classes
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {classes:?}"))
+    };
+    assert_eq!(class("crash")["on_service"], true);
+    assert_eq!(class("crash")["on_zone"], false);
+    assert_eq!(class("zone_outage")["on_zone"], true);
+    assert_eq!(class("zone_outage")["on_service"], false);
+    assert_eq!(class("packet_loss")["on_zone"], true);
+    assert!(class("disk_full")["symptoms"].is_string());
+
+    let (_id, token) = server.team("Alpha").await;
+    server.organizer("/api/v1/game/start", json!({})).await;
+    let unknown = server
+        .post(
+            "/api/v1/team/declarations",
+            Some(&token),
+            json!({"service": "web", "fault": "nope"}),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.text);
+    let message = unknown.body["message"].as_str().unwrap_or(&unknown.text);
+    assert!(
+        message.contains("crash") && message.contains("telemetry_outage"),
+        "{message}"
+    );
+    let long = "n".repeat(5_000);
+    let huge = server
+        .post(
+            "/api/v1/team/declarations",
+            Some(&token),
+            json!({"service": "web", "fault": long}),
+        )
+        .await;
+    assert_eq!(huge.status, StatusCode::BAD_REQUEST);
+    assert!(huge.text.len() < 1_000, "{}", huge.text);
+    let zone = server
+        .post(
+            "/api/v1/team/declarations",
+            Some(&token),
+            json!({"zone": "main", "fault": "crash"}),
+        )
+        .await;
+    assert_eq!(zone.status, StatusCode::BAD_REQUEST, "{}", zone.text);
+    assert!(zone.text.contains("zone_outage"), "{}", zone.text);
+    let ledger = server.ok("/api/v1/team/ledger", Some(&token)).await;
+    assert_eq!(ledger.as_array().map(Vec::len), Some(0), "{ledger}");
+}

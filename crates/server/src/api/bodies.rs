@@ -164,4 +164,35 @@ pub struct Health {
 pub struct RulesBody {
     /// The rules with this scenario's weights, in Markdown.
     pub markdown: String,
+    /// Every fault class a team may declare (`fault` of `POST /team/declarations`), in
+    /// catalog order.
+    pub fault_classes: Vec<FaultClassBody>,
+}
+
+/// A fault class teams may declare.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FaultClassBody {
+    /// Its snake_case name.
+    pub name: &'static str,
+    /// Whether it is declared on a service (`{"service": ...}`).
+    pub on_service: bool,
+    /// Whether it is declared on a zone (`{"zone": ...}`).
+    pub on_zone: bool,
+    /// What a team can see when it strikes.
+    pub symptoms: &'static str,
+}
+
+impl FaultClassBody {
+    /// Every declarable fault class, in catalog order.
+    pub fn all() -> Vec<FaultClassBody> {
+        breakathon_scenario::FaultClass::ALL
+            .into_iter()
+            .map(|class| FaultClassBody {
+                name: class.name(),
+                on_service: class.may_target_service(),
+                on_zone: class.may_target_zone(),
+                symptoms: class.symptoms(),
+            })
+            .collect()
+    }
 }

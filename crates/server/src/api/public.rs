@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use breakathon_game::Principal;
 use serde_json::Value;
 
-use crate::api::bodies::{Health, RulesBody};
+use crate::api::bodies::{FaultClassBody, Health, RulesBody};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -73,12 +73,15 @@ pub async fn scoreboard_history(
         .map_err(|error| ApiError::internal(error.to_string()))
 }
 
-/// The rules with this scenario's weights.
+/// The rules with this scenario's weights, and the fault classes teams may declare.
 #[utoipa::path(get, path = "/api/v1/rules", tag = "public",
     responses((status = 200, body = RulesBody)))]
 pub async fn rules(State(state): State<AppState>) -> Result<Json<RulesBody>, ApiError> {
     let markdown = state.read(|game| game.rules_markdown()).await?;
-    Ok(Json(RulesBody { markdown }))
+    Ok(Json(RulesBody {
+        markdown,
+        fault_classes: FaultClassBody::all(),
+    }))
 }
 
 /// Announcements to everyone, oldest first.

@@ -5,6 +5,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use breakathon_game::{Declaration, DeclaredTarget, Notification, TeamId};
+use breakathon_scenario::FaultClass;
+use breakathon_sim::action::echo;
 use breakathon_sim::{Action, ActionParams};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -17,10 +19,23 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::limits::{MAX_LOG_LINES, MAX_MESSAGE_BYTES};
 use crate::state::AppState;
 
-/// Parses a snake_case name into one of the vocabulary enums, with a clear error.
+/// Parses a snake_case name into one of the vocabulary enums, with a clear error (the name
+/// echoed at most [`breakathon_sim::action::MAX_ECHO_CHARS`] characters long).
 pub fn parse_name<T: DeserializeOwned>(what: &str, name: &str) -> Result<T, ApiError> {
     serde_json::from_value(Value::String(name.to_owned()))
-        .map_err(|_| ApiError::bad_request(format!("unknown {what} `{name}`")))
+        .map_err(|_| ApiError::bad_request(format!("unknown {what} `{}`", echo(name))))
+}
+
+/// Parses a fault class; the error lists the declarable ones.
+fn parse_fault_class(name: &str) -> Result<FaultClass, ApiError> {
+    parse_name("fault class", name).map_err(|_| {
+        let known: Vec<&str> = FaultClass::ALL.into_iter().map(FaultClass::name).collect();
+        ApiError::bad_request(format!(
+            "unknown fault class `{}`; the fault classes are: {}",
+            echo(name),
+            known.join(", ")
+        ))
+    })
 }
 
 /// Simulated seconds to the first tick at or after them.
@@ -148,7 +163,7 @@ pub async fn declare(
             ));
         }
     };
-    let class = parse_name("fault class", &body.fault)?;
+    let class = parse_fault_class(&body.fault)?;
     let declaration = Declaration { target, class };
     let outcome = state
         .write_team(team, move |game, _| game.declare(team, declaration))
