@@ -9,6 +9,14 @@ use std::time::Duration;
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Longest time a request route may take before it answers 503 (not applied to streams).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a request waits for the game (its lock, or a tick under way to complete) before
+/// it is refused with 503 `busy` — and then nothing was applied. Well below
+/// [`REQUEST_TIMEOUT`], so that a command is either applied and answered, or refused.
+pub const MAX_GAME_WAIT: Duration = Duration::from_secs(4);
+const _: () = assert!(MAX_GAME_WAIT.as_millis() * 2 <= REQUEST_TIMEOUT.as_millis());
+/// Least time between two log lines about the same failure of the game clock (a failing
+/// journal would otherwise be reported at every tick of the ticker, onto a full disk).
+pub const CLOCK_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// Writes a token may burst before it is throttled.
 pub const WRITE_BURST: u32 = 30;
 /// Writes per second a token may sustain.

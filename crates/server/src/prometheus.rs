@@ -59,13 +59,16 @@ fn scalar(out: &mut String, name: &str, kind: &str, help: &str, value: impl std:
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn server(State(state): State<AppState>, _: Organizer) -> Result<Response, ApiError> {
-    let (teams, tick, change_seq, hash) = state
-        .read(|game| {
+    let now_ms = state.now_ms();
+    let (teams, tick, change_seq, hash, behind, stopped) = state
+        .read(move |game| {
             (
                 game.teams().len(),
                 game.status().tick,
                 game.change_seq(),
                 game.state_hash(),
+                game.clock_behind(now_ms),
+                game.failure().is_some(),
             )
         })
         .await?;
@@ -99,6 +102,20 @@ pub async fn server(State(state): State<AppState>, _: Organizer) -> Result<Respo
         "Hash of the whole game state, as a label.",
     );
     let _ = writeln!(out, "breakathon_state_hash_info{{hash=\"{hash:016x}\"}} 1");
+    scalar(
+        &mut out,
+        "breakathon_game_stopped",
+        "gauge",
+        "1 once the game stopped accepting commands because its journal could not be written or synced (restart needed).",
+        u8::from(stopped),
+    );
+    scalar(
+        &mut out,
+        "breakathon_clock_behind",
+        "gauge",
+        "1 while the machine cannot step the game as fast as its speed asks (the clock slips).",
+        u8::from(behind),
+    );
     if let Some(syncs) = state.journal_syncs() {
         scalar(
             &mut out,

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ApiError;
-use crate::limits::{KEEP_ALIVE_INTERVAL, RateLimit, RateLimiter};
+use crate::limits::{KEEP_ALIVE_INTERVAL, MAX_GAME_WAIT, RateLimit, RateLimiter};
 use crate::stats::ServerStats;
 use crate::tokens::TokenCache;
 
@@ -180,6 +180,12 @@ impl AppState {
         &self.inner.stats
     }
 
+    /// Why the game stopped accepting commands (its journal could not be written or
+    /// synced), if it did: a restart is needed once the cause is fixed.
+    pub fn failure(&self) -> Option<String> {
+        self.inner.game.failure()
+    }
+
     /// How many times the journal's log was synced (group commit), if it commits in groups.
     pub fn journal_syncs(&self) -> Option<u64> {
         self.inner.game.wal_sync().map(|sync| sync.syncs())
@@ -287,8 +293,9 @@ impl AppState {
         F: FnOnce(&Game) -> R + Send + 'static,
     {
         let state = self.clone();
+        let deadline = std::time::Instant::now() + MAX_GAME_WAIT;
         tokio::task::spawn_blocking(move || {
-            let game = state.lock_for(access)?;
+            let game = state.lock_until(access, deadline)?;
             Ok(f(&game))
         })
         .await
@@ -322,8 +329,10 @@ impl AppState {
         F: FnOnce(&mut Game, u64) -> Result<R, GameError> + Send + 'static,
     {
         let state = self.clone();
+        // Counted from here, so that time queued for a blocking thread counts too.
+        let deadline = std::time::Instant::now() + MAX_GAME_WAIT;
         let (result, prepared) =
-            tokio::task::spawn_blocking(move || state.write_prepared(access, f))
+            tokio::task::spawn_blocking(move || state.write_prepared(access, deadline, f))
                 .await
                 .map_err(|error| ApiError::internal(format!("game task failed: {error}")))??;
         if let Some(prepared) = prepared {
@@ -334,16 +343,20 @@ impl AppState {
     }
 
     /// Runs a command under the game lock and prepares the changed boards after releasing
-    /// it; sending them is left to the caller.
+    /// it; sending them is left to the caller. The command runs only if the game could be
+    /// locked for it before `deadline` (else 503 `busy`, nothing applied); once it has run,
+    /// what is left (the journal sync, encoding the boards) does not give up, so a command
+    /// that was applied is answered as such.
     fn write_prepared<R, F>(
         &self,
         access: Access,
+        deadline: std::time::Instant,
         f: F,
     ) -> Result<(Result<R, GameError>, Option<Prepared>), ApiError>
     where
         F: FnOnce(&mut Game, u64) -> Result<R, GameError>,
     {
-        let mut game = self.lock_for(access)?;
+        let mut game = self.lock_until(access, deadline)?;
         let started = std::time::Instant::now();
         let result = f(&mut game, self.now_ms());
         self.inner.stats.record_command(started.elapsed());
@@ -361,7 +374,8 @@ impl AppState {
     where
         F: FnOnce(&mut Game, u64) -> Result<R, GameError>,
     {
-        let (result, prepared) = self.write_prepared(Access::Settled, f)?;
+        let deadline = std::time::Instant::now() + MAX_GAME_WAIT;
+        let (result, prepared) = self.write_prepared(Access::Settled, deadline, f)?;
         if let Some(prepared) = prepared {
             self.send(prepared);
         }
@@ -403,8 +417,18 @@ impl AppState {
     /// Locks the game for `access`, recording the wait (which includes waiting for worlds to
     /// step when the access needs them).
     pub fn lock_for(&self, access: Access) -> Result<MutexGuard<'_, Game>, ApiError> {
+        self.lock_until(access, std::time::Instant::now() + MAX_GAME_WAIT)
+    }
+
+    /// [`AppState::lock_for`], refused with 503 `busy` (nothing done) once `deadline` has
+    /// passed.
+    pub fn lock_until(
+        &self,
+        access: Access,
+        deadline: std::time::Instant,
+    ) -> Result<MutexGuard<'_, Game>, ApiError> {
         let waiting = std::time::Instant::now();
-        let guard = self.inner.game.lock_for(access);
+        let guard = self.inner.game.lock_for_until(access, deadline);
         self.inner.stats.lock_wait.record(waiting.elapsed());
         guard.map_err(ApiError::from)
     }
@@ -567,6 +591,42 @@ fn snapshot(game: &Game) -> BoardSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use breakathon_game::{ClockMode, GameOptions};
+
+    const TUTORIAL: &str = include_str!("../../../scenarios/tutorial.ron");
+
+    #[test]
+    fn a_write_that_cannot_have_the_game_in_time_is_refused_as_busy_and_not_applied() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let options = GameOptions {
+            data_dir: dir.path().to_owned(),
+            scenario_name: "tutorial.ron".into(),
+            scenario_source: TUTORIAL.into(),
+            clock: ClockMode::Speed(1.0),
+            new_game: false,
+            organizer_token: None,
+            judge_token: None,
+        };
+        let mut game = Game::open(options, 0).expect("game").game;
+        game.create_team("Red").expect("team");
+        game.start(0).expect("start");
+        // A tick under way that nobody completes: a game-wide command must wait for it.
+        assert!(game.begin_due_tick(1_000).expect("tick"));
+        let out = game.check_out(1);
+        let before = game.status().duration_s;
+        let state = AppState::new(game, Instant::now(), ServerConfig::default());
+        let deadline = std::time::Instant::now() + Duration::from_millis(50);
+        let refused = state
+            .write_prepared(Access::Settled, deadline, |game, _| game.extend(77))
+            .map(|_| ())
+            .expect_err("busy");
+        assert_eq!(refused.status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.code, "busy");
+        let game = state.lock().expect("as is");
+        assert_eq!(game.status().duration_s, before, "not applied");
+        drop(game);
+        drop(out);
+    }
 
     #[test]
     fn a_frame_is_one_id_line_and_one_data_line_with_the_json_bytes() {

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use breakathon_game::Principal;
 use serde_json::Value;
@@ -18,16 +18,23 @@ const JSON_CONTENT_TYPE: &str = "application/json";
 
 /// The game's clock and state (`state_hash` is added for organizers).
 #[utoipa::path(get, path = "/api/v1/game", tag = "public",
-    responses((status = 200, description = "state, elapsed_s, remaining_s, speed, frozen, tick_ms (+ state_hash for organizers)", body = Value)))]
+    responses((status = 200, description = "state, elapsed_s, remaining_s, speed, frozen, tick_ms, behind, slipped_s, failure (+ state_hash for organizers)", body = Value)))]
 pub async fn game(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let organizer = matches!(caller.0, Some(Principal::Organizer));
+    let now_ms = state.now_ms();
     let value = state
         .read(move |game| {
             let mut value = serde_json::to_value(game.status())?;
             if let Value::Object(map) = &mut value {
+                let tick_ms = game.scenario().tick.as_millis();
+                map.insert("tick_ms".into(), Value::from(tick_ms));
+                // The machine does not keep up with the speed: the clock slips.
+                map.insert("behind".into(), Value::from(game.clock_behind(now_ms)));
+                let slipped_ms = game.clock_slipped_ticks().saturating_mul(tick_ms);
+                map.insert("slipped_s".into(), Value::from(slipped_ms as f64 / 1000.0));
                 map.insert(
-                    "tick_ms".into(),
-                    Value::from(game.scenario().tick.as_millis()),
+                    "failure".into(),
+                    game.failure().map_or(Value::Null, Value::from),
                 );
                 if organizer {
                     map.insert(
@@ -108,11 +115,26 @@ pub async fn incidents(
     to_json(&grid)
 }
 
-/// Liveness check.
+/// Health check: 503 once the game stopped accepting commands (its journal could not be
+/// written or synced; a restart is needed once that is fixed).
 #[utoipa::path(get, path = "/api/v1/healthz", tag = "public",
-    responses((status = 200, body = Health)))]
-pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok" })
+    responses((status = 200, body = Health),
+        (status = 503, description = "the game stopped: its journal could not be written", body = ErrorBody)))]
+pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let failure = tokio::task::spawn_blocking(move || state.failure())
+        .await
+        .map_err(|error| ApiError::internal(format!("game task failed: {error}")))?;
+    match failure {
+        Some(why) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopped",
+            format!(
+                "the game stopped accepting commands: {why}; restart the server once that is \
+                 fixed"
+            ),
+        )),
+        None => Ok(Json(Health { status: "ok" })),
+    }
 }
 
 /// Serializes a view for a JSON response.
