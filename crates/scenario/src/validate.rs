@@ -22,6 +22,20 @@ pub const MAX_SERVICES: usize = 1_000;
 pub const MAX_FAULTS: usize = 10_000;
 /// Hours in a simulated day (length of `traffic.daily_curve`).
 pub const HOURS_PER_DAY: usize = 24;
+/// Most points any scoring weight or hint cost may be worth (the judge's adjustment limit).
+pub const MAX_POINTS: i64 = 1_000_000;
+/// Most revenue units one point may take.
+pub const MAX_REVENUE_UNITS_PER_POINT: u64 = 1_000_000_000_000;
+/// Most retries of one dependency call (the same bound as a team's `set_config retries`).
+pub const MAX_RETRIES: u32 = 10;
+/// Largest connection pool of one dependency (the same bound as `set_config pool_size`).
+pub const MAX_POOL_SIZE: u32 = 10_000;
+/// Most connections one instance accepts.
+pub const MAX_CONNECTIONS: u32 = 1_000_000;
+/// Most consecutive failed probes before an instance is marked unhealthy.
+pub const MAX_PROBE_FAILURES: u32 = 100;
+/// Most calls to a dependency per incoming request.
+pub const MAX_CALLS_PER_REQUEST: f64 = 100.0;
 
 /// Runs every check of `scenario`, locating problems through `index`.
 pub(crate) fn validate(scenario: &Scenario, index: &SpanIndex) -> Vec<Diagnostic> {
@@ -101,8 +115,25 @@ impl<'a> Checker<'a> {
 
     // ---- numbers -------------------------------------------------------------------
 
+    /// Reports a number that is not finite (too large to write, or not a number); true if so.
+    fn not_finite(&mut self, path: &str, value: f64, what: &str) -> bool {
+        if value.is_finite() {
+            return false;
+        }
+        let message = if value.is_nan() {
+            format!("`{what}` must be a number, found {value}")
+        } else {
+            format!("`{what}` is too large: it must be a finite number, found {value}")
+        };
+        self.error(K::OutOfRange, path, message, "not a finite number", None);
+        true
+    }
+
     fn positive(&mut self, path: &str, value: f64, what: &str) {
-        if !(value.is_finite() && value > 0.0) {
+        if self.not_finite(path, value, what) {
+            return;
+        }
+        if value <= 0.0 {
             self.error(
                 K::OutOfRange,
                 path,
@@ -114,7 +145,10 @@ impl<'a> Checker<'a> {
     }
 
     fn non_negative(&mut self, path: &str, value: f64, what: &str) {
-        if !(value.is_finite() && value >= 0.0) {
+        if self.not_finite(path, value, what) {
+            return;
+        }
+        if value < 0.0 {
             self.error(
                 K::OutOfRange,
                 path,
@@ -183,6 +217,29 @@ impl<'a> Checker<'a> {
                 format!("`{what}` must be 0 or more, found {value}"),
                 "must be ≥ 0",
                 Some("write amounts as positive numbers; the rules decide the sign".to_owned()),
+            );
+        } else if value > MAX_POINTS {
+            self.error(
+                K::OutOfRange,
+                path,
+                format!("`{what}` must be at most {MAX_POINTS} points, found {value}"),
+                "too many points",
+                None,
+            );
+        }
+    }
+
+    /// A whole number from `min` (0 or 1) to `max`.
+    fn int_at_most(&mut self, path: &str, value: u64, min: u64, max: u64, what: &str) {
+        if min > 0 && value == 0 {
+            self.positive_int(path, value, what);
+        } else if value > max {
+            self.error(
+                K::OutOfRange,
+                path,
+                format!("`{what}` must be at most {max}, found {value}"),
+                "too large",
+                None,
             );
         }
     }
@@ -452,9 +509,11 @@ impl<'a> Checker<'a> {
             );
             self.positive(&format!("{p}.memory_mb"), service.memory_mb, "memory_mb");
             self.positive(&format!("{p}.disk_gb"), service.disk_gb, "disk_gb");
-            self.positive_int(
+            self.int_at_most(
                 &format!("{p}.max_connections"),
                 u64::from(service.max_connections),
+                1,
+                u64::from(MAX_CONNECTIONS),
                 "max_connections",
             );
             self.non_negative(
@@ -468,9 +527,11 @@ impl<'a> Checker<'a> {
                 hc.interval,
                 "health_check.interval",
             );
-            self.positive_int(
+            self.int_at_most(
                 &format!("{p}.health_check.failures"),
                 u64::from(hc.failures),
+                1,
+                u64::from(MAX_PROBE_FAILURES),
                 "health_check.failures",
             );
             self.positive(
@@ -498,10 +559,31 @@ impl<'a> Checker<'a> {
                     dep.calls_per_request,
                     "calls_per_request",
                 );
-                self.positive_int(
+                if dep.calls_per_request > MAX_CALLS_PER_REQUEST {
+                    self.error(
+                        K::OutOfRange,
+                        &format!("{dp}.calls_per_request"),
+                        format!(
+                            "`calls_per_request` must be at most {MAX_CALLS_PER_REQUEST}, found {}",
+                            dep.calls_per_request
+                        ),
+                        "too many calls",
+                        None,
+                    );
+                }
+                self.int_at_most(
                     &format!("{dp}.pool_size"),
                     u64::from(dep.pool_size),
+                    1,
+                    u64::from(MAX_POOL_SIZE),
                     "pool_size",
+                );
+                self.int_at_most(
+                    &format!("{dp}.retries"),
+                    u64::from(dep.retries),
+                    0,
+                    u64::from(MAX_RETRIES),
+                    "retries",
                 );
                 self.nonzero_duration(&format!("{dp}.timeout"), dep.timeout, "timeout");
                 if let Some(breaker) = &dep.circuit_breaker {
@@ -1438,9 +1520,11 @@ impl<'a> Checker<'a> {
             "complaint_interval",
         );
         let w = &s.scoring;
-        self.positive_int(
+        self.int_at_most(
             "scoring.revenue_units_per_point",
             w.revenue_units_per_point,
+            1,
+            MAX_REVENUE_UNITS_PER_POINT,
             "revenue_units_per_point",
         );
         if w.floor_percent > 100 {

@@ -210,6 +210,25 @@ fn numbers_out_of_range_all_in_one_run() {
 }
 
 #[test]
+fn numbers_too_large_to_mean_anything_are_refused() {
+    let report = snapshot("absurd-values", &[DiagnosticKind::OutOfRange]);
+    // capacity_rps, base_latency_ms, max_connections, failures, retries, pool_size,
+    // calls_per_request, the hint's cost, revenue_units_per_point and the 7 points weights.
+    assert_eq!(report.error_count(), 16, "{report}");
+    let text = render(&report);
+    assert!(text.contains("`capacity_rps` is too large"), "{text}");
+    assert!(
+        !text.contains("must be greater than 0, found inf"),
+        "{text}"
+    );
+    assert!(text.contains("`retries` must be at most 10"), "{text}");
+    assert!(
+        text.contains("`detection_points` must be at most 1000000"),
+        "{text}"
+    );
+}
+
+#[test]
 fn actions_invalid_for_the_service_kind() {
     let report = snapshot("invalid-action", &[DiagnosticKind::InvalidAction]);
     // Three on services, one on a zone where no DNS resolver runs.

@@ -19,10 +19,10 @@ use crate::telemetry::LogLevel;
 
 /// Most mitigations (and, separately, worsenings) recorded per incident.
 pub const MAX_REMEDY_RECORDS: usize = 64;
-/// Most retries a `set_config retries` accepts.
-pub const MAX_RETRIES: u32 = 10;
-/// Largest pool a `set_config pool_size` accepts.
-pub const MAX_POOL_SIZE: u32 = 10_000;
+/// Most retries a `set_config retries` accepts (the scenario's own bound).
+pub const MAX_RETRIES: u32 = breakathon_scenario::validate::MAX_RETRIES;
+/// Largest pool a `set_config pool_size` accepts (the scenario's own bound).
+pub const MAX_POOL_SIZE: u32 = breakathon_scenario::validate::MAX_POOL_SIZE;
 /// Most characters of a `set_config` value.
 pub const MAX_CONFIG_VALUE_CHARS: usize = 256;
 /// Most characters of a version name (`rollback` / `roll_forward`).
