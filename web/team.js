@@ -51,6 +51,19 @@
     for (const s of services()) for (const i of instancesOf(s)) if (i.zone) found.add(String(i.zone));
     return [...found];
   }
+  // A zone's own state from GET /team/fleet (`zones: [{name, up, drained}]`): draining a
+  // whole zone marks the zone, not its instances.
+  function zoneState(name) {
+    const zones = list(pick(fleet, 'zones') || [], 'zones');
+    const z = zones.find((x) => x && typeof x === 'object' && String(pick(x, 'name', 'id')) === String(name));
+    if (!z) return null;
+    if (z.up === false) return 'down';
+    return z.drained ? 'drained' : null;
+  }
+  function zoneText(name) {
+    const state = zoneState(name);
+    return state ? `${name} (${BK.healthInfo(state)[1]} ${state})` : String(name);
+  }
   function instancesOf(s) { return list(pick(s, 'instances') || [], 'instances').filter((i) => pick(i, 'phase') !== 'removed'); }
   function depsOf(s) {
     return list(pick(s, 'dependencies', 'deps', 'calls') || [], 'dependencies')
@@ -61,7 +74,9 @@
     const phase = pick(inst, 'phase');
     if (phase !== undefined) {
       if (phase === 'running') {
-        if (inst.drained) return 'drained';
+        const zone = zoneState(inst.zone);
+        if (zone === 'down') return 'down';
+        if (inst.drained || zone === 'drained') return 'drained';
         return inst.probe_healthy === false ? 'failing' : 'healthy';
       }
       return phase;
@@ -164,7 +179,10 @@
     if (!byZone.size) byZone.set('', []);
     let y = MAP.headH;
     for (const [zone, members] of byZone) {
-      g.appendChild(svg('text', { x: '10', y: y + 14, class: 'zone-label' }, zone || 'instances'));
+      const zstate = zone ? zoneState(zone) : null;
+      g.appendChild(svg('text', { x: '10', y: y + 14, class: 'zone-label', dataset: { zoneState: zstate || 'normal' } },
+        zone ? (zstate ? `${zone.length > 6 ? zone.slice(0, 5) + '…' : zone} ${BK.healthInfo(zstate)[1]}` : zone) : 'instances',
+        svg('title', null, zone ? zoneText(zone) : 'instances')));
       const fits = Math.floor((MAP.nodeWidth - 70) / 20);
       if (members.length > fits) {
         // Show the troubled instances first when they do not all fit.
@@ -180,7 +198,7 @@
         const box = svg('g', { dataset: { instance: String(idx), state: iword } },
           svg('rect', { x, y: y + 2, width: '16', height: '16', rx: '3', class: 'h-' + icls }),
           svg('text', { x: x + 8, y: y + 14, 'font-size': '11', 'text-anchor': 'middle', class: 'glyph' }, iicon),
-          svg('title', null, `${s.name} #${idx}${zone ? ' in ' + zone : ''}: ${iword}`));
+          svg('title', null, `${s.name} #${idx}${zone ? ' in ' + zoneText(zone) : ''}: ${iword}`));
         g.appendChild(box);
       });
       y += MAP.zoneH;
@@ -231,7 +249,7 @@
         ['version', pick(s, 'version')],
         ['can roll back to', list(pick(s, 'rollback_versions') || []).join(', ')],
         ['calls', depsOf(s).join(', ') || 'nothing'],
-        ['zones', [...new Set(insts.map((i) => i.zone).filter(Boolean))].join(', ')],
+        ['zones', [...new Set(insts.map((i) => i.zone).filter(Boolean))].map(zoneText).join(', ')],
         ['shedding', Number(pick(s, 'shed_percent')) > 0 ? pick(s, 'shed_percent') + ' % of load' : null],
         ['rate limit', pick(s, 'rate_limit_rps') !== undefined ? pick(s, 'rate_limit_rps') + ' requests/s' : null],
         ['telemetry', s.metrics === null ? '? dark — no metrics or logs are arriving' : null],
@@ -239,7 +257,7 @@
       ]),
       insts.length ? BK.table(insts, [
         { label: 'Instance', fmt: (r, i) => '#' + instanceIndex(r, i) },
-        { label: 'Zone', fmt: (r) => String(r.zone ?? '–') },
+        { label: 'Zone', fmt: (r) => (r.zone === undefined || r.zone === null ? '–' : zoneText(r.zone)) },
         { label: 'Health', fmt: (r) => BK.healthBadge(instanceHealth(r)) },
         { label: 'Version', fmt: (r) => String(pick(r, 'version') ?? pick(s, 'version') ?? '–') },
         { label: 'CPU', num: true, fmt: (r) => BK.fmtField('cpu_percent', pick(r.metrics || r, 'cpu_percent')) },
