@@ -138,11 +138,20 @@ impl Clock {
         given_up
     }
 
-    /// Whether the clock slipped within [`BEHIND_WINDOW_MS`] before `now_ms`: the machine
-    /// does not keep up with the speed.
-    pub fn behind(&self, now_ms: u64) -> bool {
-        self.last_slip_ms
-            .is_some_and(|slip_ms| now_ms.saturating_sub(slip_ms) <= BEHIND_WINDOW_MS)
+    /// Whether the machine does not keep up with the speed: at `now_ms` the running clock
+    /// is further ahead of the game (at tick `current`) than it may be, or it slipped within
+    /// [`BEHIND_WINDOW_MS`] before.
+    pub fn behind(&self, now_ms: u64, current: u64, state: GameState) -> bool {
+        let Some(max_lag) = self.max_lag_ticks() else {
+            return false;
+        };
+        if state != GameState::Running {
+            return false;
+        }
+        self.wanted_tick(now_ms).saturating_sub(current) > max_lag
+            || self
+                .last_slip_ms
+                .is_some_and(|slip_ms| now_ms.saturating_sub(slip_ms) <= BEHIND_WINDOW_MS)
     }
 
     /// Ticks given up by slips since the game was opened.
@@ -222,15 +231,18 @@ mod tests {
         let run = GameState::Running;
         // Within the bound nothing slips.
         assert_eq!(clock.slip(1_000, 0, run), 0);
-        assert!(!clock.behind(1_000));
+        assert!(!clock.behind(1_000, 0, run));
+        // Further ahead than the bound it is behind, before it slipped too.
+        assert!(clock.behind(2_000, 0, run));
         // Ten seconds in, the game reached only tick 330: 2,670 ticks behind.
         assert_eq!(clock.slip(10_000, 330, run), 2_670 - 300);
         assert_eq!(clock.target_tick(10_000, 330, run, u64::MAX), 630);
-        assert!(clock.behind(10_000));
+        assert!(clock.behind(10_000, 330, run));
         assert_eq!(clock.slipped_ticks(), 2_370);
         // From there the clock runs at its speed again.
         assert_eq!(clock.target_tick(11_000, 630, run, u64::MAX), 930);
-        assert!(!clock.behind(11_000 + BEHIND_WINDOW_MS));
+        assert!(!clock.behind(11_000 + BEHIND_WINDOW_MS, 930 + 300 * 2, run));
+        assert!(!clock.behind(11_000, 930, GameState::Paused));
         // Paused, manual and "as fast as possible" clocks never slip.
         assert_eq!(clock.slip(1_000_000, 0, GameState::Paused), 0);
         let mut fastest = Clock::new(ClockMode::Speed(f64::INFINITY), 1000);

@@ -392,10 +392,11 @@ impl Game {
         self.clock.slip(now_ms, self.core.tick, self.core.state)
     }
 
-    /// Whether the speed clock had to slip within the last seconds at `now_ms` because the
-    /// machine does not step the game as fast as its speed asks (see [`Clock::slip`]).
+    /// Whether the machine does not step the game as fast as its speed asks: at `now_ms`
+    /// the running clock is further ahead than it may be, or it slipped within the last
+    /// seconds (see [`Clock::slip`]).
     pub fn clock_behind(&self, now_ms: u64) -> bool {
-        self.clock.behind(now_ms)
+        self.clock.behind(now_ms, self.core.tick, self.core.state)
     }
 
     /// Ticks the speed clock gave up since the game was opened because the machine could
