@@ -141,10 +141,7 @@ impl Game {
 
     pub(crate) fn append(&mut self, entries: &[(u64, JournalEntry)]) -> Result<(), GameError> {
         if let Some(reason) = &self.poisoned {
-            return Err(GameError::Stopped(format!(
-                "the game stopped accepting commands: {reason}; restart the server once that \
-                 is fixed, to recover from the journal"
-            )));
+            return Err(stopped(reason));
         }
         match self.journal.as_mut() {
             Some(journal) => match journal.append(entries) {
@@ -152,13 +149,13 @@ impl Game {
                 Err(error) => {
                     // Nothing of this command applied; nothing more will be (the journal
                     // must hold every acknowledged command, in order).
-                    let reason = format!("its journal could not be written ({error})");
-                    self.poisoned = Some(reason.clone());
-                    return Err(GameError::Stopped(format!(
-                        "the game stopped accepting commands: {reason}; free space or fix \
-                         the data directory, then restart the server to recover from the \
-                         journal (every acknowledged command is in it)"
-                    )));
+                    let reason = format!(
+                        "its journal could not be written ({error}); free space or fix the \
+                         data directory"
+                    );
+                    let refused = stopped(&reason);
+                    self.poisoned = Some(reason);
+                    return Err(refused);
                 }
             },
             None => self.last_seq += entries.len() as u64,
@@ -1125,10 +1122,7 @@ impl Game {
         self.check_team_command(team)?;
         self.check_records(team, self.team(team)?.actions.len(), "actions")?;
         if let Some(reason) = &self.poisoned {
-            return Err(GameError::Stopped(format!(
-                "the game stopped accepting commands: {reason}; restart the server once that \
-                 is fixed, to recover from the journal"
-            )));
+            return Err(stopped(reason));
         }
         // The world validates and queues in one step; journal right after, and if that
         // fails the world is ahead of the journal: `append` stops accepting commands.
@@ -1594,6 +1588,14 @@ impl Game {
 }
 
 /// Checks a free-text message: trimmed, non-empty, not too long.
+/// The refusal of every command once the game stopped for `reason`.
+fn stopped(reason: &str) -> GameError {
+    GameError::Stopped(format!(
+        "the game stopped accepting commands: {reason}; then restart the server to recover \
+         from the journal (every acknowledged command is in it)"
+    ))
+}
+
 fn check_message(message: &str, what: &str) -> Result<String, GameError> {
     let message = message.trim();
     if message.is_empty() {
