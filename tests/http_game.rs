@@ -319,3 +319,92 @@ async fn fault_classes_are_listed_in_the_rules_and_named_in_errors() {
     let ledger = server.ok("/api/v1/team/ledger", Some(&token)).await;
     assert_eq!(ledger.as_array().map(Vec::len), Some(0), "{ledger}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_that_cannot_be_written_stops_the_game_visibly() {
+    let server = TestServer::start().await;
+    server.team("Alpha").await;
+    server.organizer("/api/v1/game/start", json!({})).await;
+    server.advance(5).await;
+    let game = server.ok("/api/v1/game", None).await;
+    assert_eq!(game["failure"], Value::Null);
+    assert_eq!(game["behind"], false, "a manual clock is never behind");
+    assert_eq!(
+        server.get("/api/v1/healthz", None).await.status,
+        StatusCode::OK
+    );
+
+    // The journal's table disappears behind the server's back: it cannot be written (as
+    // on a full disk).
+    let journal = server
+        .data_dir()
+        .join(breakathon_game::journal::JOURNAL_FILE_NAME);
+    let other = rusqlite::Connection::open(journal).expect("journal");
+    other
+        .execute_batch("ALTER TABLE journal RENAME TO hidden")
+        .expect("hide");
+    let failed = server
+        .post(
+            "/api/v1/game/advance",
+            Some(ORGANIZER),
+            json!({"seconds": 5}),
+        )
+        .await;
+    assert_eq!(
+        failed.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        failed.text
+    );
+    let message = failed.body["message"].as_str().unwrap_or(&failed.text);
+    assert!(
+        message.contains("journal could not be written"),
+        "{message}"
+    );
+    assert!(message.contains("restart"), "{message}");
+    other
+        .execute_batch("ALTER TABLE hidden RENAME TO journal")
+        .expect("unhide");
+    drop(other);
+
+    // It stays stopped until a restart, and says so.
+    let refused = server
+        .post(
+            "/api/v1/announcements",
+            Some(ORGANIZER),
+            json!({"message": "hello"}),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        refused.text
+    );
+    let health = server.get("/api/v1/healthz", None).await;
+    assert_eq!(
+        health.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        health.text
+    );
+    assert_eq!(health.body["error"], "stopped");
+    let game = server.ok("/api/v1/game", None).await;
+    assert_eq!(
+        game["tick"], 5,
+        "reads still answer; the failed advance did not apply"
+    );
+    assert!(
+        game["failure"]
+            .as_str()
+            .is_some_and(|why| why.contains("journal")),
+        "{game}"
+    );
+    let metrics = server.get("/metrics", Some(ORGANIZER)).await;
+    assert!(
+        metrics.text.contains("breakathon_game_stopped 1"),
+        "{}",
+        metrics.text
+    );
+    server.shutdown().await;
+}

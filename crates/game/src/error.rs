@@ -94,6 +94,19 @@ impl GameError {
         }
     }
 
+    /// Whether this is the journal database being busy (another connection's transaction
+    /// outlasted the wait): nothing was written, and the same write may succeed later.
+    pub fn is_journal_busy(&self) -> bool {
+        matches!(
+            self,
+            GameError::Journal(rusqlite::Error::SqliteFailure(error, _))
+                if matches!(
+                    error.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                )
+        )
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         GameError::Io {
             context: context.into(),

@@ -146,6 +146,12 @@ impl Game {
         match self.journal.as_mut() {
             Some(journal) => match journal.append(entries) {
                 Ok(seq) => self.last_seq = seq,
+                // Nothing written: the caller may try again.
+                Err(error) if error.is_journal_busy() => {
+                    return Err(GameError::Busy(format!(
+                        "the journal is busy ({error}); nothing was done, try again"
+                    )));
+                }
                 Err(error) => {
                     // Nothing of this command applied; nothing more will be (the journal
                     // must hold every acknowledged command, in order).
@@ -1125,11 +1131,19 @@ impl Game {
             return Err(stopped(reason));
         }
         // The world validates and queues in one step; journal right after, and if that
-        // fails the world is ahead of the journal: `append` stops accepting commands.
+        // fails (even busy) the world is ahead of the journal: stop accepting commands.
         // `catch_up` above brought the team to the game's tick, so it may act mid-tick.
         let accepted = self.apply_act(team, &action)?;
         let tick = self.core.tick;
-        self.append(&[(tick, JournalEntry::Act { team, action })])?;
+        if let Err(error) = self.append(&[(tick, JournalEntry::Act { team, action })]) {
+            let reason = self
+                .poisoned
+                .get_or_insert_with(|| {
+                    format!("an action was applied but could not be journaled ({error})")
+                })
+                .clone();
+            return Err(stopped(&reason));
+        }
         self.bump();
         Ok(accepted)
     }

@@ -157,8 +157,12 @@ pub trait Journal: Send {
     }
 }
 
-/// How long a writer waits for the other connection (journal vs checkpoint writer).
+/// How long the checkpoint writer (and a checkpoint reader) waits for the other connection.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
+/// How long the journal's own connection waits for the checkpoint writer's transaction
+/// before an append gives up as busy (nothing written): short, because it waits under the
+/// game's lock, and a request must be answered well within the server's timeout.
+pub const APPEND_BUSY_TIMEOUT_MS: u64 = 2_000;
 
 /// The SQLite journal.
 pub struct SqliteJournal {
@@ -235,6 +239,9 @@ impl SqliteJournal {
     /// never seen complete without its rows.
     pub fn open_for_checkpoints(path: &Path) -> Result<SqliteJournal, GameError> {
         let journal = Self::open(path)?;
+        journal
+            .conn
+            .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
         journal.conn.pragma_update(None, "synchronous", "NORMAL")?;
         journal
             .conn
@@ -284,7 +291,7 @@ impl SqliteJournal {
         // when checkpoints were written): the checkpoint writer does (`open_for_checkpoints`),
         // and closing or archiving the journal does.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        conn.busy_timeout(Duration::from_millis(APPEND_BUSY_TIMEOUT_MS))?;
         Ok(())
     }
 

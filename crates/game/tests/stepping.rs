@@ -321,17 +321,23 @@ fn a_journal_that_cannot_be_written_stops_the_game_and_loses_nothing_acknowledge
     game.create_team("Red").unwrap();
     game.start(0).unwrap();
     game.advance(5).unwrap();
-    // Another connection holds the database's write lock: the journal cannot be written
-    // (as with a full disk).
-    let blocker = rusqlite::Connection::open(dir.path().join(JOURNAL_FILE_NAME)).unwrap();
-    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // The journal's table disappears behind the game's back: it cannot be written (as on a
+    // full disk).
+    let other = rusqlite::Connection::open(dir.path().join(JOURNAL_FILE_NAME)).unwrap();
+    other
+        .execute_batch("ALTER TABLE journal RENAME TO hidden")
+        .unwrap();
     let error = game.advance(5).unwrap_err();
     assert_eq!(error.kind(), breakathon_game::ErrorKind::Storage, "{error}");
-    assert!(error.to_string().contains("journal"), "{error}");
+    assert!(
+        error.to_string().contains("journal could not be written"),
+        "{error}"
+    );
     assert_eq!(game.tick(), 5, "not applied");
     assert!(game.failure().is_some());
-    blocker.execute_batch("ROLLBACK").unwrap();
-    drop(blocker);
+    other
+        .execute_batch("ALTER TABLE hidden RENAME TO journal")
+        .unwrap();
     // Even once it could be written again, nothing more is accepted until a restart.
     let again = game.announce("still there?").unwrap_err();
     assert!(matches!(again, GameError::Stopped(_)), "{again}");
@@ -345,4 +351,23 @@ fn a_journal_that_cannot_be_written_stops_the_game_and_loses_nothing_acknowledge
     assert_eq!(recovered.tick(), 5);
     assert_eq!(recovered.teams().len(), 1);
     assert!(recovered.failure().is_none());
+}
+
+#[test]
+fn a_journal_busy_with_another_writer_refuses_the_command_without_stopping_the_game() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut game = common::open_manual(dir.path(), "tutorial.ron", TUTORIAL);
+    game.create_team("Red").unwrap();
+    game.start(0).unwrap();
+    // Another connection holds the write lock longer than an append waits.
+    let other = rusqlite::Connection::open(dir.path().join(JOURNAL_FILE_NAME)).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let busy = game.advance(5).unwrap_err();
+    assert!(matches!(busy, GameError::Busy(_)), "{busy}");
+    assert!(busy.to_string().contains("nothing was done"), "{busy}");
+    assert_eq!(game.tick(), 0);
+    assert!(game.failure().is_none(), "busy is not a failure");
+    other.execute_batch("ROLLBACK").unwrap();
+    game.advance(5).unwrap();
+    assert_eq!(game.tick(), 5);
 }
