@@ -22,7 +22,7 @@ use crate::rules::tick::{self, BaselineTick, TickContext, TickOutcome, secs};
 use crate::stepping::Stepping;
 use crate::team::{self, MAX_TEAMS, TEAM_TOKEN_PREFIX};
 use crate::views::{
-    ActionAccepted, DeclarationOutcome, Event, HintView, Scoreboard, TeamInfo, Verdict,
+    ActionAccepted, DeclarationOutcome, Event, EventIds, HintView, Scoreboard, TeamInfo, Verdict,
 };
 use crate::{
     Announcement, ClockMode, Declaration, DeclaredTarget, GameError, GameMeta, GameState,
@@ -62,6 +62,8 @@ pub struct Game {
     pub(crate) judge_token: Option<TokenHash>,
     pub(crate) change_seq: u64,
     pub(crate) events: VecDeque<(u64, Option<TeamId>, Event)>,
+    /// Durable ids of stream events (the same after a restart; see [`EventIds`]).
+    pub(crate) event_ids: EventIds,
     pub(crate) emitted_ledger: BTreeMap<TeamId, usize>,
     pub(crate) poisoned: Option<String>,
     pub(crate) checkpointer: Option<Checkpointer>,
@@ -126,6 +128,7 @@ impl Game {
             judge_token: None,
             change_seq: 0,
             events: VecDeque::new(),
+            event_ids: EventIds::default(),
             emitted_ledger: BTreeMap::new(),
             poisoned: None,
             checkpointer: None,
@@ -179,15 +182,6 @@ impl Game {
             // Validated before journaling, so this is a bug; refuse to go on diverging.
             self.poisoned = Some(e.to_string());
         }
-        // A team's or a judge's command about one team books points for that team only.
-        match &entry {
-            JournalEntry::Declare { team, .. }
-            | JournalEntry::Notify { team, .. }
-            | JournalEntry::TakeHint { team, .. }
-            | JournalEntry::Adjust { team, .. }
-            | JournalEntry::Rule { team, .. } => self.flush_team_ledger_events(*team),
-            _ => self.flush_ledger_events(),
-        }
         applied
     }
 
@@ -231,6 +225,17 @@ impl Game {
             _ => None,
         };
         let applied = self.apply_entry(entry, now_ms)?;
+        // Ledger lines are streamed here, not by the caller, so that a replay streams them at
+        // the same point as the live game did (stream event ids must survive a restart).
+        // A team's or a judge's command about one team books points for that team only.
+        match entry {
+            JournalEntry::Declare { team, .. }
+            | JournalEntry::Notify { team, .. }
+            | JournalEntry::TakeHint { team, .. }
+            | JournalEntry::Adjust { team, .. }
+            | JournalEntry::Rule { team, .. } => self.flush_team_ledger_events(*team),
+            _ => self.flush_ledger_events(),
+        }
         let board_moved = match entry {
             JournalEntry::Act { .. }
             | JournalEntry::RotateToken { .. }
@@ -570,7 +575,11 @@ impl Game {
             return Ok(());
         }
         let job = self.checkpoint_job();
-        self.store_checkpoint(job)
+        self.store_checkpoint(job)?;
+        // The rest of this tick numbers its stream events as a recovery from this
+        // checkpoint will (see `EventIds`).
+        self.event_ids.resume_after_checkpoint(self.core.tick);
+        Ok(())
     }
 
     /// Writes a checkpoint of the whole state now (after the last journaled record) and
@@ -585,6 +594,7 @@ impl Game {
             journal.save_checkpoint(&stored)?;
         }
         self.last_checkpoint_tick = self.core.tick;
+        self.event_ids.resume_after_checkpoint(self.core.tick);
         Ok(())
     }
 
@@ -611,8 +621,9 @@ impl Game {
     }
 
     pub(crate) fn push_event(&mut self, team: Option<TeamId>, event: Event) {
+        let id = self.event_ids.next(self.core.tick, team);
         self.change_seq += 1;
-        self.events.push_back((self.change_seq, team, event));
+        self.events.push_back((id, team, event));
         while self.events.len() > MAX_EVENTS {
             self.events.pop_front();
         }
@@ -621,6 +632,15 @@ impl Game {
     fn state_event(&mut self) {
         let state = self.core.state;
         self.push_event(None, Event::State { state });
+    }
+
+    /// After a checkpoint was loaded: its ledger lines were streamed before (not again), and
+    /// events of its tick that follow it get ids above those streamed before the checkpoint.
+    pub(crate) fn events_resume_from_checkpoint(&mut self) {
+        for (id, team) in &self.core.teams {
+            self.emitted_ledger.insert(*id, team.ledger.len());
+        }
+        self.event_ids.resume_after_checkpoint(self.core.tick);
     }
 
     /// Streams one team's new ledger lines.
@@ -1635,8 +1655,7 @@ fn check_message(message: &str, what: &str) -> Result<String, GameError> {
 /// those that can. (A zone class declared on a service stays a false alarm: the service may
 /// well be where the team saw it.)
 fn check_declared_class(declaration: &Declaration) -> Result<(), GameError> {
-    if !matches!(declaration.target, DeclaredTarget::Zone(_))
-        || declaration.class.may_target_zone()
+    if !matches!(declaration.target, DeclaredTarget::Zone(_)) || declaration.class.may_target_zone()
     {
         return Ok(());
     }

@@ -347,6 +347,7 @@ fn restore(
         game.core = core;
         rebuilt.marks = worlds.iter().map(|(id, w)| (*id, w.ring_marks())).collect();
         game.worlds = worlds;
+        game.events_resume_from_checkpoint();
         game.last_seq = head.seq;
         game.last_checkpoint_tick = head.tick;
         rebuilt.checkpoint_tick = Some(head.tick);

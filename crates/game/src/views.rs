@@ -381,10 +381,67 @@ pub struct IncidentGrid {
     pub results: Vec<TeamIncidentResult>,
 }
 
+/// Bits of a stream event id below its tick (see [`EventIds`]).
+const EVENT_TICK_SHIFT: u32 = 32;
+/// Bits of a stream event id below its count of events for everyone.
+const EVENT_GLOBAL_SHIFT: u32 = 16;
+/// Most events of one kind (for everyone, or for one team) one tick numbers apart.
+const MAX_EVENT_ORDINAL: u64 = (1 << EVENT_GLOBAL_SHIFT) - 1;
+/// Where the count of events for everyone resumes, in the tick of a checkpoint, after a
+/// restart: above any count reached before the checkpoint.
+const RESUMED_GLOBAL_ORDINAL: u64 = 1 << (EVENT_GLOBAL_SHIFT - 1);
+
+/// Ids of stream events that a restart reproduces: `tick << 32 | global << 16 | own`, where
+/// `global` counts this tick's events for everyone so far and `own` (0 for an event for
+/// everyone) this tick's events for the one team. Both only grow within a tick, so the ids a
+/// team sees grow; they depend only on what the journal replays (a tick's events come from its
+/// records, in journal order), not on a per-process counter, so `Last-Event-ID` resumes at the
+/// same place after a restart. The largest id (tick < 2²¹) stays below 2⁵³ (exact in JSON).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct EventIds {
+    tick: u64,
+    global: u64,
+    own: std::collections::BTreeMap<TeamId, u64>,
+}
+
+impl EventIds {
+    /// The id of the next event at `tick`, for `team` or (`None`) for everyone.
+    pub(crate) fn next(&mut self, tick: u64, team: Option<TeamId>) -> u64 {
+        if tick != self.tick {
+            self.tick = tick;
+            self.global = 0;
+            self.own.clear();
+        }
+        let (global, own) = match team {
+            None => {
+                self.global = (self.global + 1).min(MAX_EVENT_ORDINAL);
+                (self.global, 0)
+            }
+            Some(team) => {
+                let own = self.own.entry(team).or_insert(0);
+                *own = (*own + 1).min(MAX_EVENT_ORDINAL);
+                (self.global, *own)
+            }
+        };
+        (tick << EVENT_TICK_SHIFT) | (global << EVENT_GLOBAL_SHIFT) | own
+    }
+
+    /// At a checkpoint taken at `tick` (possibly after some of its events), live and when
+    /// recovering from it: the rest of that tick numbers its events above those streamed
+    /// before the checkpoint, the same way in both. (Two checkpoints in one tick with events
+    /// between them are not told apart.)
+    pub(crate) fn resume_after_checkpoint(&mut self, tick: u64) {
+        self.tick = tick;
+        self.global = RESUMED_GLOBAL_ORDINAL;
+        self.own.clear();
+    }
+}
+
 /// Something for a team's live stream.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TeamEvent {
-    /// Position in the game's event sequence.
+    /// Its id: grows along a team's stream and stays the same after a restart (a client
+    /// resumes after the last id it saw).
     pub seq: u64,
     /// What happened.
     #[serde(flatten)]

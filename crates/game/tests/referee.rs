@@ -815,3 +815,109 @@ fn adjustments_beyond_the_limit_are_refused_even_at_the_integer_edges() {
         1_000_000
     );
 }
+
+/// What a client resuming with `Last-Event-ID` gets after a restart must follow what it saw
+/// before: every replayed event keeps its id, and nothing it saw comes again.
+fn assert_resumes(before: &[breakathon_game::TeamEvent], after: &[breakathon_game::TeamEvent]) {
+    let last = before.last().expect("events before the restart").seq;
+    for event in after {
+        if event.seq <= last {
+            assert!(
+                before.contains(event),
+                "id {} after the restart is not the event it was before: {event:?}",
+                event.seq
+            );
+        } else if event.seq > last {
+            assert!(
+                matches!(event.event, breakathon_game::Event::State { .. })
+                    || !before.iter().any(|seen| seen.event == event.event),
+                "an event seen before the restart comes again as {}: {event:?}",
+                event.seq
+            );
+        }
+    }
+    let seqs: Vec<u64> = after.iter().map(|e| e.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+}
+
+#[test]
+fn stream_event_ids_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (game, t, _) = play(dir.path());
+    let before = game.team_events_since(t.perfect, 0);
+    let sloppy_before = game.team_events_since(t.sloppy, 0);
+    assert!(before.len() > 10, "{before:?}");
+    drop(game);
+    let game = Game::open(options(dir.path(), ClockMode::Manual), 0)
+        .unwrap()
+        .game;
+    assert_resumes(&before, &game.team_events_since(t.perfect, 0));
+    assert_resumes(&sloppy_before, &game.team_events_since(t.sloppy, 0));
+    let last = before.last().unwrap().seq;
+    assert!(game.team_events_since(t.perfect, last).is_empty());
+}
+
+#[test]
+fn stream_event_ids_survive_a_restart_from_a_checkpoint_taken_mid_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut game = Game::open(options(dir.path(), ClockMode::Speed(1.0)), 0)
+        .unwrap()
+        .game;
+    let (red, _) = game.create_team("Red").unwrap();
+    game.start(0).unwrap();
+    game.pump(95_000).unwrap();
+    declare(&mut game, red.id, "db", FaultClass::TelemetryOutage);
+    game.checkpoint().unwrap();
+    let seen_before_checkpoint = game.team_events_since(red.id, 0).last().unwrap().seq;
+    declare(&mut game, red.id, "web", FaultClass::Crash);
+    game.adjust(red.id, 5, "tidy runbook").unwrap();
+    game.pump(130_000).unwrap();
+    game.adjust(red.id, 2, "later").unwrap();
+    let before = game.team_events_since(red.id, 0);
+    drop(game); // as if killed
+
+    let mut game = Game::open(options(dir.path(), ClockMode::Speed(1.0)), 999_000)
+        .unwrap()
+        .game;
+    let after = game.team_events_since(red.id, 0);
+    assert_resumes(&before, &after);
+    // The adjustment at 130 s was replayed with the id it had.
+    assert!(
+        after.iter().any(|e| before.contains(e)
+            && matches!(&e.event, breakathon_game::Event::Ledger(l) if l.reason.contains("later"))),
+        "{after:?}"
+    );
+    // A client that saw events up to the checkpoint gets the rest of that tick (the false
+    // alarm, the adjustment) and nothing it saw.
+    let rest = game.team_events_since(red.id, seen_before_checkpoint);
+    let reasons: Vec<String> = rest
+        .iter()
+        .filter_map(|e| match &e.event {
+            breakathon_game::Event::Ledger(l) => Some(l.reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("false alarm")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("tidy runbook")),
+        "{reasons:?}"
+    );
+    assert!(
+        !reasons.iter().any(|r| r.contains("detected")),
+        "{reasons:?}"
+    );
+    game.adjust(red.id, 1, "after the restart").unwrap();
+    let last = before.last().unwrap().seq;
+    let news = game.team_events_since(red.id, last);
+    assert!(
+        news.iter().any(|e| matches!(
+            &e.event,
+            breakathon_game::Event::Ledger(l) if l.reason.contains("after the restart")
+        )),
+        "{news:?}"
+    );
+    assert_resumes(&before, &game.team_events_since(red.id, 0));
+}
