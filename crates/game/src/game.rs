@@ -234,6 +234,8 @@ impl Game {
             | JournalEntry::TakeHint { team, .. }
             | JournalEntry::Adjust { team, .. }
             | JournalEntry::Rule { team, .. } => self.flush_team_ledger_events(*team),
+            // A live tick streams each team's lines as the team steps (see `stepping`).
+            JournalEntry::Tick => {}
             _ => self.flush_ledger_events(),
         }
         let board_moved = match entry {
@@ -1164,6 +1166,8 @@ impl Game {
                 .clone();
             return Err(stopped(&reason));
         }
+        // As the replay's `apply` does (stream event ids must survive a restart).
+        self.flush_ledger_events();
         self.bump();
         Ok(accepted)
     }

@@ -921,3 +921,45 @@ fn stream_event_ids_survive_a_restart_from_a_checkpoint_taken_mid_tick() {
     );
     assert_resumes(&before, &game.team_events_since(red.id, 0));
 }
+
+#[test]
+fn stream_event_ids_survive_a_restart_in_a_game_with_revenue_and_complaints() {
+    const TUTORIAL: &str = include_str!("../../../scenarios/tutorial.ron");
+    let dir = tempfile::tempdir().unwrap();
+    let open = |now_ms| {
+        Game::open(
+            common::options(dir.path(), "tutorial.ron", TUTORIAL, ClockMode::Speed(1.0)),
+            now_ms,
+        )
+        .unwrap()
+        .game
+    };
+    let mut game = open(0);
+    let (blue, _) = game.create_team("Blue").unwrap();
+    game.start(0).unwrap();
+    game.pump(200_000).unwrap();
+    declare(&mut game, blue.id, "shop-api", FaultClass::Crash);
+    game.act(
+        blue.id,
+        Action::on_service(ActionKind::RestartService, "shop-api"),
+    )
+    .unwrap();
+    game.pump(400_000).unwrap();
+    let before = game.team_events_since(blue.id, 0);
+    assert!(
+        before
+            .iter()
+            .any(|e| matches!(e.event, breakathon_game::Event::Ledger(_))),
+        "{before:?}"
+    );
+    drop(game);
+    let game = open(999_000);
+    assert_resumes(&before, &game.team_events_since(blue.id, 0));
+    let last = before.last().unwrap().seq;
+    assert!(
+        game.team_events_since(blue.id, last)
+            .iter()
+            .all(|e| matches!(e.event, breakathon_game::Event::State { .. })),
+        "only the pause of the recovery is new"
+    );
+}
