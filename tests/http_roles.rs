@@ -433,3 +433,92 @@ async fn a_rotated_or_removed_token_stops_working_at_once_even_after_being_used(
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_values_are_refused_without_echoing_them_in_full() {
+    let server = TestServer::start().await;
+    let (_id, token) = server.team("Alpha").await;
+    server.organizer("/api/v1/game/start", json!({})).await;
+    let post = |path: &'static str, body: Value| {
+        let server = &server;
+        let token = token.clone();
+        async move { server.post(path, Some(&token), body).await }
+    };
+    let long = "s".repeat(5_000);
+    for (path, body) in [
+        (
+            "/api/v1/team/notifications",
+            json!({"audience": "customer_service", "message": "down", "service": "web", "zone": "main"}),
+        ),
+        (
+            "/api/v1/team/notifications",
+            json!({"audience": "customer_service", "message": "web\u{0}down"}),
+        ),
+        (
+            "/api/v1/team/actions",
+            json!({"action": "roll_forward", "service": "web", "params": {"version": ""}}),
+        ),
+        (
+            "/api/v1/team/actions",
+            json!({"action": "set_config", "service": "web", "params": {"key": "nope", "value": "1"}}),
+        ),
+        (
+            "/api/v1/team/actions",
+            json!({"action": "restart_service", "service": long}),
+        ),
+        (
+            "/api/v1/team/declarations",
+            json!({"zone": "main", "fault": "crash"}),
+        ),
+    ] {
+        let reply = post(path, body.clone()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            reply.text
+        );
+        assert!(reply.text.len() < 1_000, "{}", reply.text);
+    }
+    let unknown_metrics = server
+        .get(
+            &format!("/api/v1/team/metrics?service={long}"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(unknown_metrics.status, StatusCode::NOT_FOUND);
+    assert!(
+        unknown_metrics.text.len() < 1_000,
+        "{}",
+        unknown_metrics.text
+    );
+    let ruling = server
+        .post(
+            "/api/v1/judge/verdicts",
+            Some(JUDGE),
+            json!({"team": 0, "incident": 0, "ruling": long, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(ruling.status, StatusCode::BAD_REQUEST);
+    assert!(
+        ruling.text.contains("reopen") && ruling.text.len() < 1_000,
+        "{}",
+        ruling.text
+    );
+    // A hint that does not exist and one not available yet get the same answer.
+    let locked = server
+        .post("/api/v1/team/hints/0/take", Some(&token), json!({}))
+        .await;
+    let missing = server
+        .post("/api/v1/team/hints/99/take", Some(&token), json!({}))
+        .await;
+    assert_eq!(locked.status, missing.status);
+    assert_eq!(
+        locked.body["message"].as_str().map(|m| m.replace('0', "N")),
+        missing.body["message"]
+            .as_str()
+            .map(|m| m.replace("99", "N")),
+    );
+    let ledger = server.ok("/api/v1/team/ledger", Some(&token)).await;
+    assert_eq!(ledger.as_array().map(Vec::len), Some(0), "{ledger}");
+}

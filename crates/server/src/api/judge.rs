@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use breakathon_game::{Ruling, TeamId};
 use breakathon_sim::IncidentId;
+use breakathon_sim::action::echo;
 use serde_json::Value;
 
 use crate::api::bodies::{AdjustmentBody, VerdictBody};
@@ -14,6 +15,14 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::state::AppState;
+
+/// The rulings a judge may give (`ruling` of `POST /judge/verdicts`).
+const RULINGS: [&str; 4] = [
+    "declaration_correct",
+    "declaration_wrong",
+    "reopen",
+    "close",
+];
 
 /// Every incident of the true timeline with every team's status, TTD and TTF.
 #[utoipa::path(get, path = "/api/v1/judge/incidents", tag = "judge",
@@ -76,8 +85,15 @@ pub async fn verdict(
     if let Some(declaration) = body.declaration {
         ruling.insert("declaration".into(), Value::from(declaration));
     }
-    let ruling: Ruling = serde_json::from_value(Value::Object(ruling))
-        .map_err(|error| ApiError::bad_request(format!("bad ruling `{}`: {error}", body.ruling)))?;
+    let ruling: Ruling = serde_json::from_value(Value::Object(ruling)).map_err(|error| {
+        // serde names an unknown ruling in full: say which ones exist instead.
+        let detail = if RULINGS.contains(&body.ruling.as_str()) {
+            error.to_string()
+        } else {
+            format!("the rulings are: {}", RULINGS.join(", "))
+        };
+        ApiError::bad_request(format!("bad ruling `{}`: {detail}", echo(&body.ruling)))
+    })?;
     state
         .write(move |game, _| {
             game.rule(

@@ -95,7 +95,7 @@ pub async fn metrics(
         let since_tick = seconds_to_tick(query.since.unwrap_or(0), world.tick_ms());
         world
             .metrics(&query.service, since_tick)
-            .map_err(|error| ApiError::not_found(error.to_string()))
+            .map_err(|_| ApiError::not_found(format!("unknown service `{}`", echo(&query.service))))
     })
     .await?;
     to_json(&points)
