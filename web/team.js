@@ -88,8 +88,11 @@
   }
   function serviceHealth(s) {
     const h = pick(s, 'health', 'status', 'state');
-    if (h !== undefined) return h;
     const inst = instancesOf(s);
+    // Probes pass on drained instances: a "healthy" service with every instance drained
+    // (itself or by its zone) serves nobody.
+    if (h === 'healthy' && inst.length && inst.every((i) => instanceHealth(i) === 'drained')) return 'drained';
+    if (h !== undefined) return h;
     if (!inst.length) return 'unknown';
     const ok = inst.filter((i) => BK.healthInfo(instanceHealth(i))[0] === 'ok').length;
     return ok === inst.length ? 'healthy' : ok === 0 ? 'down' : 'degraded';
