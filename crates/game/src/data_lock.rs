@@ -7,11 +7,8 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use crate::durability::WalSync;
-use crate::journal::{CheckpointHead, Journal, JournalRecord, StoredCheckpoint, StoredWorld};
-use crate::{GameError, GameMeta, JournalEntry};
+use crate::GameError;
 
 /// File in the data directory that the process owning it keeps locked; it holds that
 /// process's id (for the message that refuses another one).
@@ -87,68 +84,6 @@ fn read_pid(file: &mut File) -> Option<u32> {
     file.seek(SeekFrom::Start(0)).ok()?;
     file.take(MAX_PID_BYTES).read_to_string(&mut text).ok()?;
     text.trim().parse().ok()
-}
-
-/// A journal that keeps its data directory locked for as long as the game holds it. It
-/// forwards every method, the provided ones too: a method added to [`Journal`] must be
-/// forwarded here as well.
-pub(crate) struct LockedJournal {
-    /// The journal itself.
-    inner: Box<dyn Journal>,
-    /// Released when the journal is dropped (with the game).
-    _lock: DataDirLock,
-}
-
-impl LockedJournal {
-    /// `inner`, holding `lock` until dropped.
-    pub(crate) fn new(inner: Box<dyn Journal>, lock: DataDirLock) -> LockedJournal {
-        LockedJournal { inner, _lock: lock }
-    }
-}
-
-impl Journal for LockedJournal {
-    fn append(&mut self, entries: &[(u64, JournalEntry)]) -> Result<u64, GameError> {
-        self.inner.append(entries)
-    }
-    fn read_from(&self, after_seq: u64) -> Result<Vec<JournalRecord>, GameError> {
-        self.inner.read_from(after_seq)
-    }
-    fn meta(&self) -> Result<GameMeta, GameError> {
-        self.inner.meta()
-    }
-    fn save_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> Result<(), GameError> {
-        self.inner.save_checkpoint(checkpoint)
-    }
-    fn checkpoint_heads(&self) -> Result<Vec<CheckpointHead>, GameError> {
-        self.inner.checkpoint_heads()
-    }
-    fn read_checkpoint_core(&self, head: &CheckpointHead) -> Result<Vec<u8>, GameError> {
-        self.inner.read_checkpoint_core(head)
-    }
-    fn checkpoint_teams(&self, head: &CheckpointHead) -> Result<Vec<u32>, GameError> {
-        self.inner.checkpoint_teams(head)
-    }
-    fn read_checkpoint_world(
-        &self,
-        head: &CheckpointHead,
-        team: u32,
-        into: &mut StoredWorld,
-    ) -> Result<bool, GameError> {
-        self.inner.read_checkpoint_world(head, team, into)
-    }
-    fn read_checkpoint_worlds(
-        &self,
-        head: &CheckpointHead,
-        each: &mut dyn FnMut(&StoredWorld) -> Result<(), GameError>,
-    ) -> Result<(), GameError> {
-        self.inner.read_checkpoint_worlds(head, each)
-    }
-    fn path(&self) -> Option<&Path> {
-        self.inner.path()
-    }
-    fn defer_sync(&mut self) -> Result<Option<Arc<WalSync>>, GameError> {
-        self.inner.defer_sync()
-    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use breakathon_sim::{Action, FaultSchedule, IncidentId, RootTarget, Simulation};
 use crate::checkpoint::{self, CheckpointJob, Checkpointer};
 use crate::clock::Clock;
 use crate::command::MAX_MESSAGE_CHARS;
+use crate::data_lock::DataDirLock;
 use crate::journal::Journal;
 use crate::record::{
     ActionRecord, Core, DeclarationRecord, FrozenBoard, JudgeNote, MAX_RECORDS_PER_TEAM,
@@ -78,6 +79,9 @@ pub struct Game {
     pub(crate) baseline_ticks: Vec<BaselineTick>,
     /// The tick under way, while some teams have not stepped to it (see `stepping`).
     pub(crate) stepping: Option<Stepping>,
+    /// The lock on the data directory of a game opened there ([`Game::open`]); the last
+    /// field, so that it is released after the journal and the checkpoint writer are closed.
+    pub(crate) data_lock: Option<DataDirLock>,
 }
 
 /// What applying an entry produced, for the command that caused it.
@@ -137,6 +141,7 @@ impl Game {
             baseline: None,
             baseline_ticks: Vec::new(),
             stepping: None,
+            data_lock: None,
         })
     }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{self, Marks};
-use crate::data_lock::{DataDirLock, LockedJournal};
+use crate::data_lock::DataDirLock;
 use crate::game::Game;
 use crate::journal::{
     CheckpointHead, JOURNAL_FILE_NAME, JOURNAL_FORMAT_VERSION, Journal, SqliteJournal, StoredWorld,
@@ -159,7 +159,6 @@ impl Game {
                     options.scenario_name,
                 )));
             }
-            let journal = LockedJournal::new(Box::new(journal), lock);
             restore(meta, Box::new(journal), None, true)?
         } else {
             let meta = GameMeta {
@@ -173,10 +172,10 @@ impl Game {
             // Parse before creating any file, so that a bad scenario leaves nothing behind.
             Game::from_meta(meta.clone(), None)?;
             let journal = SqliteJournal::create(&path, &meta)?;
-            let journal = LockedJournal::new(Box::new(journal), lock);
             let game = Game::from_meta(meta, Some(Box::new(journal)))?;
             (game, Rebuilt::default())
         };
+        game.data_lock = Some(lock);
         game.start_checkpointer()?;
         if let Some(writer) = &game.checkpointer {
             // The next checkpoint only adds what came after the one recovered from.
