@@ -68,14 +68,7 @@ fn a_second_server_on_a_data_dir_in_use_is_refused_and_archives_nothing() {
     // Killed (SIGKILL), the first server's lock goes with it: the directory opens again.
     first.kill();
     let again = ServeProcess::spawn(&["tutorial", "--clock", "manual", "--data-dir", data]);
-    assert!(
-        again
-            .banner
-            .iter()
-            .any(|line| line.contains("recovered game")),
-        "{:?}",
-        again.banner
-    );
+    again.assert_banner_mentions("recovered game");
 }
 
 #[test]

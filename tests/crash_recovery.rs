@@ -213,11 +213,7 @@ async fn acknowledged_commands_survive_sigkill_and_recovery_equals_replay() {
         eprintln!("round {round}: killed after {killed_after:?}, {acked_this_round} acknowledged");
         // Recover and check.
         server = ServeProcess::spawn(&args);
-        assert!(
-            server.banner.iter().any(|line| line.contains("recovered")),
-            "round {round}: the game is recovered: {:#?}",
-            server.banner
-        );
+        server.assert_banner_mentions("recovered");
         let get = |path: String, token: &'static str| {
             let client = client.clone();
             async move {

@@ -14,14 +14,7 @@ async fn demo_bots_finish_in_the_order_of_their_skill() {
     let data_dir = dir.path().join("data");
     let data_dir = data_dir.to_str().expect("utf-8 path");
     let server = ServeProcess::spawn(&["--demo", "--speed", "60", "--data-dir", data_dir]);
-    assert!(
-        server
-            .banner
-            .iter()
-            .any(|line| line.starts_with("organizer token: ")),
-        "{:#?}",
-        server.banner
-    );
+    server.assert_banner_mentions("organizer token: ");
     let client = reqwest::Client::new();
     // The tutorial lasts 15 simulated minutes: 15 s at 60×.
     let deadline = Instant::now() + Duration::from_secs(90);

@@ -39,7 +39,7 @@ async fn ctrl_c_ends_streams_and_exits_cleanly_and_the_game_is_recovered() {
         let mut server = ServeProcess::spawn(&["--clock", "manual", "--data-dir", data_dir]);
         let client = reqwest::Client::new();
         if round == 0 {
-            assert!(server.banner.iter().any(|line| line.contains("new game")));
+            server.assert_banner_mentions("new game");
             let reply = client
                 .post(format!("{}/api/v1/teams", server.base))
                 .bearer_auth(ORGANIZER)
@@ -49,14 +49,7 @@ async fn ctrl_c_ends_streams_and_exits_cleanly_and_the_game_is_recovered() {
                 .expect("create team");
             assert_eq!(reply.status(), 201);
         } else {
-            assert!(
-                server
-                    .banner
-                    .iter()
-                    .any(|line| line.contains("recovered game")),
-                "{:#?}",
-                server.banner
-            );
+            server.assert_banner_mentions("recovered game");
             let teams: Value = client
                 .get(format!("{}/api/v1/teams", server.base))
                 .bearer_auth(ORGANIZER)

@@ -207,6 +207,16 @@ pub struct ServeProcess {
 }
 
 impl ServeProcess {
+    /// Panics, showing the banner, unless one of its lines contains `text`.
+    #[track_caller]
+    pub fn assert_banner_mentions(&self, text: &str) {
+        assert!(
+            self.banner.iter().any(|line| line.contains(text)),
+            "no line of the start banner mentions {text:?}: {:#?}",
+            self.banner
+        );
+    }
+
     /// Spawns `breakathon serve ARGS --port 0` (on 127.0.0.1 unless ARGS has `--bind`) with
     /// the test tokens and waits until it listens.
     pub fn spawn(args: &[&str]) -> ServeProcess {
