@@ -212,9 +212,20 @@ pub struct ServiceHistory {
 impl ServiceHistory {
     /// Records a point.
     pub fn push(&mut self, point: MetricPoint) {
-        let packed = PackedPoint::pack(&point);
-        if let Some(evicted) = self.recent.push(packed, RECENT_POINTS, RECENT_POINTS) {
-            self.fold(&evicted);
+        self.push_packed(PackedPoint::pack(&point));
+    }
+
+    /// Records a point already packed (the point of [`PackedPoint::pack`]).
+    pub fn push_packed(&mut self, packed: PackedPoint) {
+        if self.recent.items.len() >= RECENT_POINTS {
+            // Full: the oldest point is folded into the downsampled window as it is dropped.
+            if let Some(evicted) = self.recent.items.pop_front() {
+                self.fold(&evicted);
+            }
+            self.recent.items.push_back(packed);
+            self.recent.pushed += 1;
+        } else {
+            self.recent.push(packed, RECENT_POINTS, RECENT_POINTS);
         }
     }
 

@@ -5,15 +5,15 @@
 use std::collections::VecDeque;
 
 use bevy_ecs::prelude::*;
-use breakathon_scenario::{Comparison, FaultKind, ServiceKind};
+use breakathon_scenario::{Comparison, FaultKind, Metric, ServiceKind};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::{IncidentRuntime, Incidents};
-use crate::history::{Ring, ServiceHistory};
+use crate::history::{PackedPoint, Ring, ServiceHistory};
 use crate::model::{Model, STALE_LAG_S};
 use crate::rng::Rngs;
-use crate::state::{Cause, Clock, DepCause, Fleet, Life};
+use crate::state::{Cause, Clock, DepCause, Fleet, Life, ServiceTick};
 use crate::systems::PendingLogs;
 use crate::telemetry::{LogLevel, MetricPoint, StoredLine};
 
@@ -84,6 +84,44 @@ pub fn point_of(model: &Model, fleet: &Fleet, s: u32, tick: u64) -> MetricPoint 
     }
 }
 
+/// The metric point of a service's aggregates `m`, packed (what
+/// `PackedPoint::pack(&point_of(..))` gives, without building the point).
+fn packed_point_of(m: &ServiceTick, tick: u64) -> PackedPoint {
+    // Rounding to f32 is the point of packing.
+    #[allow(clippy::cast_possible_truncation)]
+    PackedPoint {
+        tick,
+        values: [
+            m.offered_rps as f32,
+            m.error_percent as f32,
+            m.latency_p50_ms as f32,
+            m.latency_p99_ms as f32,
+            m.cpu_percent as f32,
+            m.memory_percent as f32,
+            m.disk_percent as f32,
+            m.connections_percent as f32,
+            m.saturation_percent as f32,
+            m.healthy_percent as f32,
+        ],
+    }
+}
+
+/// One metric of a service's aggregates `m` (what `point_of(..).get(metric)` gives).
+fn metric_of(m: &ServiceTick, metric: Metric) -> f64 {
+    match metric {
+        Metric::Rps => m.offered_rps,
+        Metric::ErrorPercent => m.error_percent,
+        Metric::LatencyP50Ms => m.latency_p50_ms,
+        Metric::LatencyP99Ms => m.latency_p99_ms,
+        Metric::CpuPercent => m.cpu_percent,
+        Metric::MemoryPercent => m.memory_percent,
+        Metric::DiskPercent => m.disk_percent,
+        Metric::ConnectionsPercent => m.connections_percent,
+        Metric::SaturationPercent => m.saturation_percent,
+        Metric::HealthyPercent => m.healthy_percent,
+    }
+}
+
 /// The line a service logs when a fault is injected into it, if any (a deploy, a config push,
 /// a flag flip leave traces; most faults do not).
 pub fn injection_log(model: &Model, rt: &IncidentRuntime) -> Option<String> {
@@ -132,8 +170,7 @@ pub fn telemetry(
     }
     for s in 0..ns {
         if !fleet.services[s].fx.telemetry_down {
-            let point = point_of(&model, &fleet, s as u32, tick);
-            state.history[s].push(point);
+            state.history[s].push_packed(packed_point_of(&fleet.services[s].m, tick));
         }
     }
     // Logs.
@@ -167,7 +204,7 @@ pub fn telemetry(
         let holds = if fleet.services[s as usize].fx.telemetry_down {
             false
         } else {
-            let value = point_of(&model, &fleet, s, tick).get(rule.when.metric);
+            let value = metric_of(&fleet.services[s as usize].m, rule.when.metric);
             alert.last_value = value;
             match rule.when.op {
                 Comparison::Above => value > rule.when.threshold,
