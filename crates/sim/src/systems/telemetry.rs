@@ -122,6 +122,44 @@ fn metric_of(m: &ServiceTick, metric: Metric) -> f64 {
     }
 }
 
+/// Largest value [`Rounded`] writes with its own digits (exactly representable integers and
+/// halves; larger ones go through the standard formatter).
+const ROUNDED_FAST_MAX: f64 = 1e15;
+
+/// A number written as `format!("{:.0}", x)` writes it (rounded half to even), without the
+/// general float formatter for the usual non-negative values below [`ROUNDED_FAST_MAX`].
+struct Rounded(f64);
+
+impl std::fmt::Display for Rounded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let x = self.0;
+        // Not NaN, not negative (nor -0.0, which `{:.0}` writes as "-0"), not huge.
+        if !(x.is_sign_positive() && x < ROUNDED_FAST_MAX) {
+            return write!(f, "{x:.0}");
+        }
+        // Exact: x is below 2^53, so rounding it to an integer loses nothing.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let mut n = x.round_ties_even() as u64;
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            // A digit: below 10.
+            #[allow(clippy::cast_possible_truncation)]
+            let digit = (n % 10) as u8;
+            digits[at] = b'0' + digit;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        match std::str::from_utf8(&digits[at..]) {
+            Ok(text) => f.write_str(text),
+            Err(_) => write!(f, "{x:.0}"),
+        }
+    }
+}
+
 /// The line a service logs when a fault is injected into it, if any (a deploy, a config push,
 /// a flag flip leave traces; most faults do not).
 pub fn injection_log(model: &Model, rt: &IncidentRuntime) -> Option<String> {
@@ -353,8 +391,9 @@ fn service_logs(
                     idx,
                     LogLevel::Warn,
                     format!(
-                        "GC pause {pause:.0}ms (heap {:.0}% used after full GC)",
-                        inst.m.memory_percent
+                        "GC pause {}ms (heap {}% used after full GC)",
+                        Rounded(pause),
+                        Rounded(inst.m.memory_percent)
                     ),
                 );
             }
@@ -367,8 +406,8 @@ fn service_logs(
                     idx,
                     LogLevel::Warn,
                     format!(
-                        "high CPU: process 'batch-reindex' using {:.0}% CPU",
-                        inst.fx.hog * 100.0
+                        "high CPU: process 'batch-reindex' using {}% CPU",
+                        Rounded(inst.fx.hog * 100.0)
                     ),
                 );
             }
@@ -382,8 +421,8 @@ fn service_logs(
                     idx,
                     LogLevel::Warn,
                     format!(
-                        "cpu steal time {:.0}% (hypervisor contention)",
-                        steal * 100.0
+                        "cpu steal time {}% (hypervisor contention)",
+                        Rounded(steal * 100.0)
                     ),
                 );
             }
@@ -395,7 +434,7 @@ fn service_logs(
                     s,
                     idx,
                     LogLevel::Warn,
-                    format!("disk usage {:.0}% on /var/log", inst.m.disk_percent),
+                    format!("disk usage {}% on /var/log", Rounded(inst.m.disk_percent)),
                 );
             }
             let loss = inst.fx.loss.max(fleet.zones[inst.zone as usize].loss);
@@ -441,7 +480,7 @@ fn service_logs(
                     s,
                     None,
                     LogLevel::Warn,
-                    format!("replica lag {:.0}s behind primary", svc.replica_lag_s),
+                    format!("replica lag {}s behind primary", Rounded(svc.replica_lag_s)),
                 );
             }
             ServiceKind::Cache if svc.cache_hit < 0.5 => {
@@ -453,8 +492,8 @@ fn service_logs(
                     None,
                     LogLevel::Warn,
                     format!(
-                        "cache hit rate {:.0}%, evictions high",
-                        svc.cache_hit * 100.0
+                        "cache hit rate {}%, evictions high",
+                        Rounded(svc.cache_hit * 100.0)
                     ),
                 );
             }
@@ -493,7 +532,10 @@ fn service_logs(
             s,
             None,
             LogLevel::Info,
-            format!("GET {route} 200 {:.0}ms ({name})", svc.m.latency_p50_ms),
+            format!(
+                "GET {route} 200 {}ms ({name})",
+                Rounded(svc.m.latency_p50_ms)
+            ),
         );
     }
 }
@@ -511,8 +553,8 @@ fn error_message(
     match inst.m.cause {
         Cause::None => String::new(),
         Cause::Overload => format!(
-            "request {request_id:08x} dropped: queue full ({:.0} waiting), server overloaded",
-            inst.queue
+            "request {request_id:08x} dropped: queue full ({} waiting), server overloaded",
+            Rounded(inst.queue)
         ),
         Cause::Refused => "connection refused".to_owned(),
         Cause::BadConfig => {
@@ -540,22 +582,22 @@ fn error_message(
             format!("request {request_id:08x} failed: NullPointerException in {flag} code path")
         }
         Cause::ClockSkew => format!(
-            "clock skew detected: token not yet valid (issued {:.0}s in the future)",
-            inst.clock_skew_s
+            "clock skew detected: token not yet valid (issued {}s in the future)",
+            Rounded(inst.clock_skew_s)
         ),
         Cause::DiskFull => "write failed: No space left on device".to_owned(),
         Cause::Quota => "rate limited".to_owned(),
         Cause::StaleRead => format!(
-            "stale read: replica lag {:.0}s, read-after-write check failed",
-            svc.replica_lag_s
+            "stale read: replica lag {}s, read-after-write check failed",
+            Rounded(svc.replica_lag_s)
         ),
         Cause::Dependency(d, cause) => {
             let dep = &svc.deps[d as usize];
             let callee = &model.services[dep.callee as usize].name;
             match cause {
                 DepCause::PoolTimeout => format!(
-                    "pool timeout waiting for connection to {callee} after {:.0}ms (pool size {})",
-                    dep.timeout_ms,
+                    "pool timeout waiting for connection to {callee} after {}ms (pool size {})",
+                    Rounded(dep.timeout_ms),
                     inst.fx.pool_limit.map_or(dep.pool_size, |(_, n)| n)
                 ),
                 DepCause::Dns => format!("dial tcp: lookup {callee}.internal: no such host"),
@@ -583,8 +625,8 @@ fn error_message(
                     format!("dial tcp {callee}.internal: i/o timeout (no route to host)")
                 }
                 DepCause::Timeout => format!(
-                    "timeout calling {callee} after {:.0}ms (request {request_id:08x})",
-                    dep.timeout_ms
+                    "timeout calling {callee} after {}ms (request {request_id:08x})",
+                    Rounded(dep.timeout_ms)
                 ),
                 DepCause::TooManyRequests => {
                     format!("429 Too Many Requests from {callee}: quota exceeded")
@@ -596,6 +638,54 @@ fn error_message(
                     format!("circuit breaker open for {callee}: failing fast")
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rounded;
+
+    #[test]
+    fn rounded_writes_what_the_standard_formatter_writes() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.3,
+            0.5,
+            1.5,
+            2.5,
+            0.499_999_999_999_999_94,
+            4_503_599_627_370_495.5,
+            999_999_999_999_999.9,
+            1e15,
+            2e15 + 1.0,
+            1e300,
+            -0.3,
+            -2.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+        ];
+        for k in 0..20_000u32 {
+            let k = f64::from(k);
+            values.extend([
+                k,
+                k + 0.5,
+                k + 0.25,
+                k * 0.1,
+                k * 1.37 + 0.499_999,
+                k * 1e10 + 0.5,
+            ]);
+        }
+        let mut x = 1.0e-3f64;
+        while x < 1e16 {
+            values.extend([x, x.next_up(), x.next_down()]);
+            x *= 1.618;
+        }
+        for v in values {
+            assert_eq!(format!("{}", Rounded(v)), format!("{v:.0}"), "{v:e}");
         }
     }
 }
