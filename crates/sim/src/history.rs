@@ -217,16 +217,20 @@ impl ServiceHistory {
 
     /// Records a point already packed (the point of [`PackedPoint::pack`]).
     pub fn push_packed(&mut self, packed: PackedPoint) {
-        if self.recent.items.len() >= RECENT_POINTS {
+        // What `self.recent.push(packed, RECENT_POINTS, RECENT_POINTS)` does, with the
+        // evicted point folded in place.
+        let len = self.recent.items.len();
+        if len >= RECENT_POINTS {
             // Full: the oldest point is folded into the downsampled window as it is dropped.
             if let Some(evicted) = self.recent.items.pop_front() {
                 self.fold(&evicted);
             }
-            self.recent.items.push_back(packed);
-            self.recent.pushed += 1;
-        } else {
-            self.recent.push(packed, RECENT_POINTS, RECENT_POINTS);
+        } else if len == self.recent.items.capacity() {
+            // Growing: straight to the bound (a growth of `RECENT_POINTS`, clamped).
+            self.recent.items.reserve_exact(RECENT_POINTS - len);
         }
+        self.recent.items.push_back(packed);
+        self.recent.pushed += 1;
     }
 
     fn fold(&mut self, p: &PackedPoint) {
