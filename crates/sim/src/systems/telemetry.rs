@@ -122,6 +122,23 @@ fn metric_of(m: &ServiceTick, metric: Metric) -> f64 {
     }
 }
 
+/// Bytes of a routine access line besides its route, latency digits and service name.
+const ACCESS_LINE_FIXED_BYTES: usize = 20;
+
+/// A routine access line, as `format!("GET {route} 200 {:.0}ms ({name})", p50_ms)` writes it.
+fn access_line(route: &str, p50_ms: f64, name: &str) -> String {
+    let mut line = String::with_capacity(ACCESS_LINE_FIXED_BYTES + route.len() + name.len());
+    line.push_str("GET ");
+    line.push_str(route);
+    line.push_str(" 200 ");
+    // Writing into a String cannot fail.
+    let _ = Rounded(p50_ms).write_to(&mut line);
+    line.push_str("ms (");
+    line.push_str(name);
+    line.push(')');
+    line
+}
+
 /// Largest value [`Rounded`] writes with its own digits (exactly representable integers and
 /// halves; larger ones go through the standard formatter).
 const ROUNDED_FAST_MAX: f64 = 1e15;
@@ -130,12 +147,13 @@ const ROUNDED_FAST_MAX: f64 = 1e15;
 /// general float formatter for the usual non-negative values below [`ROUNDED_FAST_MAX`].
 struct Rounded(f64);
 
-impl std::fmt::Display for Rounded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Rounded {
+    /// Writes the number into `out` as `format!("{:.0}", x)` does.
+    fn write_to(&self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
         let x = self.0;
         // Not NaN, not negative (nor -0.0, which `{:.0}` writes as "-0"), not huge.
         if !(x.is_sign_positive() && x < ROUNDED_FAST_MAX) {
-            return write!(f, "{x:.0}");
+            return write!(out, "{x:.0}");
         }
         // Exact: x is below 2^53, so rounding it to an integer loses nothing.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -153,10 +171,16 @@ impl std::fmt::Display for Rounded {
                 break;
             }
         }
-        match std::str::from_utf8(&digits[at..]) {
-            Ok(text) => f.write_str(text),
-            Err(_) => write!(f, "{x:.0}"),
+        for &d in &digits[at..] {
+            out.write_char(char::from(d))?;
         }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Rounded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.write_to(f)
     }
 }
 
@@ -532,10 +556,7 @@ fn service_logs(
             s,
             None,
             LogLevel::Info,
-            format!(
-                "GET {route} 200 {}ms ({name})",
-                Rounded(svc.m.latency_p50_ms)
-            ),
+            access_line(route, svc.m.latency_p50_ms, name),
         );
     }
 }
@@ -644,7 +665,7 @@ fn error_message(
 
 #[cfg(test)]
 mod tests {
-    use super::Rounded;
+    use super::{Rounded, access_line};
 
     #[test]
     fn rounded_writes_what_the_standard_formatter_writes() {
@@ -686,6 +707,11 @@ mod tests {
         }
         for v in values {
             assert_eq!(format!("{}", Rounded(v)), format!("{v:.0}"), "{v:e}");
+            assert_eq!(
+                access_line("/api/cart", v, "checkout"),
+                format!("GET /api/cart 200 {v:.0}ms (checkout)"),
+                "{v:e}"
+            );
         }
     }
 }
