@@ -139,6 +139,41 @@ fn access_line(route: &str, p50_ms: f64, name: &str) -> String {
     line
 }
 
+/// Bytes of a dependency error line besides its callee, request id and timeout digits.
+const DEP_LINE_FIXED_BYTES: usize = 64;
+
+/// Writes `id` as `{:08x}` does: eight lowercase hex digits.
+fn push_hex8(out: &mut String, id: u32) {
+    for shift in (0..8).rev() {
+        let nibble = (id >> (shift * 4)) & 0xf;
+        out.push(char::from_digit(nibble, 16).unwrap_or('0'));
+    }
+}
+
+/// `format!("{callee} returned 503 Service Unavailable (request {request_id:08x})")`.
+fn upstream_line(callee: &str, request_id: u32) -> String {
+    let mut line = String::with_capacity(DEP_LINE_FIXED_BYTES + callee.len());
+    line.push_str(callee);
+    line.push_str(" returned 503 Service Unavailable (request ");
+    push_hex8(&mut line, request_id);
+    line.push(')');
+    line
+}
+
+/// `format!("timeout calling {callee} after {:.0}ms (request {request_id:08x})", timeout_ms)`.
+fn timeout_line(callee: &str, timeout_ms: f64, request_id: u32) -> String {
+    let mut line = String::with_capacity(DEP_LINE_FIXED_BYTES + callee.len());
+    line.push_str("timeout calling ");
+    line.push_str(callee);
+    line.push_str(" after ");
+    // Writing into a String cannot fail.
+    let _ = Rounded(timeout_ms).write_to(&mut line);
+    line.push_str("ms (request ");
+    push_hex8(&mut line, request_id);
+    line.push(')');
+    line
+}
+
 /// Largest value [`Rounded`] writes with its own digits (exactly representable integers and
 /// halves; larger ones go through the standard formatter).
 const ROUNDED_FAST_MAX: f64 = 1e15;
@@ -645,16 +680,11 @@ fn error_message(
                 DepCause::Unreachable => {
                     format!("dial tcp {callee}.internal: i/o timeout (no route to host)")
                 }
-                DepCause::Timeout => format!(
-                    "timeout calling {callee} after {}ms (request {request_id:08x})",
-                    Rounded(dep.timeout_ms)
-                ),
+                DepCause::Timeout => timeout_line(callee, dep.timeout_ms, request_id),
                 DepCause::TooManyRequests => {
                     format!("429 Too Many Requests from {callee}: quota exceeded")
                 }
-                DepCause::Upstream => {
-                    format!("{callee} returned 503 Service Unavailable (request {request_id:08x})")
-                }
+                DepCause::Upstream => upstream_line(callee, request_id),
                 DepCause::BreakerOpen => {
                     format!("circuit breaker open for {callee}: failing fast")
                 }
@@ -665,7 +695,7 @@ fn error_message(
 
 #[cfg(test)]
 mod tests {
-    use super::{Rounded, access_line};
+    use super::{Rounded, access_line, timeout_line, upstream_line};
 
     #[test]
     fn rounded_writes_what_the_standard_formatter_writes() {
@@ -705,7 +735,20 @@ mod tests {
             values.extend([x, x.next_up(), x.next_down()]);
             x *= 1.618;
         }
-        for v in values {
+        for (k, v) in values.into_iter().enumerate() {
+            // Request ids across the range, the extremes included.
+            let id = u32::try_from(k).unwrap_or(0).wrapping_mul(2_654_435_761);
+            for id in [id, 0, 1, 0xf, u32::MAX] {
+                assert_eq!(
+                    upstream_line("db", id),
+                    format!("db returned 503 Service Unavailable (request {id:08x})")
+                );
+            }
+            assert_eq!(
+                timeout_line("api", v, id),
+                format!("timeout calling api after {v:.0}ms (request {id:08x})"),
+                "{v:e}"
+            );
             assert_eq!(format!("{}", Rounded(v)), format!("{v:.0}"), "{v:e}");
             assert_eq!(
                 access_line("/api/cart", v, "checkout"),
