@@ -308,8 +308,8 @@ pub fn telemetry(
                 Comparison::Below => value < rule.when.threshold,
             }
         };
-        let firing = alert.episodes.back().is_some_and(|e| e.1.is_none());
         if holds {
+            let firing = alert.episodes.back().is_some_and(|e| e.1.is_none());
             let since = *alert.holding_since.get_or_insert(tick);
             let need = rule.when.for_duration.to_ticks(model.scenario.tick);
             if !firing && tick - since >= need {
@@ -320,7 +320,10 @@ pub fn telemetry(
             }
         } else {
             alert.holding_since = None;
-            if firing && let Some(last) = alert.episodes.back_mut() {
+            // A firing episode (the last one, still open) is resolved.
+            if let Some(last) = alert.episodes.back_mut()
+                && last.1.is_none()
+            {
                 last.1 = Some(tick);
             }
         }
