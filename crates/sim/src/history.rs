@@ -234,7 +234,10 @@ impl ServiceHistory {
     }
 
     fn fold(&mut self, p: &PackedPoint) {
-        if self.acc_count > 0 && p.tick / DOWNSAMPLE_TICKS != self.acc_tick / DOWNSAMPLE_TICKS {
+        // `acc_tick` is the first tick of its window (a multiple of `DOWNSAMPLE_TICKS`), so
+        // `p` is in another window exactly when it is outside [acc_tick, acc_tick + window).
+        debug_assert!(self.acc_count == 0 || self.acc_tick.is_multiple_of(DOWNSAMPLE_TICKS));
+        if self.acc_count > 0 && p.tick.wrapping_sub(self.acc_tick) >= DOWNSAMPLE_TICKS {
             self.flush();
         }
         if self.acc_count == 0 {
