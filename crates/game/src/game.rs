@@ -1630,7 +1630,6 @@ impl Game {
     }
 }
 
-/// Checks a free-text message: trimmed, non-empty, not too long.
 /// The refusal of every command once the game stopped for `reason`.
 fn stopped(reason: &str) -> GameError {
     GameError::Stopped(format!(
@@ -1639,6 +1638,8 @@ fn stopped(reason: &str) -> GameError {
     ))
 }
 
+/// Checks a free-text message: trimmed, non-empty, not too long, no control characters but
+/// newlines and tabs.
 fn check_message(message: &str, what: &str) -> Result<String, GameError> {
     let message = message.trim();
     if message.is_empty() {
