@@ -151,11 +151,11 @@ async fn serve(
         tokio::spawn(breakathon_server::demo::run(state.clone(), bots));
     }
     if opened.recovered {
-        let status = state
-            .read(|game| game.status())
+        let (status, kept) = state
+            .read(|game| (game.status(), game.clock_mode()))
             .await
             .map_err(|error| anyhow::anyhow!("reading the game status: {error:?}"))?;
-        if let Some(warning) = ignored_clock_warning(asked, &status.clock, status.speed) {
+        if let Some(warning) = ignored_clock_warning(asked, kept) {
             eprintln!("{warning}");
         }
         match status.state {
@@ -186,18 +186,9 @@ async fn serve(
 }
 
 /// The warning printed when `--speed` or `--clock` (`asked`, `None` when neither was given)
-/// asks for another clock than the one a recovered game keeps (`kept`, named as in its
-/// status): a game's clock is fixed when the game is created — it is in the journal's meta,
+/// asks for another clock than the one a recovered game keeps (`kept`): a game's clock is fixed when the game is created — it is in the journal's meta,
 /// which every restart and replay reads — so the flags only choose the clock of a new game.
-fn ignored_clock_warning(
-    asked: Option<ClockMode>,
-    kept: &str,
-    speed: Option<f64>,
-) -> Option<String> {
-    let kept = match (kept, speed) {
-        ("manual", _) | (_, None) => ClockMode::Manual,
-        (_, Some(speed)) => ClockMode::Speed(speed),
-    };
+fn ignored_clock_warning(asked: Option<ClockMode>, kept: ClockMode) -> Option<String> {
     let asked = asked.filter(|asked| *asked != kept)?;
     let flag = match asked {
         ClockMode::Manual => "--clock manual".to_owned(),
@@ -245,26 +236,28 @@ mod tests {
 
     #[test]
     fn a_recovered_game_warns_about_a_clock_flag_it_ignores() {
-        let warning = ignored_clock_warning(Some(ClockMode::Manual), "speed", Some(10.0)).unwrap();
+        let warning =
+            ignored_clock_warning(Some(ClockMode::Manual), ClockMode::Speed(10.0)).unwrap();
         assert!(warning.contains("--clock manual is ignored"), "{warning}");
         assert!(warning.contains("speed 10"), "{warning}");
         assert!(warning.contains("--new"), "{warning}");
         let warning =
-            ignored_clock_warning(Some(ClockMode::Speed(50.0)), "speed", Some(10.0)).unwrap();
+            ignored_clock_warning(Some(ClockMode::Speed(50.0)), ClockMode::Speed(10.0)).unwrap();
         assert!(warning.contains("--speed 50 is ignored"), "{warning}");
-        let warning = ignored_clock_warning(Some(ClockMode::Speed(5.0)), "manual", None).unwrap();
+        let warning =
+            ignored_clock_warning(Some(ClockMode::Speed(5.0)), ClockMode::Manual).unwrap();
         assert!(warning.contains("manual clock"), "{warning}");
     }
 
     #[test]
     fn no_warning_without_a_flag_or_for_the_same_clock() {
-        assert_eq!(ignored_clock_warning(None, "speed", Some(10.0)), None);
+        assert_eq!(ignored_clock_warning(None, ClockMode::Speed(10.0)), None);
         assert_eq!(
-            ignored_clock_warning(Some(ClockMode::Speed(10.0)), "speed", Some(10.0)),
+            ignored_clock_warning(Some(ClockMode::Speed(10.0)), ClockMode::Speed(10.0)),
             None
         );
         assert_eq!(
-            ignored_clock_warning(Some(ClockMode::Manual), "manual", None),
+            ignored_clock_warning(Some(ClockMode::Manual), ClockMode::Manual),
             None
         );
     }

@@ -50,6 +50,12 @@ impl Game {
         self.change_seq
     }
 
+    /// How this game's time advances (fixed when the game was created: it is in the
+    /// journal's meta).
+    pub fn clock_mode(&self) -> ClockMode {
+        self.clock.mode
+    }
+
     /// The scenario being played.
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
