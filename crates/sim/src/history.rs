@@ -35,13 +35,15 @@ pub struct PackedPoint {
 impl PackedPoint {
     /// `point` rounded to `f32` values.
     pub fn pack(point: &MetricPoint) -> PackedPoint {
+        PackedPoint::from_values(point.tick, point.values())
+    }
+
+    /// The point of `tick` with `values` in the order of [`MetricPoint::values`], packed.
+    pub fn from_values(tick: u64, values: [f64; METRICS]) -> PackedPoint {
         // Rounding to f32 is the point of packing.
         #[allow(clippy::cast_possible_truncation)]
-        let values = point.values().map(|v| v as f32);
-        PackedPoint {
-            tick: point.tick,
-            values,
-        }
+        let values = values.map(|v| v as f32);
+        PackedPoint { tick, values }
     }
 
     /// The point as the public API shows it.

@@ -15,7 +15,7 @@ use crate::model::{Model, STALE_LAG_S};
 use crate::rng::Rngs;
 use crate::state::{Cause, Clock, DepCause, Fleet, Life, ServiceTick};
 use crate::systems::PendingLogs;
-use crate::telemetry::{LogLevel, MetricPoint, StoredLine};
+use crate::telemetry::{LogLevel, METRICS, MetricPoint, StoredLine};
 
 /// Most log lines a world keeps (oldest dropped first).
 pub const MAX_LOG_LINES: usize = 10_000;
@@ -68,42 +68,29 @@ impl TelemetryState {
 /// The metric point of service `s` from its current aggregates.
 pub fn point_of(model: &Model, fleet: &Fleet, s: u32, tick: u64) -> MetricPoint {
     let _ = model;
-    let m = &fleet.services[s as usize].m;
-    MetricPoint {
-        tick,
-        rps: m.offered_rps,
-        error_percent: m.error_percent,
-        latency_p50_ms: m.latency_p50_ms,
-        latency_p99_ms: m.latency_p99_ms,
-        cpu_percent: m.cpu_percent,
-        memory_percent: m.memory_percent,
-        disk_percent: m.disk_percent,
-        connections_percent: m.connections_percent,
-        saturation_percent: m.saturation_percent,
-        healthy_percent: m.healthy_percent,
-    }
+    MetricPoint::from_values(tick, metric_values(&fleet.services[s as usize].m))
+}
+
+/// The metrics of a service's aggregates `m`, in the order of [`MetricPoint::values`].
+fn metric_values(m: &ServiceTick) -> [f64; METRICS] {
+    [
+        m.offered_rps,
+        m.error_percent,
+        m.latency_p50_ms,
+        m.latency_p99_ms,
+        m.cpu_percent,
+        m.memory_percent,
+        m.disk_percent,
+        m.connections_percent,
+        m.saturation_percent,
+        m.healthy_percent,
+    ]
 }
 
 /// The metric point of a service's aggregates `m`, packed (what
 /// `PackedPoint::pack(&point_of(..))` gives, without building the point).
 fn packed_point_of(m: &ServiceTick, tick: u64) -> PackedPoint {
-    // Rounding to f32 is the point of packing.
-    #[allow(clippy::cast_possible_truncation)]
-    PackedPoint {
-        tick,
-        values: [
-            m.offered_rps as f32,
-            m.error_percent as f32,
-            m.latency_p50_ms as f32,
-            m.latency_p99_ms as f32,
-            m.cpu_percent as f32,
-            m.memory_percent as f32,
-            m.disk_percent as f32,
-            m.connections_percent as f32,
-            m.saturation_percent as f32,
-            m.healthy_percent as f32,
-        ],
-    }
+    PackedPoint::from_values(tick, metric_values(m))
 }
 
 /// One metric of a service's aggregates `m` (what `point_of(..).get(metric)` gives).
