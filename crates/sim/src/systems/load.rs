@@ -600,11 +600,13 @@ fn load_of(
 /// probes, unless the balancer panics and it runs).
 #[inline]
 fn is_candidate(inst: &Instance, zones: &[ZoneState]) -> bool {
-    inst.exists()
-        && !inst.drained
-        && !zones[inst.zone as usize].drained
-        && !matches!(inst.life, Life::Booting { .. })
-        && (inst.is_running() || inst.probe_healthy)
+    // Running, or down but still passing its probes (neither booting nor removed).
+    let in_service = match inst.life {
+        Life::Running { .. } => true,
+        Life::Down { .. } => inst.probe_healthy,
+        Life::Booting { .. } | Life::Removed => false,
+    };
+    in_service && !inst.drained && !zones[inst.zone as usize].drained
 }
 
 /// No leader: the instance computes its own results (`Scratch::follows`).
