@@ -530,7 +530,11 @@ fn load_of(
             } else {
                 1.0
             };
-            let pool_limit = inst.fx.pool_limit;
+            // The dependency whose pool a fault limits, if any (no index matches `usize::MAX`).
+            let (limited_dep, limit) = inst
+                .fx
+                .pool_limit
+                .map_or((usize::MAX, 0), |(pd, limit)| (pd as usize, limit));
             let reach_row = &reach[zi * nz..(zi + 1) * nz];
             // The instance and its followers (same calls, same reachable zones): their calls
             // are routed once, multiplied by the group's size (sums in a different order than
@@ -557,9 +561,7 @@ fn load_of(
                     continue;
                 }
                 let mut usable = row.pool;
-                if let Some((pd, limit)) = pool_limit
-                    && pd as usize == d
-                {
+                if d == limited_dep {
                     usable = usable.min(f64::from(limit));
                 }
                 if row.blocked {
