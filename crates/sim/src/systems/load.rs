@@ -292,6 +292,9 @@ fn load_of(
         // and load, latency and resources copy the leader's results instead of recomputing.
         let mut leaders = [NO_LEADER; LEADER_SLOTS];
         let mut n_leaders = 0;
+        // The instances that compute their own tick (all but the followers), in order.
+        let mut own_ids = std::mem::take(&mut sc.own_ids);
+        own_ids.clear();
         for &id in &svc.instances {
             let id = id as usize;
             // The leader it followed last tick, if any: the resources stage then copied that
@@ -301,6 +304,7 @@ fn load_of(
             sc.group_n[id] = 1;
             let inst = &instances[id];
             if !sc.rotation[id] || !inst.is_running() {
+                own_ids.push(id as u32);
                 continue;
             }
             let z = inst.zone as usize;
@@ -344,11 +348,13 @@ fn load_of(
                     sc.follows[id] = leaders[k];
                     sc.group_n[leaders[k] as usize] += 1;
                 }
-                None if n_leaders < LEADER_SLOTS => {
-                    leaders[n_leaders] = id as u32;
-                    n_leaders += 1;
+                None => {
+                    if n_leaders < LEADER_SLOTS {
+                        leaders[n_leaders] = id as u32;
+                        n_leaders += 1;
+                    }
+                    own_ids.push(id as u32);
                 }
-                None => {}
             }
         }
         let rows = &sc.dep_rows[..];
@@ -358,15 +364,12 @@ fn load_of(
         // group at once.
         let group_n = &sc.group_n[..];
         let per_instance = &sc.zone_rps[..];
-        for &id in &svc.instances {
+        // Followers are skipped: their calls were routed with their leader's (see `group`,
+        // below); the resources stage copies the leader's whole tick into them (`copy_tick`),
+        // and nothing before reads them.
+        for &id in &own_ids {
             let id = id as usize;
-            let leader = follows[id];
-            if leader != NO_LEADER {
-                // Its calls were routed with its leader's (see `group`, below); the resources
-                // stage copies the leader's whole tick into it (`copy_tick`), and nothing
-                // before reads it.
-                continue;
-            }
+            debug_assert_eq!(follows[id], NO_LEADER, "a follower in own_ids");
             let inst = &mut instances[id];
             let prev = inst.m;
             inst.m = InstanceTick {
@@ -595,6 +598,7 @@ fn load_of(
                 );
             }
         }
+        sc.own_ids = own_ids;
     }
 }
 

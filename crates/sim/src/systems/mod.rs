@@ -84,6 +84,9 @@ pub struct Scratch {
     pub follows: Vec<u32>,
     /// Per instance: the size of its group (itself and its followers) if it leads one, else 1.
     pub group_n: Vec<u32>,
+    /// The load stage's instances of one service that compute their own tick (not
+    /// followers), in instance order.
+    pub own_ids: Vec<u32>,
     /// Per instance: success share of its served requests this tick (set by latency).
     pub succ: Vec<f64>,
     /// Per zone: load offered to each instance in rotation of the service being loaded,
