@@ -263,12 +263,43 @@ pub fn telemetry(
             push_log(state, &model, tick, s, index, level, message);
         }
     }
-    for s in 0..ns {
-        if fleet.services[s].fx.telemetry_down || model.services[s].kind == ServiceKind::ExternalApi
-        {
+    // Service `s` writes warnings when `(tick + s)` is a multiple of WARN_LOG_EVERY_TICKS and
+    // routine lines when it is one of INFO_LOG_EVERY_TICKS: the phases count `tick + s` up.
+    let mut warn_phase = tick % WARN_LOG_EVERY_TICKS;
+    let mut info_phase = tick % INFO_LOG_EVERY_TICKS;
+    let due = ErrorsDue::at(tick);
+    for (s, (svc, stat)) in fleet.services.iter().zip(&model.services).enumerate() {
+        let warn_due = warn_phase == 0;
+        let info_due = info_phase == 0;
+        warn_phase = if warn_phase + 1 == WARN_LOG_EVERY_TICKS {
+            0
+        } else {
+            warn_phase + 1
+        };
+        info_phase = if info_phase + 1 == INFO_LOG_EVERY_TICKS {
+            0
+        } else {
+            info_phase + 1
+        };
+        debug_assert_eq!(
+            warn_due,
+            (tick + s as u64).is_multiple_of(WARN_LOG_EVERY_TICKS)
+        );
+        debug_assert_eq!(
+            info_due,
+            (tick + s as u64).is_multiple_of(INFO_LOG_EVERY_TICKS)
+        );
+        if svc.fx.telemetry_down || stat.kind == ServiceKind::ExternalApi {
             continue;
         }
-        service_logs(&model, &fleet, state, &mut rngs, &incidents, s as u32, tick);
+        let logs = ServiceLogs {
+            model: &model,
+            fleet: &fleet,
+            incidents: &incidents,
+            s: s as u32,
+            tick,
+        };
+        logs.write(state, &mut rngs, warn_due, info_due, due);
     }
     // Alerts.
     if state.alerts.len() != model.alert_rules.len() {
@@ -398,106 +429,127 @@ fn push_log(
     );
 }
 
-/// Routine lines, resource warnings and error lines of one service this tick.
-fn service_logs(
-    model: &Model,
-    fleet: &Fleet,
-    state: &mut TelemetryState,
-    rngs: &mut Rngs,
-    incidents: &Incidents,
+/// Which instances have an error line due this tick: those whose index `i` makes
+/// `tick + i` a multiple of [`ERROR_LOG_EVERY_TICKS`].
+#[derive(Clone, Copy)]
+struct ErrorsDue {
+    /// The smallest such index.
+    first: usize,
+}
+
+impl ErrorsDue {
+    /// The instances due at `tick`.
+    fn at(tick: u64) -> ErrorsDue {
+        let rest = tick % ERROR_LOG_EVERY_TICKS;
+        // Below ERROR_LOG_EVERY_TICKS.
+        #[allow(clippy::cast_possible_truncation)]
+        let first = ((ERROR_LOG_EVERY_TICKS - rest) % ERROR_LOG_EVERY_TICKS) as usize;
+        ErrorsDue { first }
+    }
+}
+
+/// What one service's lines this tick are written from.
+struct ServiceLogs<'a> {
+    model: &'a Model,
+    fleet: &'a Fleet,
+    incidents: &'a Incidents,
     s: u32,
     tick: u64,
-) {
-    let svc = &fleet.services[s as usize];
-    let spec = model.spec(s);
-    let name = &model.services[s as usize].name;
-    let mut errors = 0usize;
-    // Whether every disk is full matters only on the ticks of warnings and routine lines.
-    let warn_due = (tick + u64::from(s)).is_multiple_of(WARN_LOG_EVERY_TICKS);
-    let info_due = (tick + u64::from(s)).is_multiple_of(INFO_LOG_EVERY_TICKS);
-    let blind = (warn_due || info_due) && all_disks_full(model, fleet, s);
-    let warn_tick = !blind && warn_due;
-    let disk_full_gb = spec.disk_gb * 0.999;
-    for &id in &svc.instances {
-        let inst = &fleet.instances[id as usize];
-        // Error lines are due every few ticks per instance: nothing to do on other ticks
-        // unless warnings are due.
-        if !warn_tick && !(tick + u64::from(inst.index)).is_multiple_of(ERROR_LOG_EVERY_TICKS) {
-            continue;
+}
+
+impl ServiceLogs<'_> {
+    /// Routine lines, resource warnings and error lines of the service this tick
+    /// (`warn_due`, `info_due`: whether its warnings and its routine line are due).
+    fn write(
+        &self,
+        state: &mut TelemetryState,
+        rngs: &mut Rngs,
+        warn_due: bool,
+        info_due: bool,
+        due: ErrorsDue,
+    ) {
+        let (model, fleet, s, tick) = (self.model, self.fleet, self.s, self.tick);
+        let svc = &fleet.services[s as usize];
+        let mut errors = 0usize;
+        // Whether every disk is full matters only on the ticks of warnings and routine lines.
+        let blind = (warn_due || info_due) && all_disks_full(model, fleet, s);
+        let warn_tick = !blind && warn_due;
+        let disk_full_gb = model.spec(s).disk_gb * 0.999;
+        let instances = svc.instances.as_slice();
+        // Instance `k` of a service has index `k` (indices are given in order as instances
+        // are added, and never taken back), so the instances with an error line due are
+        // every ERROR_LOG_EVERY_TICKS-th from `due.first`: only those are visited unless
+        // warnings are due (or the indices are not the positions: then every one is).
+        if warn_tick || svc.next_index as usize != instances.len() {
+            for &id in instances {
+                let inst = &fleet.instances[id as usize];
+                let error_due =
+                    (tick + u64::from(inst.index)).is_multiple_of(ERROR_LOG_EVERY_TICKS);
+                if !warn_tick && !error_due {
+                    continue;
+                }
+                self.instance_lines(
+                    state,
+                    rngs,
+                    inst,
+                    disk_full_gb,
+                    warn_tick,
+                    error_due,
+                    &mut errors,
+                );
+            }
+        } else {
+            let mut k = due.first;
+            while k < instances.len() && errors < MAX_ERROR_LINES_PER_SERVICE_TICK {
+                let inst = &fleet.instances[instances[k] as usize];
+                debug_assert_eq!(inst.index as usize, k, "instance index is its position");
+                self.instance_lines(state, rngs, inst, disk_full_gb, false, true, &mut errors);
+                k += ERROR_LOG_EVERY_TICKS as usize;
+            }
         }
+        if warn_tick {
+            self.service_warnings(state);
+        }
+        if !blind && info_due && svc.m.ok_rps > 0.0 {
+            let routes = ["/", "/api/items", "/api/cart", "/health", "/api/checkout"];
+            let route = routes[rngs.logs.random_range(0..routes.len())];
+            push_log(
+                state,
+                model,
+                tick,
+                s,
+                None,
+                LogLevel::Info,
+                access_line(
+                    route,
+                    svc.m.latency_p50_ms,
+                    &model.services[s as usize].name,
+                ),
+            );
+        }
+    }
+
+    /// The warnings (if `warn_tick`) and the error line (if `error_due` and the service has
+    /// written fewer than its most this tick, counted in `errors`) of instance `inst`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn instance_lines(
+        &self,
+        state: &mut TelemetryState,
+        rngs: &mut Rngs,
+        inst: &crate::state::Instance,
+        disk_full_gb: f64,
+        warn_tick: bool,
+        error_due: bool,
+        errors: &mut usize,
+    ) {
+        let (model, fleet, s, tick) = (self.model, self.fleet, self.s, self.tick);
         if !inst.is_running() || inst.disk_used_gb >= disk_full_gb {
-            continue;
+            return;
         }
         let idx = Some(inst.index);
         if warn_tick {
-            if inst.m.memory_percent > 80.0 {
-                let pause = 50.0 + (inst.m.memory_percent - 80.0) * 15.0;
-                push_log(
-                    state,
-                    model,
-                    tick,
-                    s,
-                    idx,
-                    LogLevel::Warn,
-                    format!(
-                        "GC pause {}ms (heap {}% used after full GC)",
-                        Rounded(pause),
-                        Rounded(inst.m.memory_percent)
-                    ),
-                );
-            }
-            if inst.fx.hog > 0.0 {
-                push_log(
-                    state,
-                    model,
-                    tick,
-                    s,
-                    idx,
-                    LogLevel::Warn,
-                    format!(
-                        "high CPU: process 'batch-reindex' using {}% CPU",
-                        Rounded(inst.fx.hog * 100.0)
-                    ),
-                );
-            }
-            let steal = inst.fx.steal.max(fleet.zones[inst.zone as usize].steal);
-            if steal > 0.0 {
-                push_log(
-                    state,
-                    model,
-                    tick,
-                    s,
-                    idx,
-                    LogLevel::Warn,
-                    format!(
-                        "cpu steal time {}% (hypervisor contention)",
-                        Rounded(steal * 100.0)
-                    ),
-                );
-            }
-            if inst.m.disk_percent > 80.0 {
-                push_log(
-                    state,
-                    model,
-                    tick,
-                    s,
-                    idx,
-                    LogLevel::Warn,
-                    format!("disk usage {}% on /var/log", Rounded(inst.m.disk_percent)),
-                );
-            }
-            let loss = inst.fx.loss.max(fleet.zones[inst.zone as usize].loss);
-            if loss > 0.0 && !svc.deps.is_empty() {
-                push_log(
-                    state,
-                    model,
-                    tick,
-                    s,
-                    idx,
-                    LogLevel::Warn,
-                    "TCP retransmission timeout, resending segment".to_owned(),
-                );
-            }
+            self.instance_warnings(state, inst);
         }
         let failed_share = if inst.m.offered_rps > 1e-9 {
             inst.m.failed_rps / inst.m.offered_rps
@@ -507,19 +559,98 @@ fn service_logs(
         // Stale reads are rare but each is logged (the clue to a lagging replica).
         if (failed_share < 0.005 && inst.m.cause != Cause::StaleRead) || inst.m.cause == Cause::None
         {
-            continue;
+            return;
         }
-        if !(tick + u64::from(inst.index)).is_multiple_of(ERROR_LOG_EVERY_TICKS)
-            || errors >= MAX_ERROR_LINES_PER_SERVICE_TICK
-        {
-            continue;
+        if !error_due || *errors >= MAX_ERROR_LINES_PER_SERVICE_TICK {
+            return;
         }
-        errors += 1;
+        *errors += 1;
         let request_id: u32 = rngs.logs.random();
-        let message = error_message(model, fleet, incidents, s, inst, request_id);
+        let message = error_message(model, fleet, self.incidents, s, inst, request_id);
         push_log(state, model, tick, s, idx, LogLevel::Error, message);
     }
-    if warn_tick {
+
+    /// The resource warnings of instance `inst` (a running one with room on its disk).
+    #[inline(never)]
+    fn instance_warnings(&self, state: &mut TelemetryState, inst: &crate::state::Instance) {
+        let (model, fleet, s, tick) = (self.model, self.fleet, self.s, self.tick);
+        let svc = &fleet.services[s as usize];
+        let idx = Some(inst.index);
+        if inst.m.memory_percent > 80.0 {
+            let pause = 50.0 + (inst.m.memory_percent - 80.0) * 15.0;
+            push_log(
+                state,
+                model,
+                tick,
+                s,
+                idx,
+                LogLevel::Warn,
+                format!(
+                    "GC pause {}ms (heap {}% used after full GC)",
+                    Rounded(pause),
+                    Rounded(inst.m.memory_percent)
+                ),
+            );
+        }
+        if inst.fx.hog > 0.0 {
+            push_log(
+                state,
+                model,
+                tick,
+                s,
+                idx,
+                LogLevel::Warn,
+                format!(
+                    "high CPU: process 'batch-reindex' using {}% CPU",
+                    Rounded(inst.fx.hog * 100.0)
+                ),
+            );
+        }
+        let steal = inst.fx.steal.max(fleet.zones[inst.zone as usize].steal);
+        if steal > 0.0 {
+            push_log(
+                state,
+                model,
+                tick,
+                s,
+                idx,
+                LogLevel::Warn,
+                format!(
+                    "cpu steal time {}% (hypervisor contention)",
+                    Rounded(steal * 100.0)
+                ),
+            );
+        }
+        if inst.m.disk_percent > 80.0 {
+            push_log(
+                state,
+                model,
+                tick,
+                s,
+                idx,
+                LogLevel::Warn,
+                format!("disk usage {}% on /var/log", Rounded(inst.m.disk_percent)),
+            );
+        }
+        let loss = inst.fx.loss.max(fleet.zones[inst.zone as usize].loss);
+        if loss > 0.0 && !svc.deps.is_empty() {
+            push_log(
+                state,
+                model,
+                tick,
+                s,
+                idx,
+                LogLevel::Warn,
+                "TCP retransmission timeout, resending segment".to_owned(),
+            );
+        }
+    }
+
+    /// The service's own warnings (on the ticks of warnings, unless every disk is full).
+    #[inline(never)]
+    fn service_warnings(&self, state: &mut TelemetryState) {
+        let (model, fleet, s, tick) = (self.model, self.fleet, self.s, self.tick);
+        let svc = &fleet.services[s as usize];
         match model.services[s as usize].kind {
             ServiceKind::Database if svc.replica_lag_s > STALE_LAG_S / 2.0 => {
                 push_log(
@@ -570,19 +701,6 @@ fn service_logs(
                 "http: TLS handshake error: remote error: tls: bad certificate".to_owned(),
             );
         }
-    }
-    if !blind && info_due && svc.m.ok_rps > 0.0 {
-        let routes = ["/", "/api/items", "/api/cart", "/health", "/api/checkout"];
-        let route = routes[rngs.logs.random_range(0..routes.len())];
-        push_log(
-            state,
-            model,
-            tick,
-            s,
-            None,
-            LogLevel::Info,
-            access_line(route, svc.m.latency_p50_ms, name),
-        );
     }
 }
 
