@@ -225,6 +225,20 @@ pub fn injection_log(model: &Model, rt: &IncidentRuntime) -> Option<String> {
     }
 }
 
+/// Whether every number of `m` is finite. Sums them in two independent lanes (a NaN or an
+/// infinity makes its lane's sum NaN or infinite, and the total too; an overflow only sends
+/// the caller to [`ServiceTick::sanitize`], which checks every number).
+fn all_finite(m: &ServiceTick) -> bool {
+    let v = m.values();
+    let mut lanes = [0.0f64; 2];
+    for pair in v.chunks_exact(2) {
+        lanes[0] += pair[0];
+        lanes[1] += pair[1];
+    }
+    let rest: f64 = v.chunks_exact(2).remainder().iter().sum();
+    (lanes[0] + lanes[1] + rest).is_finite()
+}
+
 /// The telemetry system.
 #[allow(clippy::too_many_arguments)]
 pub fn telemetry(
@@ -244,7 +258,9 @@ pub fn telemetry(
             "non-finite service metrics at tick {tick}: {:?}",
             svc.m
         );
-        svc.m.sanitize();
+        if !all_finite(&svc.m) {
+            svc.m.sanitize();
+        }
     }
     probes(&model, &mut fleet, tick);
     let state = &mut *state;
