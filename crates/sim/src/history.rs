@@ -218,6 +218,7 @@ impl ServiceHistory {
     }
 
     /// Records a point already packed (the point of [`PackedPoint::pack`]).
+    #[inline]
     pub fn push_packed(&mut self, packed: PackedPoint) {
         // What `self.recent.push(packed, RECENT_POINTS, RECENT_POINTS)` does, with the
         // evicted point folded in place.
@@ -252,6 +253,8 @@ impl ServiceHistory {
         self.acc_count += 1;
     }
 
+    #[cold]
+    #[inline(never)]
     fn flush(&mut self) {
         let n = f64::from(self.acc_count.max(1));
         let avg = MetricPoint::from_values(self.acc_tick, self.acc.map(|sum| sum / n));

@@ -251,40 +251,29 @@ pub fn telemetry(
     incidents: Res<Incidents>,
 ) {
     let tick = clock.tick;
-    // Guard: no NaN or infinity ever leaves the engine (a bug in debug builds).
-    for svc in &mut fleet.services {
-        debug_assert!(
-            svc.m.is_finite(),
-            "non-finite service metrics at tick {tick}: {:?}",
-            svc.m
-        );
-        if !all_finite(&svc.m) {
-            svc.m.sanitize();
+    let model: &Model = &model;
+    let fleet: &mut Fleet = &mut fleet;
+    let state = &mut *state;
+    let rngs = &mut *rngs;
+    probes(model, fleet, tick);
+    // Logs the other stages queued this tick.
+    for (s, index, level, message) in pending.lines.drain(..) {
+        if visible(model, fleet, s, index) {
+            push_log(&mut state.logs, tick, s, index, level, message);
         }
     }
-    probes(&model, &mut fleet, tick);
-    let state = &mut *state;
     let ns = fleet.services.len();
     if state.history.len() != ns {
         state.history.resize_with(ns, ServiceHistory::default);
-    }
-    for s in 0..ns {
-        if !fleet.services[s].fx.telemetry_down {
-            state.history[s].push_packed(packed_point_of(&fleet.services[s].m, tick));
-        }
-    }
-    // Logs.
-    for (s, index, level, message) in pending.lines.drain(..) {
-        if visible(&model, &fleet, s, index) {
-            push_log(state, &model, tick, s, index, level, message);
-        }
     }
     // Service `s` writes warnings when `(tick + s)` is a multiple of WARN_LOG_EVERY_TICKS and
     // routine lines when it is one of INFO_LOG_EVERY_TICKS: the phases count `tick + s` up.
     let mut warn_phase = tick % WARN_LOG_EVERY_TICKS;
     let mut info_phase = tick % INFO_LOG_EVERY_TICKS;
     let due = ErrorsDue::at(tick);
-    for (s, (svc, stat)) in fleet.services.iter().zip(&model.services).enumerate() {
+    // One pass over the services: the NaN guard, the history point, the lines. A service's
+    // lines read only its own metrics (and instances), so each is guarded before it is read.
+    for (s, history) in state.history.iter_mut().enumerate().take(ns) {
         let warn_due = warn_phase == 0;
         let info_due = info_phase == 0;
         warn_phase = if warn_phase + 1 == WARN_LOG_EVERY_TICKS {
@@ -305,17 +294,31 @@ pub fn telemetry(
             info_due,
             (tick + s as u64).is_multiple_of(INFO_LOG_EVERY_TICKS)
         );
-        if svc.fx.telemetry_down || stat.kind == ServiceKind::ExternalApi {
+        let svc = &mut fleet.services[s];
+        // Guard: no NaN or infinity ever leaves the engine (a bug in debug builds).
+        debug_assert!(
+            svc.m.is_finite(),
+            "non-finite service metrics at tick {tick}: {:?}",
+            svc.m
+        );
+        if !all_finite(&svc.m) {
+            svc.m.sanitize();
+        }
+        if svc.fx.telemetry_down {
+            continue;
+        }
+        history.push_packed(packed_point_of(&svc.m, tick));
+        if model.services[s].kind == ServiceKind::ExternalApi {
             continue;
         }
         let logs = ServiceLogs {
-            model: &model,
-            fleet: &fleet,
+            model,
+            fleet,
             incidents: &incidents,
             s: s as u32,
             tick,
         };
-        logs.write(state, &mut rngs, warn_due, info_due, due);
+        logs.write(&mut state.logs, rngs, warn_due, info_due, due);
     }
     // Alerts.
     if state.alerts.len() != model.alert_rules.len() {
@@ -422,17 +425,15 @@ fn all_disks_full(model: &Model, fleet: &Fleet, s: u32) -> bool {
 }
 
 fn push_log(
-    state: &mut TelemetryState,
-    model: &Model,
+    logs: &mut Ring<StoredLine>,
     tick: u64,
     s: u32,
     instance: Option<u32>,
     level: LogLevel,
     message: String,
 ) {
-    let _ = model;
-    let growth = state.logs.items.len().max(MIN_LOG_GROWTH_LINES);
-    state.logs.push(
+    let growth = logs.items.len().max(MIN_LOG_GROWTH_LINES);
+    logs.push(
         StoredLine {
             tick,
             message: message.into_boxed_str(),
@@ -478,7 +479,7 @@ impl ServiceLogs<'_> {
     /// (`warn_due`, `info_due`: whether its warnings and its routine line are due).
     fn write(
         &self,
-        state: &mut TelemetryState,
+        logs: &mut Ring<StoredLine>,
         rngs: &mut Rngs,
         warn_due: bool,
         info_due: bool,
@@ -505,7 +506,7 @@ impl ServiceLogs<'_> {
                     continue;
                 }
                 self.instance_lines(
-                    state,
+                    logs,
                     rngs,
                     inst,
                     disk_full_gb,
@@ -519,19 +520,18 @@ impl ServiceLogs<'_> {
             while k < instances.len() && errors < MAX_ERROR_LINES_PER_SERVICE_TICK {
                 let inst = &fleet.instances[instances[k] as usize];
                 debug_assert_eq!(inst.index as usize, k, "instance index is its position");
-                self.instance_lines(state, rngs, inst, disk_full_gb, false, true, &mut errors);
+                self.instance_lines(logs, rngs, inst, disk_full_gb, false, true, &mut errors);
                 k += ERROR_LOG_EVERY_TICKS as usize;
             }
         }
         if warn_tick {
-            self.service_warnings(state);
+            self.service_warnings(logs);
         }
         if !blind && info_due && svc.m.ok_rps > 0.0 {
             let routes = ["/", "/api/items", "/api/cart", "/health", "/api/checkout"];
             let route = routes[rngs.logs.random_range(0..routes.len())];
             push_log(
-                state,
-                model,
+                logs,
                 tick,
                 s,
                 None,
@@ -551,7 +551,7 @@ impl ServiceLogs<'_> {
     #[inline(always)]
     fn instance_lines(
         &self,
-        state: &mut TelemetryState,
+        logs: &mut Ring<StoredLine>,
         rngs: &mut Rngs,
         inst: &crate::state::Instance,
         disk_full_gb: f64,
@@ -565,7 +565,7 @@ impl ServiceLogs<'_> {
         }
         let idx = Some(inst.index);
         if warn_tick {
-            self.instance_warnings(state, inst);
+            self.instance_warnings(logs, inst);
         }
         let failed_share = if inst.m.offered_rps > 1e-9 {
             inst.m.failed_rps / inst.m.offered_rps
@@ -583,20 +583,19 @@ impl ServiceLogs<'_> {
         *errors += 1;
         let request_id: u32 = rngs.logs.random();
         let message = error_message(model, fleet, self.incidents, s, inst, request_id);
-        push_log(state, model, tick, s, idx, LogLevel::Error, message);
+        push_log(logs, tick, s, idx, LogLevel::Error, message);
     }
 
     /// The resource warnings of instance `inst` (a running one with room on its disk).
     #[inline(never)]
-    fn instance_warnings(&self, state: &mut TelemetryState, inst: &crate::state::Instance) {
-        let (model, fleet, s, tick) = (self.model, self.fleet, self.s, self.tick);
+    fn instance_warnings(&self, logs: &mut Ring<StoredLine>, inst: &crate::state::Instance) {
+        let (fleet, s, tick) = (self.fleet, self.s, self.tick);
         let svc = &fleet.services[s as usize];
         let idx = Some(inst.index);
         if inst.m.memory_percent > 80.0 {
             let pause = 50.0 + (inst.m.memory_percent - 80.0) * 15.0;
             push_log(
-                state,
-                model,
+                logs,
                 tick,
                 s,
                 idx,
@@ -610,8 +609,7 @@ impl ServiceLogs<'_> {
         }
         if inst.fx.hog > 0.0 {
             push_log(
-                state,
-                model,
+                logs,
                 tick,
                 s,
                 idx,
@@ -625,8 +623,7 @@ impl ServiceLogs<'_> {
         let steal = inst.fx.steal.max(fleet.zones[inst.zone as usize].steal);
         if steal > 0.0 {
             push_log(
-                state,
-                model,
+                logs,
                 tick,
                 s,
                 idx,
@@ -639,8 +636,7 @@ impl ServiceLogs<'_> {
         }
         if inst.m.disk_percent > 80.0 {
             push_log(
-                state,
-                model,
+                logs,
                 tick,
                 s,
                 idx,
@@ -651,8 +647,7 @@ impl ServiceLogs<'_> {
         let loss = inst.fx.loss.max(fleet.zones[inst.zone as usize].loss);
         if loss > 0.0 && !svc.deps.is_empty() {
             push_log(
-                state,
-                model,
+                logs,
                 tick,
                 s,
                 idx,
@@ -664,14 +659,13 @@ impl ServiceLogs<'_> {
 
     /// The service's own warnings (on the ticks of warnings, unless every disk is full).
     #[inline(never)]
-    fn service_warnings(&self, state: &mut TelemetryState) {
+    fn service_warnings(&self, logs: &mut Ring<StoredLine>) {
         let (model, fleet, s, tick) = (self.model, self.fleet, self.s, self.tick);
         let svc = &fleet.services[s as usize];
         match model.services[s as usize].kind {
             ServiceKind::Database if svc.replica_lag_s > STALE_LAG_S / 2.0 => {
                 push_log(
-                    state,
-                    model,
+                    logs,
                     tick,
                     s,
                     None,
@@ -681,8 +675,7 @@ impl ServiceLogs<'_> {
             }
             ServiceKind::Cache if svc.cache_hit < 0.5 => {
                 push_log(
-                    state,
-                    model,
+                    logs,
                     tick,
                     s,
                     None,
@@ -695,8 +688,7 @@ impl ServiceLogs<'_> {
             }
             ServiceKind::Dns if svc.fx.dns_failing => {
                 push_log(
-                    state,
-                    model,
+                    logs,
                     tick,
                     s,
                     None,
@@ -708,8 +700,7 @@ impl ServiceLogs<'_> {
         }
         if svc.fx.cert_expired {
             push_log(
-                state,
-                model,
+                logs,
                 tick,
                 s,
                 None,
