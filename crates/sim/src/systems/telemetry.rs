@@ -3,6 +3,7 @@
 //! no points and writes no logs; an instance whose disk is full writes no logs.
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 
 use bevy_ecs::prelude::*;
 use breakathon_scenario::{Comparison, FaultKind, Metric, ServiceKind};
@@ -109,25 +110,18 @@ fn metric_of(m: &ServiceTick, metric: Metric) -> f64 {
     }
 }
 
-/// Bytes of a routine access line besides its route, latency digits and service name.
-const ACCESS_LINE_FIXED_BYTES: usize = 20;
-
-/// A routine access line, as `format!("GET {route} 200 {:.0}ms ({name})", p50_ms)` writes it.
-fn access_line(route: &str, p50_ms: f64, name: &str) -> String {
-    let mut line = String::with_capacity(ACCESS_LINE_FIXED_BYTES + route.len() + name.len());
+/// Appends a routine access line, as `format!("GET {route} 200 {:.0}ms ({name})", p50_ms)`
+/// writes it, to `line`.
+fn access_line(line: &mut String, route: &str, p50_ms: f64, name: &str) {
     line.push_str("GET ");
     line.push_str(route);
     line.push_str(" 200 ");
     // Writing into a String cannot fail.
-    let _ = Rounded(p50_ms).write_to(&mut line);
+    let _ = Rounded(p50_ms).write_to(line);
     line.push_str("ms (");
     line.push_str(name);
     line.push(')');
-    line
 }
-
-/// Bytes of a dependency error line besides its callee, request id and timeout digits.
-const DEP_LINE_FIXED_BYTES: usize = 64;
 
 /// Writes `id` as `{:08x}` does: eight lowercase hex digits.
 fn push_hex8(out: &mut String, id: u32) {
@@ -137,28 +131,26 @@ fn push_hex8(out: &mut String, id: u32) {
     }
 }
 
-/// `format!("{callee} returned 503 Service Unavailable (request {request_id:08x})")`.
-fn upstream_line(callee: &str, request_id: u32) -> String {
-    let mut line = String::with_capacity(DEP_LINE_FIXED_BYTES + callee.len());
+/// Appends `format!("{callee} returned 503 Service Unavailable (request {request_id:08x})")`
+/// to `line`.
+fn upstream_line(line: &mut String, callee: &str, request_id: u32) {
     line.push_str(callee);
     line.push_str(" returned 503 Service Unavailable (request ");
-    push_hex8(&mut line, request_id);
+    push_hex8(line, request_id);
     line.push(')');
-    line
 }
 
-/// `format!("timeout calling {callee} after {:.0}ms (request {request_id:08x})", timeout_ms)`.
-fn timeout_line(callee: &str, timeout_ms: f64, request_id: u32) -> String {
-    let mut line = String::with_capacity(DEP_LINE_FIXED_BYTES + callee.len());
+/// Appends `format!("timeout calling {callee} after {:.0}ms (request {request_id:08x})",
+/// timeout_ms)` to `line`.
+fn timeout_line(line: &mut String, callee: &str, timeout_ms: f64, request_id: u32) {
     line.push_str("timeout calling ");
     line.push_str(callee);
     line.push_str(" after ");
     // Writing into a String cannot fail.
-    let _ = Rounded(timeout_ms).write_to(&mut line);
+    let _ = Rounded(timeout_ms).write_to(line);
     line.push_str("ms (request ");
-    push_hex8(&mut line, request_id);
+    push_hex8(line, request_id);
     line.push(')');
-    line
 }
 
 /// Largest value [`Rounded`] writes with its own digits (exactly representable integers and
@@ -249,6 +241,7 @@ pub fn telemetry(
     mut pending: ResMut<PendingLogs>,
     mut rngs: ResMut<Rngs>,
     incidents: Res<Incidents>,
+    mut line_buf: Local<String>,
 ) {
     let tick = clock.tick;
     let model: &Model = &model;
@@ -259,7 +252,14 @@ pub fn telemetry(
     // Logs the other stages queued this tick.
     for (s, index, level, message) in pending.lines.drain(..) {
         if visible(model, fleet, s, index) {
-            push_log(&mut state.logs, tick, s, index, level, message);
+            push_log(
+                &mut state.logs,
+                tick,
+                s,
+                index,
+                level,
+                message.into_boxed_str(),
+            );
         }
     }
     let ns = fleet.services.len();
@@ -271,6 +271,11 @@ pub fn telemetry(
     let mut warn_phase = tick % WARN_LOG_EVERY_TICKS;
     let mut info_phase = tick % INFO_LOG_EVERY_TICKS;
     let due = ErrorsDue::at(tick);
+    let mut sink = LineSink {
+        logs: &mut state.logs,
+        buf: &mut line_buf,
+        tick,
+    };
     // One pass over the services: the NaN guard, the history point, the lines. A service's
     // lines read only its own metrics (and instances), so each is guarded before it is read.
     for (s, history) in state.history.iter_mut().enumerate().take(ns) {
@@ -318,7 +323,7 @@ pub fn telemetry(
             s: s as u32,
             tick,
         };
-        logs.write(&mut state.logs, rngs, warn_due, info_due, due);
+        logs.write(&mut sink, rngs, warn_due, info_due, due);
     }
     // Alerts.
     if state.alerts.len() != model.alert_rules.len() {
@@ -424,19 +429,50 @@ fn all_disks_full(model: &Model, fleet: &Fleet, s: u32) -> bool {
     running.peek().is_some() && running.all(|i| i.disk_used_gb >= disk)
 }
 
+/// Where this tick's lines go: the log ring, and a buffer each line is written into first
+/// (so that it is stored in one allocation of its exact length, with no spare capacity to
+/// give back).
+struct LineSink<'a> {
+    logs: &'a mut Ring<StoredLine>,
+    buf: &'a mut String,
+    tick: u64,
+}
+
+impl LineSink<'_> {
+    /// Appends the line `write` writes, of service `s` (its instance `instance`, if any).
+    fn line(
+        &mut self,
+        s: u32,
+        instance: Option<u32>,
+        level: LogLevel,
+        write: impl FnOnce(&mut String),
+    ) {
+        self.buf.clear();
+        write(self.buf);
+        push_log(
+            self.logs,
+            self.tick,
+            s,
+            instance,
+            level,
+            Box::from(self.buf.as_str()),
+        );
+    }
+}
+
 fn push_log(
     logs: &mut Ring<StoredLine>,
     tick: u64,
     s: u32,
     instance: Option<u32>,
     level: LogLevel,
-    message: String,
+    message: Box<str>,
 ) {
     let growth = logs.items.len().max(MIN_LOG_GROWTH_LINES);
     logs.push(
         StoredLine {
             tick,
-            message: message.into_boxed_str(),
+            message,
             instance,
             service: s,
             level,
@@ -479,7 +515,7 @@ impl ServiceLogs<'_> {
     /// (`warn_due`, `info_due`: whether its warnings and its routine line are due).
     fn write(
         &self,
-        logs: &mut Ring<StoredLine>,
+        sink: &mut LineSink<'_>,
         rngs: &mut Rngs,
         warn_due: bool,
         info_due: bool,
@@ -506,7 +542,7 @@ impl ServiceLogs<'_> {
                     continue;
                 }
                 self.instance_lines(
-                    logs,
+                    sink,
                     rngs,
                     inst,
                     disk_full_gb,
@@ -520,28 +556,24 @@ impl ServiceLogs<'_> {
             while k < instances.len() && errors < MAX_ERROR_LINES_PER_SERVICE_TICK {
                 let inst = &fleet.instances[instances[k] as usize];
                 debug_assert_eq!(inst.index as usize, k, "instance index is its position");
-                self.instance_lines(logs, rngs, inst, disk_full_gb, false, true, &mut errors);
+                self.instance_lines(sink, rngs, inst, disk_full_gb, false, true, &mut errors);
                 k += ERROR_LOG_EVERY_TICKS as usize;
             }
         }
         if warn_tick {
-            self.service_warnings(logs);
+            self.service_warnings(sink);
         }
         if !blind && info_due && svc.m.ok_rps > 0.0 {
             let routes = ["/", "/api/items", "/api/cart", "/health", "/api/checkout"];
             let route = routes[rngs.logs.random_range(0..routes.len())];
-            push_log(
-                logs,
-                tick,
-                s,
-                None,
-                LogLevel::Info,
+            sink.line(s, None, LogLevel::Info, |b| {
                 access_line(
+                    b,
                     route,
                     svc.m.latency_p50_ms,
                     &model.services[s as usize].name,
-                ),
-            );
+                )
+            });
         }
     }
 
@@ -551,7 +583,7 @@ impl ServiceLogs<'_> {
     #[inline(always)]
     fn instance_lines(
         &self,
-        logs: &mut Ring<StoredLine>,
+        sink: &mut LineSink<'_>,
         rngs: &mut Rngs,
         inst: &crate::state::Instance,
         disk_full_gb: f64,
@@ -559,13 +591,13 @@ impl ServiceLogs<'_> {
         error_due: bool,
         errors: &mut usize,
     ) {
-        let (model, fleet, s, tick) = (self.model, self.fleet, self.s, self.tick);
+        let (model, fleet, s) = (self.model, self.fleet, self.s);
         if !inst.is_running() || inst.disk_used_gb >= disk_full_gb {
             return;
         }
         let idx = Some(inst.index);
         if warn_tick {
-            self.instance_warnings(logs, inst);
+            self.instance_warnings(sink, inst);
         }
         let failed_share = if inst.m.offered_rps > 1e-9 {
             inst.m.failed_rps / inst.m.offered_rps
@@ -582,152 +614,123 @@ impl ServiceLogs<'_> {
         }
         *errors += 1;
         let request_id: u32 = rngs.logs.random();
-        let message = error_message(model, fleet, self.incidents, s, inst, request_id);
-        push_log(logs, tick, s, idx, LogLevel::Error, message);
+        sink.line(s, idx, LogLevel::Error, |b| {
+            error_message(b, model, fleet, self.incidents, s, inst, request_id)
+        });
     }
 
     /// The resource warnings of instance `inst` (a running one with room on its disk).
     #[inline(never)]
-    fn instance_warnings(&self, logs: &mut Ring<StoredLine>, inst: &crate::state::Instance) {
-        let (fleet, s, tick) = (self.fleet, self.s, self.tick);
+    fn instance_warnings(&self, sink: &mut LineSink<'_>, inst: &crate::state::Instance) {
+        let (fleet, s) = (self.fleet, self.s);
         let svc = &fleet.services[s as usize];
         let idx = Some(inst.index);
         if inst.m.memory_percent > 80.0 {
             let pause = 50.0 + (inst.m.memory_percent - 80.0) * 15.0;
-            push_log(
-                logs,
-                tick,
-                s,
-                idx,
-                LogLevel::Warn,
-                format!(
+            sink.line(s, idx, LogLevel::Warn, |b| {
+                let _ = write!(
+                    b,
                     "GC pause {}ms (heap {}% used after full GC)",
                     Rounded(pause),
                     Rounded(inst.m.memory_percent)
-                ),
-            );
+                );
+            });
         }
         if inst.fx.hog > 0.0 {
-            push_log(
-                logs,
-                tick,
-                s,
-                idx,
-                LogLevel::Warn,
-                format!(
+            sink.line(s, idx, LogLevel::Warn, |b| {
+                let _ = write!(
+                    b,
                     "high CPU: process 'batch-reindex' using {}% CPU",
                     Rounded(inst.fx.hog * 100.0)
-                ),
-            );
+                );
+            });
         }
         let steal = inst.fx.steal.max(fleet.zones[inst.zone as usize].steal);
         if steal > 0.0 {
-            push_log(
-                logs,
-                tick,
-                s,
-                idx,
-                LogLevel::Warn,
-                format!(
+            sink.line(s, idx, LogLevel::Warn, |b| {
+                let _ = write!(
+                    b,
                     "cpu steal time {}% (hypervisor contention)",
                     Rounded(steal * 100.0)
-                ),
-            );
+                );
+            });
         }
         if inst.m.disk_percent > 80.0 {
-            push_log(
-                logs,
-                tick,
-                s,
-                idx,
-                LogLevel::Warn,
-                format!("disk usage {}% on /var/log", Rounded(inst.m.disk_percent)),
-            );
+            sink.line(s, idx, LogLevel::Warn, |b| {
+                let _ = write!(
+                    b,
+                    "disk usage {}% on /var/log",
+                    Rounded(inst.m.disk_percent)
+                );
+            });
         }
         let loss = inst.fx.loss.max(fleet.zones[inst.zone as usize].loss);
         if loss > 0.0 && !svc.deps.is_empty() {
-            push_log(
-                logs,
-                tick,
-                s,
-                idx,
-                LogLevel::Warn,
-                "TCP retransmission timeout, resending segment".to_owned(),
-            );
+            sink.line(s, idx, LogLevel::Warn, |b| {
+                b.push_str("TCP retransmission timeout, resending segment")
+            });
         }
     }
 
     /// The service's own warnings (on the ticks of warnings, unless every disk is full).
     #[inline(never)]
-    fn service_warnings(&self, logs: &mut Ring<StoredLine>) {
-        let (model, fleet, s, tick) = (self.model, self.fleet, self.s, self.tick);
+    fn service_warnings(&self, sink: &mut LineSink<'_>) {
+        let (model, fleet, s) = (self.model, self.fleet, self.s);
         let svc = &fleet.services[s as usize];
         match model.services[s as usize].kind {
             ServiceKind::Database if svc.replica_lag_s > STALE_LAG_S / 2.0 => {
-                push_log(
-                    logs,
-                    tick,
-                    s,
-                    None,
-                    LogLevel::Warn,
-                    format!("replica lag {}s behind primary", Rounded(svc.replica_lag_s)),
-                );
+                sink.line(s, None, LogLevel::Warn, |b| {
+                    let _ = write!(
+                        b,
+                        "replica lag {}s behind primary",
+                        Rounded(svc.replica_lag_s)
+                    );
+                });
             }
             ServiceKind::Cache if svc.cache_hit < 0.5 => {
-                push_log(
-                    logs,
-                    tick,
-                    s,
-                    None,
-                    LogLevel::Warn,
-                    format!(
+                sink.line(s, None, LogLevel::Warn, |b| {
+                    let _ = write!(
+                        b,
                         "cache hit rate {}%, evictions high",
                         Rounded(svc.cache_hit * 100.0)
-                    ),
-                );
+                    );
+                });
             }
             ServiceKind::Dns if svc.fx.dns_failing => {
-                push_log(
-                    logs,
-                    tick,
-                    s,
-                    None,
-                    LogLevel::Error,
-                    "SERVFAIL: upstream resolver timed out".to_owned(),
-                );
+                sink.line(s, None, LogLevel::Error, |b| {
+                    b.push_str("SERVFAIL: upstream resolver timed out")
+                });
             }
             _ => {}
         }
         if svc.fx.cert_expired {
-            push_log(
-                logs,
-                tick,
-                s,
-                None,
-                LogLevel::Warn,
-                "http: TLS handshake error: remote error: tls: bad certificate".to_owned(),
-            );
+            sink.line(s, None, LogLevel::Warn, |b| {
+                b.push_str("http: TLS handshake error: remote error: tls: bad certificate")
+            });
         }
     }
 }
 
-/// The error line for an instance's dominant cause of failure.
+/// Appends the error line for an instance's dominant cause of failure to `out`.
 fn error_message(
+    out: &mut String,
     model: &Model,
     fleet: &Fleet,
     incidents: &Incidents,
     s: u32,
     inst: &crate::state::Instance,
     request_id: u32,
-) -> String {
+) {
     let svc = &fleet.services[s as usize];
-    match inst.m.cause {
-        Cause::None => String::new(),
-        Cause::Overload => format!(
+    // Writing into a String cannot fail.
+    let _ = match inst.m.cause {
+        Cause::None => Ok(()),
+        Cause::Overload => write!(
+            out,
             "request {request_id:08x} dropped: queue full ({} waiting), server overloaded",
             Rounded(inst.queue)
         ),
-        Cause::Refused => "connection refused".to_owned(),
+        Cause::Refused => out.write_str("connection refused"),
         Cause::BadConfig => {
             let (key, value) = incidents
                 .runtime
@@ -740,7 +743,8 @@ fn error_message(
                     _ => None,
                 })
                 .unwrap_or_else(|| ("config".to_owned(), "?".to_owned()));
-            format!(
+            write!(
+                out,
                 "request {request_id:08x} failed: invalid config value {key}={value}: route /api/checkout disabled"
             )
         }
@@ -750,15 +754,20 @@ fn error_message(
                 .iter()
                 .find(|(_, on)| **on)
                 .map_or("flag", |(f, _)| f.as_str());
-            format!("request {request_id:08x} failed: NullPointerException in {flag} code path")
+            write!(
+                out,
+                "request {request_id:08x} failed: NullPointerException in {flag} code path"
+            )
         }
-        Cause::ClockSkew => format!(
+        Cause::ClockSkew => write!(
+            out,
             "clock skew detected: token not yet valid (issued {}s in the future)",
             Rounded(inst.clock_skew_s)
         ),
-        Cause::DiskFull => "write failed: No space left on device".to_owned(),
-        Cause::Quota => "rate limited".to_owned(),
-        Cause::StaleRead => format!(
+        Cause::DiskFull => out.write_str("write failed: No space left on device"),
+        Cause::Quota => out.write_str("rate limited"),
+        Cause::StaleRead => write!(
+            out,
             "stale read: replica lag {}s, read-after-write check failed",
             Rounded(svc.replica_lag_s)
         ),
@@ -766,13 +775,15 @@ fn error_message(
             let dep = &svc.deps[d as usize];
             let callee = &model.services[dep.callee as usize].name;
             match cause {
-                DepCause::PoolTimeout => format!(
+                DepCause::PoolTimeout => write!(
+                    out,
                     "pool timeout waiting for connection to {callee} after {}ms (pool size {})",
                     Rounded(dep.timeout_ms),
                     inst.fx.pool_limit.map_or(dep.pool_size, |(_, n)| n)
                 ),
-                DepCause::Dns => format!("dial tcp: lookup {callee}.internal: no such host"),
-                DepCause::Tls => format!(
+                DepCause::Dns => write!(out, "dial tcp: lookup {callee}.internal: no such host"),
+                DepCause::Tls => write!(
+                    out,
                     "Post https://{callee}.internal/: x509: certificate has expired or is not yet valid"
                 ),
                 DepCause::ConnRefused => {
@@ -783,34 +794,57 @@ fn error_message(
                         .any(|&id| fleet.instances[id as usize].is_running());
                     if !up {
                         // Nothing listens: the callee is down or still booting.
-                        format!("dial tcp {callee}.internal:443: connect: connection refused")
+                        write!(
+                            out,
+                            "dial tcp {callee}.internal:443: connect: connection refused"
+                        )
                     } else if model.services[c].kind == ServiceKind::Database {
-                        format!(
+                        write!(
+                            out,
                             "connection to {callee} refused: FATAL: sorry, too many clients already"
                         )
                     } else {
-                        format!("{callee} returned 503 Service Unavailable: too many connections")
+                        write!(
+                            out,
+                            "{callee} returned 503 Service Unavailable: too many connections"
+                        )
                     }
                 }
                 DepCause::Unreachable => {
-                    format!("dial tcp {callee}.internal: i/o timeout (no route to host)")
+                    write!(
+                        out,
+                        "dial tcp {callee}.internal: i/o timeout (no route to host)"
+                    )
                 }
-                DepCause::Timeout => timeout_line(callee, dep.timeout_ms, request_id),
+                DepCause::Timeout => {
+                    timeout_line(out, callee, dep.timeout_ms, request_id);
+                    Ok(())
+                }
                 DepCause::TooManyRequests => {
-                    format!("429 Too Many Requests from {callee}: quota exceeded")
+                    write!(out, "429 Too Many Requests from {callee}: quota exceeded")
                 }
-                DepCause::Upstream => upstream_line(callee, request_id),
+                DepCause::Upstream => {
+                    upstream_line(out, callee, request_id);
+                    Ok(())
+                }
                 DepCause::BreakerOpen => {
-                    format!("circuit breaker open for {callee}: failing fast")
+                    write!(out, "circuit breaker open for {callee}: failing fast")
                 }
             }
         }
-    }
+    };
 }
 
 #[cfg(test)]
 mod tests {
     use super::{Rounded, access_line, timeout_line, upstream_line};
+
+    /// The line `write` appends to an empty buffer.
+    fn built(write: impl FnOnce(&mut String)) -> String {
+        let mut line = String::new();
+        write(&mut line);
+        line
+    }
 
     #[test]
     fn rounded_writes_what_the_standard_formatter_writes() {
@@ -855,18 +889,18 @@ mod tests {
             let id = u32::try_from(k).unwrap_or(0).wrapping_mul(2_654_435_761);
             for id in [id, 0, 1, 0xf, u32::MAX] {
                 assert_eq!(
-                    upstream_line("db", id),
+                    built(|b| upstream_line(b, "db", id)),
                     format!("db returned 503 Service Unavailable (request {id:08x})")
                 );
             }
             assert_eq!(
-                timeout_line("api", v, id),
+                built(|b| timeout_line(b, "api", v, id)),
                 format!("timeout calling api after {v:.0}ms (request {id:08x})"),
                 "{v:e}"
             );
             assert_eq!(format!("{}", Rounded(v)), format!("{v:.0}"), "{v:e}");
             assert_eq!(
-                access_line("/api/cart", v, "checkout"),
+                built(|b| access_line(b, "/api/cart", v, "checkout")),
                 format!("GET /api/cart 200 {v:.0}ms (checkout)"),
                 "{v:e}"
             );
