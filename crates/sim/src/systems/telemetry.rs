@@ -242,6 +242,7 @@ pub fn telemetry(
     mut rngs: ResMut<Rngs>,
     incidents: Res<Incidents>,
     mut line_buf: Local<String>,
+    mut keys: Local<AlertKeys>,
 ) {
     let tick = clock.tick;
     let model: &Model = &model;
@@ -331,29 +332,29 @@ pub fn telemetry(
             .alerts
             .resize_with(model.alert_rules.len(), AlertState::default);
     }
-    for ((rule, alert), &service) in model
-        .alert_rules
-        .iter()
-        .zip(state.alerts.iter_mut())
-        .zip(&model.alert_rule_service)
-    {
-        let Some(s) = service else {
+    if keys.0.len() != model.alert_rules.len() {
+        keys.0 = RuleKey::all(model);
+    }
+    for (i, (key, alert)) in keys.0.iter().zip(state.alerts.iter_mut()).enumerate() {
+        let Some(svc) = fleet.services.get(key.service as usize) else {
             continue;
         };
-        let holds = if fleet.services[s as usize].fx.telemetry_down {
-            false
-        } else {
-            let value = metric_of(&fleet.services[s as usize].m, rule.when.metric);
+        let holds = !svc.fx.telemetry_down && {
+            let value = metric_of(&svc.m, key.metric);
             alert.last_value = value;
-            match rule.when.op {
-                Comparison::Above => value > rule.when.threshold,
-                Comparison::Below => value < rule.when.threshold,
+            if key.above {
+                value > key.threshold
+            } else {
+                value < key.threshold
             }
         };
         if holds {
             let firing = alert.episodes.back().is_some_and(|e| e.1.is_none());
             let since = *alert.holding_since.get_or_insert(tick);
-            let need = rule.when.for_duration.to_ticks(model.scenario.tick);
+            let need = model.alert_rules[i]
+                .when
+                .for_duration
+                .to_ticks(model.scenario.tick);
             if !firing && tick - since >= need {
                 if alert.episodes.len() >= MAX_ALERT_EPISODES {
                     alert.episodes.pop_front();
@@ -372,17 +373,56 @@ pub fn telemetry(
     }
 }
 
+/// What the alert loop reads of one rule of `Model::alert_rules`, packed together.
+#[derive(Clone, Copy, Debug)]
+struct RuleKey {
+    /// Index of the service it watches (`u32::MAX` when there is no such service).
+    service: u32,
+    /// The metric it watches.
+    metric: Metric,
+    /// Whether it holds above the threshold (else below).
+    above: bool,
+    /// The threshold.
+    threshold: f64,
+}
+
+impl RuleKey {
+    /// The keys of the model's rules, in order.
+    fn all(model: &Model) -> Vec<RuleKey> {
+        model
+            .alert_rules
+            .iter()
+            .zip(&model.alert_rule_service)
+            .map(|(rule, &service)| RuleKey {
+                service: service.unwrap_or(u32::MAX),
+                metric: rule.when.metric,
+                above: rule.when.op == Comparison::Above,
+                threshold: rule.when.threshold,
+            })
+            .collect()
+    }
+}
+
+/// The keys of a world's alert rules, derived on the telemetry system's first run (a
+/// world's model never changes; a restored world has a system of its own).
+#[derive(Debug, Default)]
+pub struct AlertKeys(Vec<RuleKey>);
+
 /// Runs the health probes due this tick.
 fn probes(model: &Model, fleet: &mut Fleet, tick: u64) {
-    for (s, stat) in model.services.iter().enumerate() {
+    let Fleet {
+        services,
+        instances,
+        ..
+    } = fleet;
+    for (s, (stat, svc)) in model.services.iter().zip(services.iter()).enumerate() {
         let interval = stat.probe_interval_ticks;
         if !(tick + s as u64).is_multiple_of(interval) {
             continue;
         }
         let hc = &model.spec(s as u32).health_check;
-        for k in 0..fleet.services[s].instances.len() {
-            let id = fleet.services[s].instances[k] as usize;
-            let inst = &mut fleet.instances[id];
+        for &id in &svc.instances {
+            let inst = &mut instances[id as usize];
             if matches!(inst.life, Life::Booting { .. } | Life::Removed) {
                 continue;
             }
