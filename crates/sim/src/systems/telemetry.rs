@@ -567,7 +567,6 @@ impl ServiceLogs<'_> {
         // Whether every disk is full matters only on the ticks of warnings and routine lines.
         let blind = (warn_due || info_due) && all_disks_full(model, fleet, s);
         let warn_tick = !blind && warn_due;
-        let disk_full_gb = model.spec(s).disk_gb * 0.999;
         let instances = svc.instances.as_slice();
         // Instance `k` of a service has index `k` (indices are given in order as instances
         // are added, and never taken back), so the instances with an error line due are
@@ -581,22 +580,18 @@ impl ServiceLogs<'_> {
                 if !warn_tick && !error_due {
                     continue;
                 }
-                self.instance_lines(
-                    sink,
-                    rngs,
-                    inst,
-                    disk_full_gb,
-                    warn_tick,
-                    error_due,
-                    &mut errors,
-                );
+                self.instance_lines(sink, rngs, inst, warn_tick, error_due, &mut errors);
             }
         } else {
             let mut k = due.first;
             while k < instances.len() && errors < MAX_ERROR_LINES_PER_SERVICE_TICK {
                 let inst = &fleet.instances[instances[k] as usize];
                 debug_assert_eq!(inst.index as usize, k, "instance index is its position");
-                self.instance_lines(sink, rngs, inst, disk_full_gb, false, true, &mut errors);
+                // Without warnings due, an instance whose requests fail for no cause (most
+                // of them) writes nothing.
+                if inst.m.cause != Cause::None {
+                    self.instance_lines(sink, rngs, inst, false, true, &mut errors);
+                }
                 k += ERROR_LOG_EVERY_TICKS as usize;
             }
         }
@@ -626,13 +621,12 @@ impl ServiceLogs<'_> {
         sink: &mut LineSink<'_>,
         rngs: &mut Rngs,
         inst: &crate::state::Instance,
-        disk_full_gb: f64,
         warn_tick: bool,
         error_due: bool,
         errors: &mut usize,
     ) {
         let (model, fleet, s) = (self.model, self.fleet, self.s);
-        if !inst.is_running() || inst.disk_used_gb >= disk_full_gb {
+        if !inst.is_running() || inst.disk_used_gb >= model.spec(s).disk_gb * 0.999 {
             return;
         }
         let idx = Some(inst.index);
