@@ -268,9 +268,10 @@ pub fn telemetry(
         state.history.resize_with(ns, ServiceHistory::default);
     }
     // Service `s` writes warnings when `(tick + s)` is a multiple of WARN_LOG_EVERY_TICKS and
-    // routine lines when it is one of INFO_LOG_EVERY_TICKS: the phases count `tick + s` up.
-    let mut warn_phase = tick % WARN_LOG_EVERY_TICKS;
-    let mut info_phase = tick % INFO_LOG_EVERY_TICKS;
+    // routine lines when it is one of INFO_LOG_EVERY_TICKS: every so many services from the
+    // first such `s`.
+    let mut next_warn = first_due(tick, WARN_LOG_EVERY_TICKS);
+    let mut next_info = first_due(tick, INFO_LOG_EVERY_TICKS);
     let due = ErrorsDue::at(tick);
     let mut sink = LineSink {
         logs: &mut state.logs,
@@ -280,18 +281,14 @@ pub fn telemetry(
     // One pass over the services: the NaN guard, the history point, the lines. A service's
     // lines read only its own metrics (and instances), so each is guarded before it is read.
     for (s, history) in state.history.iter_mut().enumerate().take(ns) {
-        let warn_due = warn_phase == 0;
-        let info_due = info_phase == 0;
-        warn_phase = if warn_phase + 1 == WARN_LOG_EVERY_TICKS {
-            0
-        } else {
-            warn_phase + 1
-        };
-        info_phase = if info_phase + 1 == INFO_LOG_EVERY_TICKS {
-            0
-        } else {
-            info_phase + 1
-        };
+        let warn_due = s == next_warn;
+        if warn_due {
+            next_warn += WARN_LOG_EVERY_TICKS as usize;
+        }
+        let info_due = s == next_info;
+        if info_due {
+            next_info += INFO_LOG_EVERY_TICKS as usize;
+        }
         debug_assert_eq!(
             warn_due,
             (tick + s as u64).is_multiple_of(WARN_LOG_EVERY_TICKS)
@@ -522,6 +519,15 @@ fn push_log(
     );
 }
 
+/// The smallest `i` that makes `tick + i` a multiple of `every` (at least 1).
+fn first_due(tick: u64, every: u64) -> usize {
+    let every = every.max(1);
+    // Below `every`, a small constant.
+    #[allow(clippy::cast_possible_truncation)]
+    let first = ((every - tick % every) % every) as usize;
+    first
+}
+
 /// Which instances have an error line due this tick: those whose index `i` makes
 /// `tick + i` a multiple of [`ERROR_LOG_EVERY_TICKS`].
 #[derive(Clone, Copy)]
@@ -533,11 +539,9 @@ struct ErrorsDue {
 impl ErrorsDue {
     /// The instances due at `tick`.
     fn at(tick: u64) -> ErrorsDue {
-        let rest = tick % ERROR_LOG_EVERY_TICKS;
-        // Below ERROR_LOG_EVERY_TICKS.
-        #[allow(clippy::cast_possible_truncation)]
-        let first = ((ERROR_LOG_EVERY_TICKS - rest) % ERROR_LOG_EVERY_TICKS) as usize;
-        ErrorsDue { first }
+        ErrorsDue {
+            first: first_due(tick, ERROR_LOG_EVERY_TICKS),
+        }
     }
 }
 
