@@ -278,9 +278,33 @@ pub fn telemetry(
         buf: &mut line_buf,
         tick,
     };
-    // One pass over the services: the NaN guard, the history point, the lines. A service's
-    // lines read only its own metrics (and instances), so each is guarded before it is read.
-    for (s, history) in state.history.iter_mut().enumerate().take(ns) {
+    for svc in &mut fleet.services {
+        // Guard: no NaN or infinity ever leaves the engine (a bug in debug builds).
+        debug_assert!(
+            svc.m.is_finite(),
+            "non-finite service metrics at tick {tick}: {:?}",
+            svc.m
+        );
+        if !all_finite(&svc.m) {
+            svc.m.sanitize();
+        }
+    }
+    // The history point and the lines of each service, in order.
+    let fleet: &Fleet = fleet;
+    let mut logs = ServiceLogs {
+        model,
+        fleet,
+        incidents: &incidents,
+        s: 0,
+        tick,
+    };
+    for (s, ((svc, stat), history)) in fleet
+        .services
+        .iter()
+        .zip(&model.services)
+        .zip(state.history.iter_mut())
+        .enumerate()
+    {
         let warn_due = s == next_warn;
         if warn_due {
             next_warn += WARN_LOG_EVERY_TICKS as usize;
@@ -297,30 +321,14 @@ pub fn telemetry(
             info_due,
             (tick + s as u64).is_multiple_of(INFO_LOG_EVERY_TICKS)
         );
-        let svc = &mut fleet.services[s];
-        // Guard: no NaN or infinity ever leaves the engine (a bug in debug builds).
-        debug_assert!(
-            svc.m.is_finite(),
-            "non-finite service metrics at tick {tick}: {:?}",
-            svc.m
-        );
-        if !all_finite(&svc.m) {
-            svc.m.sanitize();
-        }
         if svc.fx.telemetry_down {
             continue;
         }
         history.push_packed(packed_point_of(&svc.m, tick));
-        if model.services[s].kind == ServiceKind::ExternalApi {
+        if stat.kind == ServiceKind::ExternalApi {
             continue;
         }
-        let logs = ServiceLogs {
-            model,
-            fleet,
-            incidents: &incidents,
-            s: s as u32,
-            tick,
-        };
+        logs.s = s as u32;
         logs.write(&mut sink, rngs, warn_due, info_due, due);
     }
     // Alerts.
