@@ -45,6 +45,7 @@ pub fn customers(
     mut incidents: ResMut<Incidents>,
     mut report: ResMut<Report>,
     scratch: Res<Scratch>,
+    mut facing: Local<CustomerFacing>,
 ) {
     let tick = clock.tick;
     let dt = model.tick_s;
@@ -64,8 +65,9 @@ pub fn customers(
         tick,
         ..TickReport::default()
     };
+    // Last tick's list, its names overwritten in place (no allocation while they fit).
     std::mem::swap(&mut out.slo_breached, &mut report.0.slo_breached);
-    out.slo_breached.clear();
+    let mut breached_n = 0;
     let delay = model
         .scenario
         .customers
@@ -77,11 +79,15 @@ pub fn customers(
         .complaint_interval
         .to_ticks(model.scenario.tick)
         .max(1);
-    for s in 0..ns {
+    if facing.0.is_none() {
+        facing.0 = Some(
+            (0..ns)
+                .filter(|&s| model.spec(s as u32).customer_facing)
+                .collect(),
+        );
+    }
+    for &s in facing.0.iter().flatten() {
         let spec = model.spec(s as u32);
-        if !spec.customer_facing {
-            continue;
-        }
         let m = &fleet.services[s].m;
         // Customers' requests are counted where they enter the fleet: a failure deep in a
         // chain of customer-facing services (edge → web → checkout) is one failed request,
@@ -101,7 +107,11 @@ pub fn customers(
             state.breach_since[s] = None;
             continue;
         }
-        out.slo_breached.push(stat.name.clone());
+        match out.slo_breached.get_mut(breached_n) {
+            Some(name) => name.clone_from(&stat.name),
+            None => out.slo_breached.push(stat.name.clone()),
+        }
+        breached_n += 1;
         let since = *state.breach_since[s].get_or_insert(tick);
         let _ = &since;
         if tick - since >= delay && tick >= state.next_complaint[s] {
@@ -130,5 +140,11 @@ pub fn customers(
             }
         }
     }
+    out.slo_breached.truncate(breached_n);
     report.0 = out;
 }
+
+/// The customer-facing services of a world, in order (derived from its model on the
+/// customers system's first run; a world's model never changes).
+#[derive(Debug, Default)]
+pub struct CustomerFacing(Option<Vec<usize>>);
