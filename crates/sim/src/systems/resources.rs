@@ -55,7 +55,7 @@ pub fn resources(
             &mut oom,
         );
     }
-    for id in oom {
+    for &id in &oom {
         let backoff = model.secs_to_ticks(CRASH_RESTART_BACKOFF_S);
         ops::kill(&mut fleet, id, DownReason::OomKilled, Some(tick + backoff));
         let inst = &fleet.instances[id as usize];
@@ -72,39 +72,31 @@ pub fn resources(
         instances,
         ..
     } = &mut *fleet;
+    service_aggregates(&model, services, instances, &sc.held);
+}
+
+/// Each service's aggregates over its instances (CPU, memory, disk, connections,
+/// saturation, health), on plain slices.
+fn service_aggregates(
+    model: &Model,
+    services: &mut [ServiceState],
+    instances: &[Instance],
+    held: &[f64],
+) {
     for (s, svc) in services.iter_mut().enumerate() {
         let spec = model.spec(s as u32);
-        let mut running = 0.0;
-        let mut existing = 0.0;
-        let mut healthy = 0.0;
-        let mut cpu = 0.0;
-        let mut mem: f64 = 0.0;
-        let mut disk: f64 = 0.0;
-        let mut inflight = 0.0;
-        let mut capacity = 0.0;
-        for &id in &svc.instances {
-            let inst = &instances[id as usize];
-            if !inst.exists() {
-                continue;
-            }
-            existing += 1.0;
-            if inst.is_running() {
-                running += 1.0;
-                cpu += inst.m.cpu_percent;
-                mem = mem.max(inst.m.memory_percent);
-                disk = disk.max(inst.m.disk_percent);
-                inflight += inst.m.connections_in_use;
-                capacity += inst.m.capacity_rps;
-                if inst.probe_healthy {
-                    healthy += 1.0;
-                }
-            }
-            if matches!(inst.life, Life::Booting { .. }) {
-                disk = disk.max(inst.m.disk_percent);
-            }
-        }
+        let ServiceSums {
+            existing,
+            running,
+            healthy,
+            cpu,
+            memory_percent: mem,
+            disk_percent: disk,
+            inflight,
+            capacity,
+        } = ServiceSums::of(&svc.instances, instances);
         let limit = f64::from(spec.max_connections) * running;
-        let held = sc.held[s];
+        let held = held[s];
         svc.conn_refuse = if held > limit && held > 0.0 {
             1.0 - limit / held
         } else {
@@ -133,6 +125,58 @@ pub fn resources(
         } else {
             0.0
         };
+    }
+}
+
+/// A service's sums over its instances for its aggregates.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct ServiceSums {
+    /// Instances that exist.
+    existing: f64,
+    /// Instances running.
+    running: f64,
+    /// Running instances passing their probes.
+    healthy: f64,
+    /// Sum of the running instances' CPU, percent.
+    cpu: f64,
+    /// Highest memory use of a running instance, percent.
+    memory_percent: f64,
+    /// Highest disk use of a running or booting instance, percent.
+    disk_percent: f64,
+    /// Requests in flight on the running instances.
+    inflight: f64,
+    /// Capacity of the running instances, requests/s.
+    capacity: f64,
+}
+
+impl ServiceSums {
+    /// The sums over instances `ids`, in their order.
+    fn of(ids: &[u32], instances: &[Instance]) -> ServiceSums {
+        let mut sums = ServiceSums::default();
+        for &id in ids {
+            let inst = &instances[id as usize];
+            match inst.life {
+                Life::Removed => {}
+                Life::Running { .. } => {
+                    sums.existing += 1.0;
+                    sums.running += 1.0;
+                    sums.cpu += inst.m.cpu_percent;
+                    sums.memory_percent = sums.memory_percent.max(inst.m.memory_percent);
+                    sums.disk_percent = sums.disk_percent.max(inst.m.disk_percent);
+                    sums.inflight += inst.m.connections_in_use;
+                    sums.capacity += inst.m.capacity_rps;
+                    if inst.probe_healthy {
+                        sums.healthy += 1.0;
+                    }
+                }
+                Life::Booting { .. } => {
+                    sums.existing += 1.0;
+                    sums.disk_percent = sums.disk_percent.max(inst.m.disk_percent);
+                }
+                Life::Down { .. } => sums.existing += 1.0,
+            }
+        }
+        sums
     }
 }
 
