@@ -69,44 +69,51 @@ fn latency_of(
     let nz = zones.len();
     let ns = services.len();
     sc.classify_reach(reach, nz);
-    sc.zone_group.resize(nz, NO_GROUP);
-    sc.zone_loss.resize(nz, 0.0);
     // Only the keys are cleared: a slot's call is written whenever its key is.
     sc.zone_memo
         .resize(ns * ZONE_MEMO_SLOTS, ZoneMemo::default());
     for memo in &mut sc.zone_memo {
         memo.key = None;
     }
-    // Per-zone accumulators of every service, cleared at once (a service's rows are only read
-    // once it has been computed: by its callers, later in this loop).
-    sc.zone_ok.fill(0.0);
-    sc.zone_p50.fill(0.0);
-    sc.zone_p99.fill(0.0);
-    sc.zone_cause.fill(Cause::None);
+    // Per-zone sums of the service being computed: zero, and set back to zero as each
+    // service's rows are written.
+    sc.zone_acc.clear();
+    sc.zone_acc.resize(nz, ZoneAcc::default());
     // Followers per group and zone: zero, and set back to zero as each service reads them.
     sc.group_zone_n.clear();
     sc.group_zone_n.resize(LEADER_SLOTS * nz, 0);
+    let Scratch {
+        share,
+        zone_ok,
+        zone_p50,
+        zone_p99,
+        zone_cause,
+        rotation,
+        edge_failed,
+        follows,
+        succ: succ_of,
+        reach_class,
+        zone_memo,
+        dep_sums,
+        group_zone_n,
+        zone_acc,
+        ..
+    } = sc;
+    let acc = &mut zone_acc[..nz];
+    // Every service's rows of the per-zone results are written once it has been computed
+    // (callees before callers): a caller reads only rows written this tick.
     for &s in model.topo.iter().rev() {
         let s = s as usize;
         let stat = &model.services[s];
         let is_entry = stat.entry_rps > 0.0;
-        let mut zone_offered = [0.0f64; MAX_ZONES];
-        let mut zone_done = [0.0f64; MAX_ZONES];
-        let mut zone_potential = [0.0f64; MAX_ZONES];
-        let mut zone_p50_plain = [0.0f64; MAX_ZONES];
-        let mut zone_n = [0u32; MAX_ZONES];
         let ndeps = services[s].deps.len();
-        // A service without dependencies makes no calls (its zone groups are read only per
-        // dependency, below).
-        if ndeps > 0 {
-            zone_calls(s, sc, zones, reach, services);
-        }
         // Per dependency: calls, failed calls and latency × calls over the instances (read by
         // the resilience stage; instances out of rotation or down made no calls).
         // Zero where used: every sum is taken (and left zero) at the end of its service.
-        if sc.dep_sums.len() < ndeps {
-            sc.dep_sums.resize(ndeps, [0.0; 3]);
+        if dep_sums.len() < ndeps {
+            dep_sums.resize(ndeps, [0.0; 3]);
         }
+        let svc_loss = services[s].fx.loss;
         // Leaders with followers in this service, and their followers per zone.
         let mut groups = [NO_LEADER; LEADER_SLOTS];
         let mut n_groups = 0;
@@ -118,10 +125,10 @@ fn latency_of(
         let svcs = &*services;
         for &id in &svcs[s].instances {
             let id = id as usize;
-            if !sc.rotation[id] {
+            if !rotation[id] {
                 continue;
             }
-            let leader = sc.follows[id];
+            let leader = follows[id];
             if leader != NO_LEADER {
                 // Same state as an instance computed before it: the same results (the
                 // resources stage copies them into it). What it adds to the sums is added
@@ -140,10 +147,10 @@ fn latency_of(
                         k
                     }
                 };
-                sc.group_zone_n[k * nz + z] += 1;
+                group_zone_n[k * nz + z] += 1;
                 // The last cause in instance order is the zone's: kept in order.
                 if cause != Cause::None {
-                    sc.zone_cause[s * nz + z] = cause;
+                    acc[z].own.cause = cause;
                 }
                 continue;
             }
@@ -152,12 +159,14 @@ fn latency_of(
             let zk = z.min(MAX_ZONES - 1);
             if !inst.is_running() {
                 failed_total += inst.m.failed_rps;
-                zone_offered[zk] += inst.m.offered_rps;
-                zone_done[zk] += inst.m.offered_rps;
-                zone_n[zk] += 1;
-                zone_p50_plain[zk] += inst.m.latency_p50_ms;
-                sc.zone_p50[s * nz + z] += inst.m.latency_p50_ms * inst.m.offered_rps;
-                sc.zone_cause[s * nz + z] = Cause::Refused;
+                let a = &mut acc[zk].shared;
+                a.offered += inst.m.offered_rps;
+                a.done += inst.m.offered_rps;
+                a.n += 1;
+                a.p50_plain += inst.m.latency_p50_ms;
+                let a = &mut acc[z].own;
+                a.p50 += inst.m.latency_p50_ms * inst.m.offered_rps;
+                a.cause = Cause::Refused;
                 continue;
             }
             let own_error = inst.m.own_error;
@@ -168,8 +177,10 @@ fn latency_of(
             let mut worst_dep = (own_error, None::<(u16, DepCause)>);
             let served_rps = inst.m.served_rps;
             let inv_served = 1.0 / served_rps;
+            // Packet loss on the calls of the instance's zone and service.
+            let zone_loss = zones[z].loss.max(svc_loss);
             // This instance has packet loss of its own, beyond its zone's and service's.
-            let own_loss = inst.fx.loss > zones[z].loss.max(services[s].fx.loss);
+            let own_loss = inst.fx.loss > zone_loss;
             for (d, dep) in services[s].deps.iter().enumerate() {
                 let idep = &mut inst.deps[d];
                 if dep.disabled {
@@ -178,7 +189,7 @@ fn latency_of(
                     idep.latency_p99_ms = 0.0;
                     idep.cause = None;
                     idep.retry_rps = 0.0;
-                    add_dep_sums(&mut sc.dep_sums[d], idep);
+                    add_dep_sums(&mut dep_sums[d], idep);
                     continue;
                 }
                 let c = dep.callee as usize;
@@ -187,37 +198,49 @@ fn latency_of(
                     if dep.breaker_open_until.is_some_and(|until| tick < until) {
                         (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
                     } else {
-                        let link = || DepLink {
+                        let link = DepLink {
                             refuse: services[c].conn_refuse,
                             timeout,
                             retries: dep.retries,
                             dns_failing,
                             cert_expired: services[c].fx.cert_expired,
                         };
-                        let pool_frac = idep.pool_frac;
-                        let o = if own_loss {
-                            let zc = zone_call(
-                                &ZoneView::of(sc),
-                                zones,
-                                reach,
-                                services,
-                                c,
-                                z,
-                                inst.fx.loss,
-                                timeout,
-                            );
-                            dep_outcome(&zc, &link(), pool_frac)
-                        } else {
-                            // Instances of a zone group with the same pool share see the
-                            // same outcome: compute it once per group and pool share.
-                            let group = sc.zone_group[z] as usize;
-                            let slot = &mut sc.calls[d * nz + group];
-                            if slot.memo_key != Some(pool_frac.to_bits()) {
-                                slot.memo = dep_outcome(&slot.call, &link(), pool_frac);
-                                slot.memo_key = Some(pool_frac.to_bits());
-                            }
-                            slot.memo
+                        // What `zone_call` reads: the callees' rows (this service's are
+                        // written only after its instances).
+                        let view = ZoneView {
+                            share,
+                            ok: zone_ok,
+                            p50: zone_p50,
+                            p99: zone_p99,
+                            cause: zone_cause,
+                            zones: nz,
                         };
+                        let zc = if own_loss {
+                            zone_call(&view, zones, reach, services, c, z, inst.fx.loss, timeout)
+                        } else {
+                            // Callers of the same callee with the same timeout, from zones
+                            // that see it the same way, see the same calls: memoised per
+                            // callee for this tick.
+                            let key = (timeout.to_bits(), zone_loss.to_bits(), reach_class[z]);
+                            let slots =
+                                &mut zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
+                            match slots.iter().find(|m| m.key == Some(key)) {
+                                Some(m) => m.call,
+                                None => {
+                                    let call = zone_call(
+                                        &view, zones, reach, services, c, z, zone_loss, timeout,
+                                    );
+                                    if let Some(free) = slots.iter_mut().find(|m| m.key.is_none()) {
+                                        *free = ZoneMemo {
+                                            key: Some(key),
+                                            call,
+                                        };
+                                    }
+                                    call
+                                }
+                            }
+                        };
+                        let o = dep_outcome(&zc, &link, idep.pool_frac);
                         (
                             o.ok_frac,
                             o.l50,
@@ -238,7 +261,7 @@ fn latency_of(
                 idep.latency_p99_ms = lat99;
                 idep.cause = cause;
                 idep.retry_rps = retry;
-                add_dep_sums(&mut sc.dep_sums[d], idep);
+                add_dep_sums(&mut dep_sums[d], idep);
                 let cpr = if served_rps > 0.0 {
                     idep.fresh_rps * inv_served
                 } else {
@@ -278,37 +301,32 @@ fn latency_of(
             if let Some((d, cause)) = worst_dep.1 {
                 inst.m.cause = Cause::Dependency(d, cause);
             }
-            sc.succ[id] = succ;
+            succ_of[id] = succ;
             ok_total += ok;
             failed_total += failed;
             served_total += served_rps;
             p50_weighted += p50 * served_rps;
             p99_max = p99_max.max(p99);
-            zone_offered[zk] += inst.m.offered_rps;
-            zone_done[zk] += served_rps + inst.m.abandoned_rps;
-            zone_potential[zk] += succ;
-            zone_p50_plain[zk] += p50;
-            zone_n[zk] += 1;
-            sc.zone_ok[s * nz + z] += ok;
-            sc.zone_p50[s * nz + z] += p50 * inst.m.offered_rps;
-            sc.zone_p99[s * nz + z] = sc.zone_p99[s * nz + z].max(p99);
+            let a = &mut acc[zk].shared;
+            a.offered += inst.m.offered_rps;
+            a.done += served_rps + inst.m.abandoned_rps;
+            a.potential += succ;
+            a.p50_plain += p50;
+            a.n += 1;
+            let a = &mut acc[z].own;
+            a.ok += ok;
+            a.p50 += p50 * inst.m.offered_rps;
+            a.p99 = a.p99.max(p99);
             if inst.m.cause != Cause::None {
-                sc.zone_cause[s * nz + z] = inst.m.cause;
+                a.cause = inst.m.cause;
             }
         }
-        // This service's rows of the per-zone results, as slices from here on.
-        let row = s * nz..(s + 1) * nz;
-        let (zone_ok, zone_p50, zone_p99) = (
-            &mut sc.zone_ok[row.clone()],
-            &mut sc.zone_p50[row.clone()],
-            &mut sc.zone_p99[row],
-        );
         // The followers' shares of the sums: their leader's, times their number.
         for (k, &leader) in groups[..n_groups].iter().enumerate() {
             let lead = &instances[leader as usize];
             let m = &lead.m;
-            let succ = sc.succ[leader as usize];
-            let counts = &mut sc.group_zone_n[k * nz..(k + 1) * nz];
+            let succ = succ_of[leader as usize];
+            let counts = &mut group_zone_n[k * nz..(k + 1) * nz];
             let n_all: u32 = counts.iter().sum();
             let g = f64::from(n_all);
             ok_total += m.ok_rps * g;
@@ -316,7 +334,7 @@ fn latency_of(
             served_total += m.served_rps * g;
             p50_weighted += m.latency_p50_ms * m.served_rps * g;
             p99_max = p99_max.max(m.latency_p99_ms);
-            for (sum, ldep) in sc.dep_sums.iter_mut().zip(&lead.deps) {
+            for (sum, ldep) in dep_sums.iter_mut().zip(&lead.deps) {
                 sum[0] += ldep.calls_rps * g;
                 sum[1] += ldep.calls_rps * (1.0 - ldep.ok_frac) * g;
                 sum[2] += ldep.calls_rps * ldep.latency_p50_ms * g;
@@ -329,39 +347,56 @@ fn latency_of(
                 }
                 let zk = z.min(MAX_ZONES - 1);
                 let g = f64::from(n);
-                zone_offered[zk] += m.offered_rps * g;
-                zone_done[zk] += (m.served_rps + m.abandoned_rps) * g;
-                zone_potential[zk] += succ * g;
-                zone_p50_plain[zk] += m.latency_p50_ms * g;
-                zone_n[zk] += n;
-                zone_ok[z] += m.ok_rps * g;
-                zone_p50[z] += m.latency_p50_ms * m.offered_rps * g;
-                zone_p99[z] = zone_p99[z].max(m.latency_p99_ms);
+                let a = &mut acc[zk].shared;
+                a.offered += m.offered_rps * g;
+                a.done += (m.served_rps + m.abandoned_rps) * g;
+                a.potential += succ * g;
+                a.p50_plain += m.latency_p50_ms * g;
+                a.n += n;
+                let a = &mut acc[z].own;
+                a.ok += m.ok_rps * g;
+                a.p50 += m.latency_p50_ms * m.offered_rps * g;
+                a.p99 = a.p99.max(m.latency_p99_ms);
             }
         }
-        for (z, ((ok, p50), p99)) in zone_ok
-            .iter_mut()
-            .zip(zone_p50.iter_mut())
-            .zip(zone_p99.iter_mut())
-            .enumerate()
-        {
+        // This service's rows of the per-zone results.
+        let row = s * nz..(s + 1) * nz;
+        let (row_ok, row_p50, row_p99, row_cause) = (
+            &mut zone_ok[row.clone()],
+            &mut zone_p50[row.clone()],
+            &mut zone_p99[row.clone()],
+            &mut zone_cause[row],
+        );
+        for z in 0..nz {
             let zk = z.min(MAX_ZONES - 1);
-            let n = zone_n[zk];
-            if n == 0 {
-                continue;
-            }
-            if zone_offered[zk] > 1e-9 && zone_done[zk] > 1e-9 {
-                *ok /= zone_done[zk];
-                *p50 /= zone_offered[zk];
+            // Zones past the last tracked one share its sums (`MAX_ZONES`): they are taken
+            // (zeroed) with the service's last zone.
+            let shared = if z < MAX_ZONES - 1 || z + 1 == nz {
+                std::mem::take(&mut acc[zk].shared)
             } else {
-                *ok = zone_potential[zk] / f64::from(n);
-                *p50 = zone_p50_plain[zk] / f64::from(n);
+                acc[zk].shared
+            };
+            let own = std::mem::take(&mut acc[z].own);
+            let (mut ok, mut p50, mut p99) = (own.ok, own.p50, own.p99);
+            let n = shared.n;
+            if n != 0 {
+                if shared.offered > 1e-9 && shared.done > 1e-9 {
+                    ok /= shared.done;
+                    p50 /= shared.offered;
+                } else {
+                    ok = shared.potential / f64::from(n);
+                    p50 = shared.p50_plain / f64::from(n);
+                }
+                ok = ok.clamp(0.0, 1.0);
+                p99 = p99.max(p50);
             }
-            *ok = ok.clamp(0.0, 1.0);
-            *p99 = p99.max(*p50);
+            row_ok[z] = ok;
+            row_p50[z] = p50;
+            row_p99[z] = p99;
+            row_cause[z] = own.cause;
         }
         let svc = &mut services[s];
-        for (dep, sums) in svc.deps.iter_mut().zip(&mut sc.dep_sums) {
+        for (dep, sums) in svc.deps.iter_mut().zip(dep_sums.iter_mut()) {
             let [calls, failed, latency] = std::mem::take(sums);
             dep.calls_rps = calls;
             dep.failed_rps = failed;
@@ -369,7 +404,7 @@ fn latency_of(
         }
         let m = &mut svc.m;
         m.ok_rps = ok_total;
-        m.failed_rps = failed_total + sc.edge_failed[s];
+        m.failed_rps = failed_total + edge_failed[s];
         let done = m.ok_rps + m.failed_rps;
         m.error_percent = if done > 1e-9 {
             m.failed_rps / done * 100.0
@@ -382,107 +417,6 @@ fn latency_of(
             0.0
         };
         m.latency_p99_ms = p99_max;
-    }
-}
-
-/// Sets `sc.zone_group` and `sc.calls` for service `s`: what calls from each group of its
-/// zones to each of its dependencies see. A function of its own (not inlined): the instance
-/// loop of the stage then has the registers to itself.
-#[inline(never)]
-fn zone_calls(
-    s: usize,
-    sc: &mut Scratch,
-    zones: &[ZoneState],
-    reach: &[bool],
-    services: &[ServiceState],
-) {
-    let nz = zones.len();
-    let Scratch {
-        share,
-        count,
-        zone_ok,
-        zone_p50,
-        zone_p99,
-        zone_cause,
-        calls,
-        reach_class,
-        zone_group,
-        zone_loss,
-        zone_memo,
-        ..
-    } = sc;
-    // What `zone_call` reads: the callees' rows (this service's are not among them).
-    let view = ZoneView {
-        share,
-        ok: zone_ok,
-        p50: zone_p50,
-        p99: zone_p99,
-        cause: zone_cause,
-        zones: nz,
-    };
-    // Calls from each zone to each dependency look the same from every instance of the
-    // zone (unless an instance has its own packet loss): compute them once per group of
-    // zones that reach the same zones with the same packet loss (the usual case: all).
-    let ndeps = services[s].deps.len();
-    if calls.len() < ndeps * nz {
-        calls.resize(ndeps * nz, CallSlot::default());
-    }
-    let svc_loss = services[s].fx.loss;
-    for (z, zone) in zones.iter().enumerate() {
-        zone_group[z] = NO_GROUP;
-        if count[s * nz + z] == 0 {
-            continue;
-        }
-        let own_loss = zone.loss.max(svc_loss);
-        zone_loss[z] = own_loss;
-        zone_group[z] = z as u32;
-        for g in 0..z {
-            if zone_group[g] == g as u32
-                && zone_loss[g].to_bits() == own_loss.to_bits()
-                && reach_class[g] == reach_class[z]
-            {
-                zone_group[z] = g as u32;
-                break;
-            }
-        }
-    }
-    for (d, dep) in services[s].deps.iter().enumerate() {
-        let c = dep.callee as usize;
-        for z in 0..nz {
-            if zone_group[z] != z as u32 {
-                continue;
-            }
-            let own_loss = zone_loss[z];
-            // Callers of the same callee with the same timeout, from zones that see it
-            // the same way, see the same calls: memoised per callee for this tick.
-            let key = (dep.timeout_ms.to_bits(), own_loss.to_bits(), reach_class[z]);
-            let slots = &mut zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
-            let call = match slots.iter().find(|m| m.key == Some(key)) {
-                Some(m) => m.call,
-                None => {
-                    let call = zone_call(
-                        &view,
-                        zones,
-                        reach,
-                        services,
-                        c,
-                        z,
-                        own_loss,
-                        dep.timeout_ms,
-                    );
-                    if let Some(free) = slots.iter_mut().find(|m| m.key.is_none()) {
-                        *free = ZoneMemo {
-                            key: Some(key),
-                            call,
-                        };
-                    }
-                    call
-                }
-            };
-            let slot = &mut calls[d * nz + z];
-            slot.call = call;
-            slot.memo_key = None;
-        }
     }
 }
 
@@ -502,8 +436,43 @@ pub const MAX_ZONES: usize = 16;
 /// Calls memoised per callee and tick (distinct caller timeouts, losses and reach classes).
 pub const ZONE_MEMO_SLOTS: usize = 4;
 
-/// No zone group: the zone has no instance of the service in rotation.
-const NO_GROUP: u32 = u32::MAX;
+/// Per-zone sums of the service being computed (`Scratch::zone_acc`), zero between services.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ZoneAcc {
+    /// Sums kept per zone up to `MAX_ZONES` (later zones share the last one's).
+    pub shared: ZoneShared,
+    /// Sums kept for every zone.
+    pub own: ZoneOwn,
+}
+
+/// The sums of `ZoneAcc` that zones past `MAX_ZONES` share.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ZoneShared {
+    /// Load offered, requests/s.
+    pub offered: f64,
+    /// Requests served or abandoned (offered, for instances down), requests/s.
+    pub done: f64,
+    /// Success shares of the instances, summed.
+    pub potential: f64,
+    /// Median latencies of the instances, summed, ms.
+    pub p50_plain: f64,
+    /// Instances counted.
+    pub n: u32,
+}
+
+/// The sums of `ZoneAcc` kept for every zone: the zone's row of the results, before its
+/// division.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ZoneOwn {
+    /// Successful requests, requests/s.
+    pub ok: f64,
+    /// Median latency × offered load, ms × requests/s.
+    pub p50: f64,
+    /// Highest p99 latency, ms.
+    pub p99: f64,
+    /// The last cause in instance order.
+    pub cause: Cause,
+}
 
 /// One memoised `zone_call` of a callee this tick.
 #[derive(Clone, Copy, Debug, Default)]
@@ -666,19 +635,6 @@ pub struct ZoneView<'a> {
     p99: &'a [f64],
     cause: &'a [Cause],
     zones: usize,
-}
-
-impl<'a> ZoneView<'a> {
-    fn of(sc: &'a Scratch) -> ZoneView<'a> {
-        ZoneView {
-            share: &sc.share,
-            ok: &sc.zone_ok,
-            p50: &sc.zone_p50,
-            p99: &sc.zone_p99,
-            cause: &sc.zone_cause,
-            zones: sc.zones,
-        }
-    }
 }
 
 /// Calls from zone `z` (with packet loss `own_loss` on the caller's side) to service `c`.

@@ -113,6 +113,8 @@ pub struct Scratch {
     /// `[k * zones + z]`: followers in zone `z` of the `k`-th leader with followers of the
     /// service being computed.
     pub group_zone_n: Vec<u32>,
+    /// Per zone: sums of the service being computed by the latency stage.
+    pub zone_acc: Vec<latency::ZoneAcc>,
 }
 
 impl Scratch {
