@@ -16,6 +16,7 @@ pub mod faults;
 pub mod history;
 pub mod incident;
 pub mod model;
+pub mod num;
 pub mod ops;
 pub mod rng;
 pub mod schedule;

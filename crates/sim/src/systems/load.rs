@@ -13,6 +13,7 @@ use crate::model::{
     PRIMARY_ONLY_CAPACITY, QUOTA_FLOOR_SHARE, REFUSED_LATENCY_MS, STALE_LAG_S, STALE_READ_SHARE,
     STORM_LATE_SHARE, WARMUP_START_FACTOR,
 };
+use crate::num::Bound;
 use crate::state::{
     Cause, Clock, Fleet, Instance, InstanceEffects, InstanceTick, Life, ServiceState, ServiceTick,
     ZoneState,
@@ -407,10 +408,10 @@ fn load_of(
                 1.0
             } else {
                 let progress = (tick.saturating_sub(since)) as f64 / warmup_ticks as f64;
-                (WARMUP_START_FACTOR + (1.0 - WARMUP_START_FACTOR) * progress).min(1.0)
+                (WARMUP_START_FACTOR + (1.0 - WARMUP_START_FACTOR) * progress).at_most(1.0)
             };
-            let steal = inst.fx.steal.max(zones[z].steal);
-            let cpu_avail = ((1.0 - inst.fx.hog) * (1.0 - steal)).max(0.05);
+            let steal = inst.fx.steal.at_least(zones[z].steal);
+            let cpu_avail = ((1.0 - inst.fx.hog) * (1.0 - steal)).at_least(0.05);
             let gc =
                 ((prev.memory_percent * 0.01 - GC_PRESSURE_START) * inv_gc_span).clamp(0.0, 1.0);
             let mut cap = capacity_rps * warm * cpu_avail * (1.0 - GC_CAPACITY_LOSS * gc);
@@ -425,25 +426,25 @@ fn load_of(
             // Worker threads limit throughput to threads / time a request holds one (one
             // division rather than a chain of two).
             cap = cap
-                .min(threads_ms / prev.thread_ms.max(base).max(MIN_THREAD_MS))
-                .max(MIN_CAPACITY_RPS);
+                .at_most(threads_ms / prev.thread_ms.at_least(base).at_least(MIN_THREAD_MS))
+                .at_least(MIN_CAPACITY_RPS);
             let inv_cap = 1.0 / cap;
             // Queue.
             let arrivals = offered * dt;
             let q0 = inst.queue;
             let work = q0 + arrivals;
-            let served = work.min(cap * dt);
+            let served = work.at_most(cap * dt);
             let mut q1 = work - served;
             let max_queue = cap * timeout_s;
-            let abandoned = (q1 - max_queue).max(0.0);
+            let abandoned = (q1 - max_queue).at_least(0.0);
             q1 -= abandoned;
             inst.queue = q1;
             let rho = offered * inv_cap;
             let queue_wait_ms = (q0 + q1) * (500.0 * inv_cap);
             let wait_ms = if rho < 1.0 {
-                (service_ms * (rho / (1.0 - rho)).min(max_queue_factor)).max(queue_wait_ms)
+                (service_ms * (rho / (1.0 - rho)).at_most(max_queue_factor)).at_least(queue_wait_ms)
             } else {
-                queue_wait_ms.max(service_ms * max_queue_factor * 0.2)
+                queue_wait_ms.at_least(service_ms * max_queue_factor * 0.2)
             };
             let served_rps = served * inv_dt;
             let abandoned_rps = abandoned * inv_dt;
@@ -462,7 +463,7 @@ fn load_of(
             if let Some(q_i) = quota_i
                 && served_rps > q_i
             {
-                let admitted = q_i * (q_i / served_rps).max(QUOTA_FLOOR_SHARE);
+                let admitted = q_i * (q_i / served_rps).at_least(QUOTA_FLOOR_SHARE);
                 quota_reject = 1.0 - admitted / served_rps;
             }
             let skew = if inst.clock_skew_s.abs() > SKEW_TOLERANCE_S {
@@ -565,12 +566,12 @@ fn load_of(
                 }
                 let mut usable = row.pool;
                 if d == limited_dep {
-                    usable = usable.min(f64::from(limit));
+                    usable = usable.at_most(f64::from(limit));
                 }
                 if row.blocked {
-                    usable = usable.min(idep.conns);
+                    usable = usable.at_most(idep.conns);
                 }
-                let needed = calls * idep.hold_ms.max(row.callee_base_ms) * 0.001;
+                let needed = calls * idep.hold_ms.at_least(row.callee_base_ms) * 0.001;
                 let pool_frac = if needed <= usable {
                     1.0
                 } else {
@@ -644,7 +645,7 @@ fn route(
                 }
             }
         }
-        lost += sent * (1.0 - routed).max(0.0);
+        lost += sent * (1.0 - routed).at_least(0.0);
     }
     lost
 }
