@@ -37,6 +37,7 @@ const SLOW_COMPLAINTS: [&str; 3] = [
 ];
 
 /// The customers system.
+#[allow(clippy::too_many_arguments)]
 pub fn customers(
     model: Res<Model>,
     clock: Res<Clock>,
