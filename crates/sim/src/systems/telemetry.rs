@@ -243,13 +243,14 @@ pub fn telemetry(
     incidents: Res<Incidents>,
     mut line_buf: Local<String>,
     mut keys: Local<AlertKeys>,
+    mut probe_clock: Local<ProbeClock>,
 ) {
     let tick = clock.tick;
     let model: &Model = &model;
     let fleet: &mut Fleet = &mut fleet;
     let state = &mut *state;
     let rngs = &mut *rngs;
-    probes(model, fleet, tick);
+    probes(model, fleet, tick, &mut probe_clock);
     // Logs the other stages queued this tick.
     for (s, index, level, message) in pending.lines.drain(..) {
         if visible(model, fleet, s, index) {
@@ -413,18 +414,47 @@ impl RuleKey {
 #[derive(Debug, Default)]
 pub struct AlertKeys(Vec<RuleKey>);
 
+/// The tick each service's health probes are next due: the first tick from now that makes
+/// `tick + s` a multiple of its probe interval (kept by the telemetry system from tick to
+/// tick instead of a division per service; set again whenever it is not within one interval
+/// of the clock, e.g. on the system's first run).
+#[derive(Debug, Default)]
+pub struct ProbeClock {
+    next: Vec<u64>,
+}
+
 /// Runs the health probes due this tick.
-fn probes(model: &Model, fleet: &mut Fleet, tick: u64) {
+fn probes(model: &Model, fleet: &mut Fleet, tick: u64, clock: &mut ProbeClock) {
     let Fleet {
         services,
         instances,
         ..
     } = fleet;
-    for (s, (stat, svc)) in model.services.iter().zip(services.iter()).enumerate() {
+    if clock.next.len() != services.len() {
+        // Not within one interval of any clock: set on first use below.
+        clock.next = vec![u64::MAX; services.len()];
+    }
+    for (s, ((stat, svc), next)) in model
+        .services
+        .iter()
+        .zip(services.iter())
+        .zip(clock.next.iter_mut())
+        .enumerate()
+    {
         let interval = stat.probe_interval_ticks;
-        if !(tick + s as u64).is_multiple_of(interval) {
+        // Exactly one due tick lies in any `interval` ticks: `next` is the one from now on.
+        if next.wrapping_sub(tick) >= interval {
+            *next = tick + first_due(tick + s as u64, interval) as u64;
+        }
+        debug_assert_eq!(
+            *next == tick,
+            (tick + s as u64).is_multiple_of(interval),
+            "probe clock of service {s}"
+        );
+        if *next != tick {
             continue;
         }
+        *next += interval;
         let hc = &model.spec(s as u32).health_check;
         for &id in &svc.instances {
             let inst = &mut instances[id as usize];
