@@ -220,6 +220,13 @@ impl ServiceHistory {
     /// Records a point already packed (the point of [`PackedPoint::pack`]).
     #[inline]
     pub fn push_packed(&mut self, packed: PackedPoint) {
+        self.push_packed_with(|| packed);
+    }
+
+    /// Records the point `packed` gives, asked for once the oldest point has been folded
+    /// (so that a caller's values need not be held across the fold).
+    #[inline]
+    pub fn push_packed_with(&mut self, packed: impl FnOnce() -> PackedPoint) {
         // What `self.recent.push(packed, RECENT_POINTS, RECENT_POINTS)` does, with the
         // evicted point folded in place.
         let len = self.recent.items.len();
@@ -232,7 +239,7 @@ impl ServiceHistory {
             // Growing: straight to the bound (a growth of `RECENT_POINTS`, clamped).
             self.recent.items.reserve_exact(RECENT_POINTS - len);
         }
-        self.recent.items.push_back(packed);
+        self.recent.items.push_back(packed());
         self.recent.pushed += 1;
     }
 

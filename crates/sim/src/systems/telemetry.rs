@@ -325,7 +325,7 @@ pub fn telemetry(
         if svc.fx.telemetry_down {
             continue;
         }
-        history.push_packed(packed_point_of(&svc.m, tick));
+        history.push_packed_with(|| packed_point_of(&svc.m, tick));
         if stat.kind == ServiceKind::ExternalApi {
             continue;
         }
