@@ -243,6 +243,7 @@ impl ServiceHistory {
         self.recent.pushed += 1;
     }
 
+    #[inline]
     fn fold(&mut self, p: &PackedPoint) {
         // `acc_tick` is the first tick of its window (a multiple of `DOWNSAMPLE_TICKS`), so
         // `p` is in another window exactly when it is outside [acc_tick, acc_tick + window).
