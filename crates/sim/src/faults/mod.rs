@@ -142,8 +142,10 @@ pub fn expire(fleet: &mut Fleet, model: &Model, rt: &IncidentRuntime, tick: u64)
     }
 }
 
-/// Resets every per-tick effect to neutral.
-pub fn reset_effects(fleet: &mut Fleet) {
+/// Resets every per-tick effect to neutral: of every zone and service, and of the instances
+/// `set` (those whose effects may not be neutral: see [`struck_instances`]), or of every
+/// instance if `None`.
+pub fn reset_effects(fleet: &mut Fleet, set: Option<&[u32]>) {
     for zone in &mut fleet.zones {
         zone.loss = 0.0;
         zone.steal = 0.0;
@@ -154,11 +156,36 @@ pub fn reset_effects(fleet: &mut Fleet) {
             ..ServiceEffects::default()
         };
     }
-    for inst in &mut fleet.instances {
-        inst.fx = InstanceEffects::default();
+    match set {
+        Some(ids) => {
+            for &id in ids {
+                fleet.instances[id as usize].fx = InstanceEffects::default();
+            }
+        }
+        None => {
+            for inst in &mut fleet.instances {
+                inst.fx = InstanceEffects::default();
+            }
+        }
     }
     fleet.reach.iter_mut().for_each(|r| *r = true);
     fleet.dns_failing = false;
+}
+
+/// Adds to `ids` every instance whose effects [`apply`] may set for the incident `rt`: its
+/// instances, and those of its root service (some faults act on every instance of the
+/// service whatever the targets); returns `false` when it cannot tell (a zone-wide incident:
+/// every instance of the zone) and the caller must take every instance.
+pub fn struck_instances(fleet: &Fleet, rt: &IncidentRuntime, ids: &mut Vec<u32>) -> bool {
+    ids.extend_from_slice(&rt.instances);
+    match (rt.service, rt.zone) {
+        (Some(s), _) => {
+            ids.extend_from_slice(&fleet.services[s as usize].instances);
+            true
+        }
+        (None, Some(_)) => !rt.instances.is_empty(),
+        (None, None) => true,
+    }
 }
 
 /// Applies the effects of one active incident for this tick.

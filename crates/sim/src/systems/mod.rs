@@ -99,6 +99,9 @@ pub struct Scratch {
     pub inv_memory_mb: Vec<f64>,
     /// Per service: disk percent per GB used.
     pub disk_percent_per_gb: Vec<f64>,
+    /// The instances whose fault effects the last fault-effects stage may have set (ids,
+    /// possibly repeated); `None` when it could not tell, or before the first tick.
+    pub fx_struck: Option<Vec<u32>>,
     /// Per zone: the smallest zone with the same reachability row.
     pub reach_class: Vec<u32>,
     /// Per zone: the zone whose calls it shares, for the service being computed.
