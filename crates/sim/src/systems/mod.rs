@@ -95,10 +95,8 @@ pub struct Scratch {
     /// Per zone: the first zone with the same CPU steal, packet loss and reachability (this
     /// tick; see `load`).
     pub zone_class: Vec<u32>,
-    /// Per service: 1 / its memory, 1/MB.
-    pub inv_memory_mb: Vec<f64>,
-    /// Per service: disk percent per GB used.
-    pub disk_percent_per_gb: Vec<f64>,
+    /// Per service: the resources stage's constants.
+    pub resource_factors: Vec<resources::Factors>,
     /// The instances whose fault effects the last fault-effects stage may have set (ids,
     /// possibly repeated); `None` when it could not tell, or before the first tick.
     pub fx_struck: Option<Vec<u32>>,

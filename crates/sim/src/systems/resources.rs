@@ -28,13 +28,16 @@ pub fn resources(
     sc.held.fill(0.0);
     // Per-service factors (multiplications instead of divisions per instance), from the
     // scenario's specs: computed on the first tick of this world only.
-    if sc.inv_memory_mb.len() != fleet.services.len() {
-        sc.inv_memory_mb.clear();
-        sc.disk_percent_per_gb.clear();
+    if sc.resource_factors.len() != fleet.services.len() {
+        sc.resource_factors.clear();
         for s in 0..fleet.services.len() {
             let spec = model.spec(s as u32);
-            sc.inv_memory_mb.push(1.0 / spec.memory_mb.max(1.0));
-            sc.disk_percent_per_gb.push(100.0 / spec.disk_gb.max(1e-9));
+            sc.resource_factors.push(Factors {
+                base_memory_mb: spec.memory_mb * BASE_MEMORY_SHARE,
+                inv_memory_mb: 1.0 / spec.memory_mb.max(1.0),
+                disk_gb: spec.disk_gb,
+                disk_percent_per_gb: 100.0 / spec.disk_gb.max(1e-9),
+            });
         }
     }
     let mut oom: Vec<u32> = Vec::new();
@@ -46,12 +49,18 @@ pub fn resources(
             dns_failing,
             ..
         } = &mut *fleet;
+        let n = instances.len();
+        // The load stage sized them for these instances (`Scratch::fit`).
+        if sc.follows.len() < n || sc.group_n.len() < n {
+            sc.follows.resize(n, NO_LEADER);
+            sc.group_n.resize(n, 1);
+        }
         instance_resources(
-            &model,
             dt,
             (zones, services, *dns_failing),
             instances,
-            sc,
+            (&sc.follows[..n], &sc.group_n[..n], &sc.resource_factors),
+            &mut sc.held,
             &mut oom,
         );
     }
@@ -180,18 +189,32 @@ impl ServiceSums {
     }
 }
 
+/// Per-service constants of the resources stage, from the scenario's specs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Factors {
+    /// Memory used by an idle instance, MB.
+    pub base_memory_mb: f64,
+    /// 1 / its memory, 1/MB.
+    pub inv_memory_mb: f64,
+    /// Its disk, GB.
+    pub disk_gb: f64,
+    /// Disk percent per GB used.
+    pub disk_percent_per_gb: f64,
+}
+
 /// Pools, CPU, memory and disk of every instance, on plain references and slices (function
 /// arguments the compiler knows do not alias); instances out of memory are added to `oom`.
+/// `follows` and `group_n` are `Scratch`'s, one per instance; `factors` one per service.
 fn instance_resources(
-    model: &Model,
     dt: f64,
     (zones, services, dns_failing): (&[ZoneState], &[ServiceState], bool),
     instances: &mut [Instance],
-    sc: &mut Scratch,
+    (follows, group_n, factors): (&[u32], &[u32], &[Factors]),
+    held: &mut [f64],
     oom: &mut Vec<u32>,
 ) {
-    for id in 0..instances.len() {
-        let leader = sc.follows.get(id).copied().unwrap_or(NO_LEADER);
+    for id in 0..instances.len().min(follows.len()).min(group_n.len()) {
+        let leader = follows[id];
         if leader != NO_LEADER {
             // Same state as an instance computed before it: the same results (its
             // connections were added to the callees' by its leader, for the whole group).
@@ -204,13 +227,12 @@ fn instance_resources(
         }
         let inst = &mut instances[id];
         let s = inst.service as usize;
-        let spec = model.spec(inst.service);
+        let f = &factors[s];
         let running = inst.is_running();
         // The connections of its followers too (sums in a different order than one
         // instance at a time: results can differ in the last bits).
-        let group = f64::from(sc.group_n.get(id).copied().unwrap_or(1));
-        for (d, dep) in services[s].deps.iter().enumerate() {
-            let idep = &mut inst.deps[d];
+        let group = f64::from(group_n[id]);
+        for (d, (dep, idep)) in services[s].deps.iter().zip(&mut inst.deps).enumerate() {
             if !running {
                 idep.conns = 0.0;
                 continue;
@@ -229,13 +251,13 @@ fn instance_resources(
                     idep.conns = target;
                 }
             }
-            sc.held[dep.callee as usize] += idep.conns * group;
+            held[dep.callee as usize] += idep.conns * group;
         }
         if !running {
             inst.m.cpu_percent = 0.0;
             inst.m.memory_percent = 0.0;
             inst.m.connections_in_use = 0.0;
-            inst.m.disk_percent = inst.disk_used_gb * sc.disk_percent_per_gb[s];
+            inst.m.disk_percent = inst.disk_used_gb * f.disk_percent_per_gb;
             continue;
         }
         let steal = inst.fx.steal.max(zones[inst.zone as usize].steal);
@@ -250,12 +272,11 @@ fn instance_resources(
         let inflight = inst.m.served_rps * inst.m.latency_p50_ms * 0.001;
         inst.m.connections_in_use = inflight;
         inst.leaked_mb += inst.fx.leak_mb_per_tick * (0.5 + inst.m.utilisation.min(2.0));
-        let memory =
-            spec.memory_mb * BASE_MEMORY_SHARE + inflight * MEMORY_PER_INFLIGHT_MB + inst.leaked_mb;
-        let share = memory * sc.inv_memory_mb[s];
+        let memory = f.base_memory_mb + inflight * MEMORY_PER_INFLIGHT_MB + inst.leaked_mb;
+        let share = memory * f.inv_memory_mb;
         inst.m.memory_percent = (share * 100.0).min(100.0);
-        inst.disk_used_gb = (inst.disk_used_gb + inst.fx.disk_fill_gb_per_tick).min(spec.disk_gb);
-        inst.m.disk_percent = inst.disk_used_gb * sc.disk_percent_per_gb[s];
+        inst.disk_used_gb = (inst.disk_used_gb + inst.fx.disk_fill_gb_per_tick).min(f.disk_gb);
+        inst.m.disk_percent = inst.disk_used_gb * f.disk_percent_per_gb;
         if share >= 1.0 {
             oom.push(id as u32);
         }
