@@ -21,9 +21,10 @@ pub fn traffic(
     let traffic = &model.scenario.traffic;
     let daily = daily_factor(&traffic.daily_curve, traffic.start_hour, t_s);
     let noise = traffic.noise_percent.max(0.0) / 100.0;
+    let services = &mut fleet.services;
     for (s, stat) in model.services.iter().enumerate() {
         if stat.entry_rps <= 0.0 {
-            fleet.services[s].entry_rps = 0.0;
+            services[s].entry_rps = 0.0;
             continue;
         }
         let mut ramp = 1.0;
@@ -43,7 +44,7 @@ pub fn traffic(
             ramp *= 1.0 + (r.factor - 1.0) * progress;
         }
         let jitter = 1.0 + noise * (2.0 * unit(&mut rngs.traffic) - 1.0);
-        fleet.services[s].entry_rps = (stat.entry_rps * daily * ramp * jitter).max(0.0);
+        services[s].entry_rps = (stat.entry_rps * daily * ramp * jitter).max(0.0);
     }
 }
 
