@@ -99,20 +99,43 @@ fn latency_of(
         zone_acc,
         ..
     } = sc;
+    // Every dependency's sums, for the service with the most dependencies.
+    let max_deps = services.iter().map(|svc| svc.deps.len()).max().unwrap_or(0);
+    if dep_sums.len() < max_deps {
+        dep_sums.resize(max_deps, [0.0; 3]);
+    }
+    // Slices from here on: their pointers and lengths stay in registers across the stores
+    // (a `Vec` behind a reference is read again after every store that might alias it).
     let acc = &mut zone_acc[..nz];
+    let (share, zone_ok, zone_p50, zone_p99, zone_cause) = (
+        share.as_slice(),
+        zone_ok.as_mut_slice(),
+        zone_p50.as_mut_slice(),
+        zone_p99.as_mut_slice(),
+        zone_cause.as_mut_slice(),
+    );
+    let (rotation, edge_failed, follows, succ_of, reach_class) = (
+        rotation.as_slice(),
+        edge_failed.as_slice(),
+        follows.as_slice(),
+        succ_of.as_mut_slice(),
+        reach_class.as_slice(),
+    );
+    let (zone_memo, dep_sums, group_zone_n) = (
+        zone_memo.as_mut_slice(),
+        dep_sums.as_mut_slice(),
+        group_zone_n.as_mut_slice(),
+    );
     // Every service's rows of the per-zone results are written once it has been computed
     // (callees before callers): a caller reads only rows written this tick.
     for &s in model.topo.iter().rev() {
         let s = s as usize;
         let stat = &model.services[s];
         let is_entry = stat.entry_rps > 0.0;
-        let ndeps = services[s].deps.len();
-        // Per dependency: calls, failed calls and latency × calls over the instances (read by
-        // the resilience stage; instances out of rotation or down made no calls).
-        // Zero where used: every sum is taken (and left zero) at the end of its service.
-        if dep_sums.len() < ndeps {
-            dep_sums.resize(ndeps, [0.0; 3]);
-        }
+        // Per dependency (`dep_sums`): calls, failed calls and latency × calls over the
+        // instances (read by the resilience stage; instances out of rotation or down made no
+        // calls). Zero where used: every sum is taken (and left zero) at the end of its
+        // service.
         let svc_loss = services[s].fx.loss;
         // Leaders with followers in this service, and their followers per zone.
         let mut groups = [NO_LEADER; LEADER_SLOTS];
@@ -123,6 +146,16 @@ fn latency_of(
         let mut p50_weighted = 0.0;
         let mut p99_max: f64 = 0.0;
         let svcs = &*services;
+        // What `zone_call` reads: the callees' rows (this service's are written only after
+        // its instances).
+        let view = ZoneView {
+            share,
+            ok: zone_ok,
+            p50: zone_p50,
+            p99: zone_p99,
+            cause: zone_cause,
+            zones: nz,
+        };
         for &id in &svcs[s].instances {
             let id = id as usize;
             if !rotation[id] {
@@ -181,8 +214,11 @@ fn latency_of(
             let zone_loss = zones[z].loss.max(svc_loss);
             // This instance has packet loss of its own, beyond its zone's and service's.
             let own_loss = inst.fx.loss > zone_loss;
-            for (d, dep) in services[s].deps.iter().enumerate() {
-                let idep = &mut inst.deps[d];
+            let deps = &services[s].deps;
+            debug_assert_eq!(inst.deps.len(), deps.len());
+            // First what each dependency's calls see (few values live across the calls it
+            // makes), then what they add up to for the instance.
+            for (d, (dep, idep)) in deps.iter().zip(inst.deps.iter_mut()).enumerate() {
                 if dep.disabled {
                     idep.ok_frac = 1.0;
                     idep.latency_p50_ms = 0.0;
@@ -204,16 +240,6 @@ fn latency_of(
                             retries: dep.retries,
                             dns_failing,
                             cert_expired: services[c].fx.cert_expired,
-                        };
-                        // What `zone_call` reads: the callees' rows (this service's are
-                        // written only after its instances).
-                        let view = ZoneView {
-                            share,
-                            ok: zone_ok,
-                            p50: zone_p50,
-                            p99: zone_p99,
-                            cause: zone_cause,
-                            zones: nz,
                         };
                         let zc = if own_loss {
                             zone_call(&view, zones, reach, services, c, z, inst.fx.loss, timeout)
@@ -262,6 +288,13 @@ fn latency_of(
                 idep.cause = cause;
                 idep.retry_rps = retry;
                 add_dep_sums(&mut dep_sums[d], idep);
+            }
+            for (d, (dep, idep)) in deps.iter().zip(inst.deps.iter()).enumerate() {
+                if dep.disabled {
+                    continue;
+                }
+                let (ok_frac, lat50, lat99) =
+                    (idep.ok_frac, idep.latency_p50_ms, idep.latency_p99_ms);
                 let cpr = if served_rps > 0.0 {
                     idep.fresh_rps * inv_served
                 } else {
@@ -278,7 +311,7 @@ fn latency_of(
                     };
                     succ *= ds;
                     if 1.0 - ds > worst_dep.0
-                        && let Some(cause) = cause
+                        && let Some(cause) = idep.cause
                     {
                         worst_dep = (1.0 - ds, Some((d as u16, cause)));
                     }
@@ -577,7 +610,7 @@ fn dep_outcome(zc: &ZoneCall, link: &DepLink, pool_frac: f64) -> DepOutcome {
     }
     let f = (1.0 - s_call).clamp(0.0, 1.0);
     let r = link.retries as i32;
-    let ok_frac = 1.0 - f.powi(r + 1);
+    let ok_frac = 1.0 - powi_exact(f, r + 1);
     let mut retry = 0.0;
     let mut fk = 1.0;
     for _ in 0..r {
@@ -625,6 +658,27 @@ fn dep_outcome(zc: &ZoneCall, link: &DepLink, pool_frac: f64) -> DepOutcome {
         retry_factor: retry,
         hold,
     }
+}
+
+/// `x.powi(n)` computed as the runtime's `__powidf2` computes it (square and multiply: the
+/// same products in the same order, so the same bits; tested against `powi`), inline: the
+/// stage's loop then makes no call for it.
+#[inline]
+fn powi_exact(x: f64, n: i32) -> f64 {
+    let mut pow = n.unsigned_abs();
+    let mut base = x;
+    let mut acc = if pow & 1 != 0 { x } else { 1.0 };
+    loop {
+        pow >>= 1;
+        if pow == 0 {
+            break;
+        }
+        base *= base;
+        if pow & 1 != 0 {
+            acc *= base;
+        }
+    }
+    if n < 0 { 1.0 / acc } else { acc }
 }
 
 /// Read-only rows of the scratch buffers `zone_call` needs.
@@ -698,4 +752,49 @@ fn zone_call(
         out.l99 = out.l99.max(c99.min(timeout));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::powi_exact;
+    use std::hint::black_box;
+
+    /// Same bits as `f64::powi` (the runtime's `__powidf2`) for every exponent the stage can
+    /// use and more, over special values and a spread of bit patterns.
+    #[test]
+    fn powi_exact_matches_powi_bit_for_bit() {
+        let mut bases = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            1.0 - f64::EPSILON,
+            1e-300,
+            f64::MIN_POSITIVE / 3.0,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            bases.push(f64::from_bits(x));
+            // Shares in [0, 1], what the stage raises to a power.
+            bases.push((x >> 11) as f64 / (1u64 << 53) as f64);
+        }
+        for &b in &bases {
+            for n in -12..=70 {
+                let want = black_box(b).powi(black_box(n));
+                let got = powi_exact(b, n);
+                assert!(
+                    want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()),
+                    "{b:e}^{n}: powi {want:e}, powi_exact {got:e}"
+                );
+            }
+        }
+    }
 }
