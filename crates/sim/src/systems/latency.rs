@@ -720,6 +720,9 @@ fn zone_call(
     );
     let reach_row = &reach[z * nz..(z + 1) * nz];
     let callee_loss = services[c].fx.loss;
+    // Neither the caller's side nor the callee has packet loss (then a callee zone without
+    // it sees none: the maximum of zeros).
+    let no_loss = own_loss == 0.0 && callee_loss == 0.0;
     for b in 0..nz.min(zones.len()) {
         let w = share[b];
         if w <= 0.0 {
@@ -731,27 +734,54 @@ fn zone_call(
             out.l99 = out.l99.max(timeout);
             continue;
         }
-        let loss = own_loss.max(zones[b].loss).max(callee_loss);
-        let p_retx = if loss > 0.0 {
-            1.0 - (1.0 - loss).powi(PACKETS_PER_CALL)
+        let quota = cause[b] == Cause::Quota;
+        if no_loss && zones[b].loss == 0.0 {
+            // No packet loss anywhere on the way: the general case for a loss of 0 (a
+            // branch of its own, so that the compiler drops the exact no-ops).
+            add_zone_call(&mut out, w, ok[b], p50[b], p99[b], quota, timeout, 0.0, 0.0);
         } else {
-            0.0
-        };
-        let p_lost = loss * loss;
-        let c50 = p50[b] + if p_retx > 0.5 { RETRANSMIT_MS } else { 0.0 };
-        let c99 = p99[b] + if p_retx > 0.01 { RETRANSMIT_MS } else { 0.0 };
-        let to = timeout_share(c50, c99.max(c50), timeout);
-        let zok = ok[b];
-        out.s_net += w * zok * (1.0 - to) * (1.0 - p_lost);
-        out.timed_out += w * (to + (1.0 - to) * p_lost);
-        out.upstream += w * (1.0 - zok);
-        if cause[b] == Cause::Quota {
-            out.upstream_cause = DepCause::TooManyRequests;
+            let loss = own_loss.max(zones[b].loss).max(callee_loss);
+            let p_retx = if loss > 0.0 {
+                1.0 - (1.0 - loss).powi(PACKETS_PER_CALL)
+            } else {
+                0.0
+            };
+            let p_lost = loss * loss;
+            add_zone_call(
+                &mut out, w, ok[b], p50[b], p99[b], quota, timeout, p_retx, p_lost,
+            );
         }
-        out.l50 += w * c50.min(timeout);
-        out.l99 = out.l99.max(c99.min(timeout));
     }
     out
+}
+
+/// Adds the calls to one reachable callee zone (share `w` of the calls; its success share
+/// `zok`, latencies `p50`, `p99` in ms, `quota` if it rejects for quota) to `out`, with
+/// `p_retx` of the calls retransmitting and `p_lost` lost.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn add_zone_call(
+    out: &mut ZoneCall,
+    w: f64,
+    zok: f64,
+    p50: f64,
+    p99: f64,
+    quota: bool,
+    timeout: f64,
+    p_retx: f64,
+    p_lost: f64,
+) {
+    let c50 = p50 + if p_retx > 0.5 { RETRANSMIT_MS } else { 0.0 };
+    let c99 = p99 + if p_retx > 0.01 { RETRANSMIT_MS } else { 0.0 };
+    let to = timeout_share(c50, c99.max(c50), timeout);
+    out.s_net += w * zok * (1.0 - to) * (1.0 - p_lost);
+    out.timed_out += w * (to + (1.0 - to) * p_lost);
+    out.upstream += w * (1.0 - zok);
+    if quota {
+        out.upstream_cause = DepCause::TooManyRequests;
+    }
+    out.l50 += w * c50.min(timeout);
+    out.l99 = out.l99.max(c99.min(timeout));
 }
 
 #[cfg(test)]
