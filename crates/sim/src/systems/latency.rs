@@ -84,10 +84,7 @@ fn latency_of(
     sc.group_zone_n.resize(LEADER_SLOTS * nz, 0);
     let Scratch {
         share,
-        zone_ok,
-        zone_p50,
-        zone_p99,
-        zone_cause,
+        zone_rows,
         rotation,
         edge_failed,
         follows,
@@ -107,13 +104,9 @@ fn latency_of(
     // Slices from here on: their pointers and lengths stay in registers across the stores
     // (a `Vec` behind a reference is read again after every store that might alias it).
     let acc = &mut zone_acc[..nz];
-    let (share, zone_ok, zone_p50, zone_p99, zone_cause) = (
-        share.as_slice(),
-        zone_ok.as_mut_slice(),
-        zone_p50.as_mut_slice(),
-        zone_p99.as_mut_slice(),
-        zone_cause.as_mut_slice(),
-    );
+    // Every row is written (by its service) before it is read (by its callers).
+    zone_rows.resize(ns * nz, ZoneRow::default());
+    let (share, zone_rows) = (share.as_slice(), zone_rows.as_mut_slice());
     let (rotation, edge_failed, follows, succ_of, reach_class) = (
         rotation.as_slice(),
         edge_failed.as_slice(),
@@ -149,11 +142,7 @@ fn latency_of(
         // What `zone_call` reads: the callees' rows (this service's are written only after
         // its instances).
         let view = ZoneView {
-            share,
-            ok: zone_ok,
-            p50: zone_p50,
-            p99: zone_p99,
-            cause: zone_cause,
+            rows: zone_rows,
             zones: nz,
         };
         for &id in &svcs[s].instances {
@@ -407,12 +396,7 @@ fn latency_of(
         }
         // This service's rows of the per-zone results.
         let row = s * nz..(s + 1) * nz;
-        let (row_ok, row_p50, row_p99, row_cause) = (
-            &mut zone_ok[row.clone()],
-            &mut zone_p50[row.clone()],
-            &mut zone_p99[row.clone()],
-            &mut zone_cause[row],
-        );
+        let (out_rows, row_share) = (&mut zone_rows[row.clone()], &share[row]);
         for z in 0..nz {
             let zk = z.min(MAX_ZONES - 1);
             // Zones past the last tracked one share its sums (`MAX_ZONES`): they are taken
@@ -436,10 +420,13 @@ fn latency_of(
                 ok = ok.clamp(0.0, 1.0);
                 p99 = p99.max(p50);
             }
-            row_ok[z] = ok;
-            row_p50[z] = p50;
-            row_p99[z] = p99;
-            row_cause[z] = own.cause;
+            out_rows[z] = ZoneRow {
+                share: row_share[z],
+                ok,
+                p50,
+                p99,
+                quota: own.cause == Cause::Quota,
+            };
         }
         let svc = &mut services[s];
         for (dep, sums) in svc.deps.iter_mut().zip(dep_sums.iter_mut()) {
@@ -699,14 +686,27 @@ fn powi_exact(x: f64, n: i32) -> f64 {
     if n < 0 { 1.0 / acc } else { acc }
 }
 
-/// Read-only rows of the scratch buffers `zone_call` needs.
+/// The callees' rows `zone_call` reads.
 pub struct ZoneView<'a> {
-    share: &'a [f64],
-    ok: &'a [f64],
-    p50: &'a [f64],
-    p99: &'a [f64],
-    cause: &'a [Cause],
+    /// `[c * zones + b]`: service `c` in zone `b`.
+    rows: &'a [ZoneRow],
+    /// Zones count.
     zones: usize,
+}
+
+/// What callers see of one service in one zone this tick (`Scratch::zone_rows`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ZoneRow {
+    /// Share of the service's rotation in the zone.
+    pub share: f64,
+    /// Success share of requests to it.
+    pub ok: f64,
+    /// Median latency, ms.
+    pub p50: f64,
+    /// 99th percentile latency, ms.
+    pub p99: f64,
+    /// Its dominant cause is a quota.
+    pub quota: bool,
 }
 
 /// Calls from zone `z` (with packet loss `own_loss` on the caller's side) to service `c`.
@@ -728,21 +728,15 @@ fn zone_call(
     };
     // The callee's rows and the caller zone's reachability row, sliced once (one bounds
     // check per row rather than per zone and row).
-    let row = c * nz..(c + 1) * nz;
-    let (share, ok, p50, p99, cause) = (
-        &v.share[row.clone()],
-        &v.ok[row.clone()],
-        &v.p50[row.clone()],
-        &v.p99[row.clone()],
-        &v.cause[row],
-    );
+    let rows = &v.rows[c * nz..(c + 1) * nz];
     let reach_row = &reach[z * nz..(z + 1) * nz];
     let callee_loss = services[c].fx.loss;
     // Neither the caller's side nor the callee has packet loss (then a callee zone without
     // it sees none: the maximum of zeros).
     let no_loss = own_loss == 0.0 && callee_loss == 0.0;
     for b in 0..nz.min(zones.len()) {
-        let w = share[b];
+        let r = &rows[b];
+        let w = r.share;
         if w <= 0.0 {
             continue;
         }
@@ -752,11 +746,11 @@ fn zone_call(
             out.l99 = out.l99.max(timeout);
             continue;
         }
-        let quota = cause[b] == Cause::Quota;
+        let (zok, p50, p99, quota) = (r.ok, r.p50, r.p99, r.quota);
         if no_loss && zones[b].loss == 0.0 {
             // No packet loss anywhere on the way: the general case for a loss of 0 (a
             // branch of its own, so that the compiler drops the exact no-ops).
-            add_zone_call(&mut out, w, ok[b], p50[b], p99[b], quota, timeout, 0.0, 0.0);
+            add_zone_call(&mut out, w, zok, p50, p99, quota, timeout, 0.0, 0.0);
         } else {
             let loss = own_loss.max(zones[b].loss).max(callee_loss);
             let p_retx = if loss > 0.0 {
@@ -765,9 +759,7 @@ fn zone_call(
                 0.0
             };
             let p_lost = loss * loss;
-            add_zone_call(
-                &mut out, w, ok[b], p50[b], p99[b], quota, timeout, p_retx, p_lost,
-            );
+            add_zone_call(&mut out, w, zok, p50, p99, quota, timeout, p_retx, p_lost);
         }
     }
     out

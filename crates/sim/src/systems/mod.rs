@@ -116,6 +116,8 @@ pub struct Scratch {
     pub group_zone_n: Vec<u32>,
     /// Per zone: sums of the service being computed by the latency stage.
     pub zone_acc: Vec<latency::ZoneAcc>,
+    /// `[s * zones + z]`: what callers see of service `s` in zone `z` (set by latency).
+    pub zone_rows: Vec<latency::ZoneRow>,
 }
 
 impl Scratch {
