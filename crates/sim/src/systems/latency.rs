@@ -69,7 +69,7 @@ fn latency_of(
     let nz = zones.len();
     let ns = services.len();
     sc.classify_reach(reach, nz);
-    // Only the keys are cleared: a slot's call is written whenever its key is.
+    // Only the keys are cleared: a slot's call and outcome are written whenever its key is.
     sc.zone_memo
         .resize(ns * ZONE_MEMO_SLOTS, ZoneMemo::default());
     for memo in &mut sc.zone_memo {
@@ -542,7 +542,8 @@ pub struct ZoneCall {
 }
 
 /// What calls from one group of zones to one dependency of the service being computed see,
-/// and the last outcome computed from it.
+/// and the last outcome computed from it. No longer used by the stage (kept for
+/// `Scratch::calls`; the zone-call memo, `ZoneMemo`, keeps the outcome now).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CallSlot {
     /// What the calls see (zones that see the same calls share the slot of the group's first
