@@ -766,6 +766,10 @@ impl Game {
                 scenario.faults.clear();
                 scenario.hints.clear();
                 self.baseline = Simulation::new(Arc::new(scenario), Arc::default()).ok();
+                // Only its tick reports are read.
+                if let Some(world) = self.baseline.as_mut() {
+                    world.stop_recording();
+                }
             }
             let world = self.baseline.as_mut()?;
             world.step();

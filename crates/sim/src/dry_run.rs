@@ -307,8 +307,11 @@ pub fn dry_run(
     baseline_scenario.faults.clear();
     baseline_scenario.hints.clear();
     let scenario = Arc::new(scenario);
+    // The report reads only tick reports and incidents: neither world records telemetry.
     let mut world = Simulation::new(Arc::clone(&scenario), Arc::clone(&schedule))?;
-    let baseline_sim = Simulation::new(Arc::new(baseline_scenario), Arc::default())?;
+    world.stop_recording();
+    let mut baseline_sim = Simulation::new(Arc::new(baseline_scenario), Arc::default())?;
+    baseline_sim.stop_recording();
 
     let customer_facing: Vec<&str> = scenario
         .services

@@ -17,7 +17,7 @@ use crate::snapshot::{Fnv1a, RingDelta, RingMarks, RingTicks, SNAPSHOT_FORMAT, W
 use crate::state::{Clock, Fleet, Life};
 use crate::systems::customers::CustomerState;
 use crate::systems::telemetry::{MAX_LOG_LINES, TelemetryState, point_of};
-use crate::systems::{self, ActionQueue, PendingLogs, Report, Scratch};
+use crate::systems::{self, ActionQueue, PendingLogs, Recording, Report, Scratch};
 use crate::telemetry::{AlertView, Complaint, LogLine, MetricPoint, TickReport};
 use crate::view::{
     DependencyView, FleetView, Health, InstanceMetrics, InstancePhase, InstanceView, ServiceView,
@@ -88,6 +88,7 @@ impl Simulation {
         world.insert_resource(snap.queue);
         world.insert_resource(snap.pending_logs);
         world.insert_resource(snap.report);
+        world.insert_resource(Recording::default());
         Simulation {
             world,
             schedule: systems::tick_schedule(),
@@ -110,6 +111,18 @@ impl Simulation {
     /// Length of one tick, ms.
     pub fn tick_ms(&self) -> u64 {
         self.model().tick_ms
+    }
+
+    /// From now on this world records no telemetry (metric history, logs, alerts), for a
+    /// world read only through its tick reports and incidents: its numbers stay the same,
+    /// and each tick costs less.
+    pub fn stop_recording(&mut self) {
+        *self.world.resource_mut::<Recording>() = Recording::Nothing;
+    }
+
+    /// Whether this world records the telemetry a team sees (see [`Self::stop_recording`]).
+    pub fn is_recording(&self) -> bool {
+        *self.world.resource::<Recording>() == Recording::Everything
     }
 
     /// Simulates one tick.

@@ -31,6 +31,21 @@ pub struct ActionQueue {
     pub pending: Vec<Action>,
 }
 
+/// What the telemetry stage records. Its records (metric history, logs, alerts) are read
+/// only by the people watching a world: nothing in the simulation reads them back, and log
+/// details draw from a random stream of their own, so a world that records less computes the
+/// same numbers.
+#[derive(Resource, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Recording {
+    /// Everything a team sees (the default).
+    #[default]
+    Everything,
+    /// Nothing: a world nobody watches (a dry run's worlds, a game's baseline), which is read
+    /// only through its tick reports and incidents. Health probes still run (the load
+    /// balancer acts on them).
+    Nothing,
+}
+
 /// The report of the last tick.
 #[derive(Resource, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report(pub TickReport);

@@ -15,7 +15,7 @@ use crate::history::{PackedPoint, Ring, ServiceHistory};
 use crate::model::{Model, STALE_LAG_S};
 use crate::rng::Rngs;
 use crate::state::{Cause, Clock, DepCause, Fleet, Life, ServiceTick};
-use crate::systems::PendingLogs;
+use crate::systems::{PendingLogs, Recording};
 use crate::telemetry::{LogLevel, METRICS, MetricPoint, StoredLine};
 
 /// Most log lines a world keeps (oldest dropped first).
@@ -244,6 +244,7 @@ pub fn telemetry(
     mut line_buf: Local<String>,
     mut keys: Local<AlertKeys>,
     mut probe_clock: Local<ProbeClock>,
+    recording: Res<Recording>,
 ) {
     let tick = clock.tick;
     let model: &Model = &model;
@@ -251,6 +252,13 @@ pub fn telemetry(
     let state = &mut *state;
     let rngs = &mut *rngs;
     probes(model, fleet, tick, &mut probe_clock);
+    if *recording == Recording::Nothing {
+        // Nobody reads this world's records: the probes (above) and the guard are all the
+        // simulation needs of this stage.
+        pending.lines.clear();
+        guard_finite(fleet, tick);
+        return;
+    }
     // Logs the other stages queued this tick.
     for (s, index, level, message) in pending.lines.drain(..) {
         if visible(model, fleet, s, index) {
@@ -279,17 +287,7 @@ pub fn telemetry(
         buf: &mut line_buf,
         tick,
     };
-    for svc in &mut fleet.services {
-        // Guard: no NaN or infinity ever leaves the engine (a bug in debug builds).
-        debug_assert!(
-            svc.m.is_finite(),
-            "non-finite service metrics at tick {tick}: {:?}",
-            svc.m
-        );
-        if !all_finite(&svc.m) {
-            svc.m.sanitize();
-        }
-    }
+    guard_finite(fleet, tick);
     // The history point and the lines of each service, in order.
     let fleet: &Fleet = fleet;
     let mut logs = ServiceLogs {
@@ -424,6 +422,21 @@ pub struct ProbeClock {
 }
 
 /// Runs the health probes due this tick.
+/// Guard: no NaN or infinity ever leaves the engine in a service's metrics (a bug, caught in
+/// debug builds; zeroed in release builds).
+fn guard_finite(fleet: &mut Fleet, tick: u64) {
+    for svc in &mut fleet.services {
+        debug_assert!(
+            svc.m.is_finite(),
+            "non-finite service metrics at tick {tick}: {:?}",
+            svc.m
+        );
+        if !all_finite(&svc.m) {
+            svc.m.sanitize();
+        }
+    }
+}
+
 fn probes(model: &Model, fleet: &mut Fleet, tick: u64, clock: &mut ProbeClock) {
     let Fleet {
         services,
