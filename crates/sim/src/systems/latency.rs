@@ -541,20 +541,6 @@ pub struct ZoneCall {
     pub upstream_cause: DepCause,
 }
 
-/// What calls from one group of zones to one dependency of the service being computed see,
-/// and the last outcome computed from it. No longer used by the stage (kept for
-/// `Scratch::calls`; the zone-call memo, `ZoneMemo`, keeps the outcome now).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CallSlot {
-    /// What the calls see (zones that see the same calls share the slot of the group's first
-    /// zone, and its `memo`).
-    pub call: ZoneCall,
-    /// The pool share (as bits) `memo` was computed for, if any.
-    pub memo_key: Option<u64>,
-    /// What a caller instance with that pool share sees (see `dep_outcome`).
-    pub memo: DepOutcome,
-}
-
 impl Default for ZoneCall {
     fn default() -> Self {
         ZoneCall {

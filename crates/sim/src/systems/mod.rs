@@ -21,7 +21,7 @@ use bevy_ecs::schedule::SingleThreadedExecutor;
 use serde::{Deserialize, Serialize};
 
 use crate::action::Action;
-use crate::state::{Cause, Clock};
+use crate::state::Clock;
 use crate::telemetry::{LogLevel, TickReport};
 
 /// Actions submitted and waiting for the next tick, in submission order.
@@ -69,14 +69,6 @@ pub struct Scratch {
     pub share: Vec<f64>,
     /// `[s * zones + z]`: instances in rotation.
     pub count: Vec<u32>,
-    /// `[s * zones + z]`: success share of requests to `s` in `z`.
-    pub zone_ok: Vec<f64>,
-    /// `[s * zones + z]`: median latency, ms.
-    pub zone_p50: Vec<f64>,
-    /// `[s * zones + z]`: p99 latency, ms.
-    pub zone_p99: Vec<f64>,
-    /// `[s * zones + z]`: dominant cause.
-    pub zone_cause: Vec<Cause>,
     /// Per instance: in the load balancer's rotation.
     pub rotation: Vec<bool>,
     /// Per service: requests and calls that never reached one of its instances (expired
@@ -90,8 +82,6 @@ pub struct Scratch {
     pub held: Vec<f64>,
     /// Per service: how long its clients wait before giving up, ms.
     pub client_timeout_ms: Vec<f64>,
-    /// `[d * zones + z]`: calls from zone `z` to dependency `d` of the service being computed.
-    pub calls: Vec<latency::CallSlot>,
     /// The dependencies of the service being loaded (see `load::DepRow`).
     pub dep_rows: Vec<load::DepRow>,
     /// Per instance: the instance whose results it copies this tick (same service, zone and
@@ -117,10 +107,6 @@ pub struct Scratch {
     pub fx_struck: Option<Vec<u32>>,
     /// Per zone: the smallest zone with the same reachability row.
     pub reach_class: Vec<u32>,
-    /// Per zone: the zone whose calls it shares, for the service being computed.
-    pub zone_group: Vec<u32>,
-    /// Per zone: packet loss on the calls of the service being computed, 0–1.
-    pub zone_loss: Vec<f64>,
     /// `[c * ZONE_MEMO_SLOTS + k]`: calls to service `c` memoised this tick.
     pub zone_memo: Vec<latency::ZoneMemo>,
     /// Per dependency of the service being computed: (calls, failed calls, latency × calls),
@@ -153,17 +139,9 @@ impl Scratch {
     pub fn fit(&mut self, services: usize, zones: usize, instances: usize) {
         self.zones = zones;
         let n = services * zones;
-        for v in [
-            &mut self.offered,
-            &mut self.share,
-            &mut self.zone_ok,
-            &mut self.zone_p50,
-            &mut self.zone_p99,
-        ] {
-            v.resize(n, 0.0);
-        }
+        self.offered.resize(n, 0.0);
+        self.share.resize(n, 0.0);
         self.count.resize(n, 0);
-        self.zone_cause.resize(n, Cause::None);
         self.rotation.resize(instances, false);
         self.follows.resize(instances, load::NO_LEADER);
         self.group_n.resize(instances, 1);
