@@ -421,6 +421,26 @@ pub struct ProbeClock {
     next: Vec<u64>,
 }
 
+/// Whether the probes of service `s`, every `interval` ticks (at least 1, as the model's
+/// are), are due at `tick`: whether `tick + s` is a multiple of `interval`. `next` is the service's next due tick, moved on
+/// when it is this one (and set again when it is not within one interval from `tick`).
+fn probe_due(next: &mut u64, tick: u64, s: u64, interval: u64) -> bool {
+    // Exactly one due tick lies in any `interval` ticks: `next` is the one from now on.
+    if next.wrapping_sub(tick) >= interval {
+        *next = tick + first_due(tick + s, interval) as u64;
+    }
+    let due = *next == tick;
+    debug_assert_eq!(
+        due,
+        (tick + s).is_multiple_of(interval),
+        "probe clock of service {s}"
+    );
+    if due {
+        *next += interval;
+    }
+    due
+}
+
 /// Runs the health probes due this tick.
 /// Guard: no NaN or infinity ever leaves the engine in a service's metrics (a bug, caught in
 /// debug builds; zeroed in release builds).
@@ -454,20 +474,9 @@ fn probes(model: &Model, fleet: &mut Fleet, tick: u64, clock: &mut ProbeClock) {
         .zip(clock.next.iter_mut())
         .enumerate()
     {
-        let interval = stat.probe_interval_ticks;
-        // Exactly one due tick lies in any `interval` ticks: `next` is the one from now on.
-        if next.wrapping_sub(tick) >= interval {
-            *next = tick + first_due(tick + s as u64, interval) as u64;
-        }
-        debug_assert_eq!(
-            *next == tick,
-            (tick + s as u64).is_multiple_of(interval),
-            "probe clock of service {s}"
-        );
-        if *next != tick {
+        if !probe_due(next, tick, s as u64, stat.probe_interval_ticks) {
             continue;
         }
-        *next += interval;
         let hc = &model.spec(s as u32).health_check;
         for &id in &svc.instances {
             let inst = &mut instances[id as usize];
@@ -926,13 +935,48 @@ fn error_message(
 
 #[cfg(test)]
 mod tests {
-    use super::{Rounded, access_line, timeout_line, upstream_line};
+    use super::{Rounded, access_line, first_due, probe_due, timeout_line, upstream_line};
 
     /// The line `write` appends to an empty buffer.
     fn built(write: impl FnOnce(&mut String)) -> String {
         let mut line = String::new();
         write(&mut line);
         line
+    }
+
+    #[test]
+    fn first_due_is_the_smallest_offset_to_a_multiple() {
+        for every in [1, 2, 5, 7, 15, 30] {
+            for tick in 0..400u64 {
+                let first = first_due(tick, every) as u64;
+                assert!((tick + first).is_multiple_of(every), "{tick} {every}");
+                assert!(
+                    (0..first).all(|i| !(tick + i).is_multiple_of(every)),
+                    "{tick} {every}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_probe_clock_agrees_with_the_division_whatever_the_clock_does() {
+        for interval in [1, 3, 10] {
+            for s in 0..12u64 {
+                // From scratch, ticking on, then jumping ahead and back (a restored world).
+                let mut next = u64::MAX;
+                let ticks = (0..50)
+                    .chain(200..230)
+                    .chain(5..40)
+                    .chain([7, 7, 1_000_003]);
+                for tick in ticks {
+                    assert_eq!(
+                        probe_due(&mut next, tick, s, interval),
+                        (tick + s).is_multiple_of(interval),
+                        "tick {tick} service {s} every {interval}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
