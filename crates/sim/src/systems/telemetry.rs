@@ -344,7 +344,12 @@ pub fn telemetry(
             continue;
         };
         let holds = !svc.fx.telemetry_down && {
-            let value = metric_of(&svc.m, key.metric);
+            // Most rules watch the share of healthy instances (every service's "down" rule).
+            let value = if key.metric == Metric::HealthyPercent {
+                svc.m.healthy_percent
+            } else {
+                metric_of(&svc.m, key.metric)
+            };
             alert.last_value = value;
             if key.above {
                 value > key.threshold
