@@ -7,6 +7,7 @@
 use bevy_ecs::prelude::*;
 
 use crate::model::{CUSTOMER_TIMEOUT_MS, Model, PACKETS_PER_CALL, RETRANSMIT_MS};
+use crate::num::Bound;
 use crate::state::{Cause, Clock, DepCause, Fleet, Instance, ServiceState, ZoneState};
 use crate::systems::load::{LEADER_SLOTS, NO_LEADER};
 use crate::systems::{Scratch, timeout_share};
@@ -200,7 +201,7 @@ fn latency_of(
             let served_rps = inst.m.served_rps;
             let inv_served = 1.0 / served_rps;
             // Packet loss on the calls of the instance's zone and service.
-            let zone_loss = zones[z].loss.max(svc_loss);
+            let zone_loss = zones[z].loss.at_least(svc_loss);
             // This instance has packet loss of its own, beyond its zone's and service's.
             let own_loss = inst.fx.loss > zone_loss;
             let deps = &services[s].deps;
@@ -320,7 +321,7 @@ fn latency_of(
                 }
                 p50 += cpr * lat50;
                 p99 += cpr * lat50;
-                tail = tail.max(lat99 - lat50);
+                tail = tail.at_least(lat99 - lat50);
             }
             p99 += tail;
             if is_entry {
@@ -332,7 +333,7 @@ fn latency_of(
             inst.m.failed_rps = failed;
             inst.m.latency_p50_ms = p50;
             inst.m.latency_p99_ms = p99;
-            inst.m.thread_ms = (p50 - inst.m.wait_ms).max(0.0);
+            inst.m.thread_ms = (p50 - inst.m.wait_ms).at_least(0.0);
             if let Some((d, cause)) = worst_dep.1 {
                 inst.m.cause = Cause::Dependency(d, cause);
             }
@@ -341,7 +342,7 @@ fn latency_of(
             failed_total += failed;
             served_total += served_rps;
             p50_weighted += p50 * served_rps;
-            p99_max = p99_max.max(p99);
+            p99_max = p99_max.at_least(p99);
             let a = &mut acc[zk].shared;
             a.offered += inst.m.offered_rps;
             a.done += served_rps + inst.m.abandoned_rps;
@@ -351,7 +352,7 @@ fn latency_of(
             let a = &mut acc[z].own;
             a.ok += ok;
             a.p50 += p50 * inst.m.offered_rps;
-            a.p99 = a.p99.max(p99);
+            a.p99 = a.p99.at_least(p99);
             if inst.m.cause != Cause::None {
                 a.cause = inst.m.cause;
             }
@@ -368,7 +369,7 @@ fn latency_of(
             failed_total += m.failed_rps * g;
             served_total += m.served_rps * g;
             p50_weighted += m.latency_p50_ms * m.served_rps * g;
-            p99_max = p99_max.max(m.latency_p99_ms);
+            p99_max = p99_max.at_least(m.latency_p99_ms);
             for (sum, ldep) in dep_sums.iter_mut().zip(&lead.deps) {
                 sum[0] += ldep.calls_rps * g;
                 sum[1] += ldep.calls_rps * (1.0 - ldep.ok_frac) * g;
@@ -391,7 +392,7 @@ fn latency_of(
                 let a = &mut acc[z].own;
                 a.ok += m.ok_rps * g;
                 a.p50 += m.latency_p50_ms * m.offered_rps * g;
-                a.p99 = a.p99.max(m.latency_p99_ms);
+                a.p99 = a.p99.at_least(m.latency_p99_ms);
             }
         }
         // This service's rows of the per-zone results.
@@ -418,7 +419,7 @@ fn latency_of(
                     p50 = shared.p50_plain / f64::from(n);
                 }
                 ok = ok.clamp(0.0, 1.0);
-                p99 = p99.max(p50);
+                p99 = p99.at_least(p50);
             }
             out_rows[z] = ZoneRow {
                 share: row_share[z],
@@ -730,7 +731,7 @@ fn zone_call(
         if !reach_row[b] {
             out.unreach += w;
             out.l50 += w * timeout;
-            out.l99 = out.l99.max(timeout);
+            out.l99 = out.l99.at_least(timeout);
             continue;
         }
         let (zok, p50, p99, quota) = (r.ok, r.p50, r.p99, r.quota);
@@ -739,7 +740,7 @@ fn zone_call(
             // branch of its own, so that the compiler drops the exact no-ops).
             add_zone_call(&mut out, w, zok, p50, p99, quota, timeout, 0.0, 0.0);
         } else {
-            let loss = own_loss.max(zones[b].loss).max(callee_loss);
+            let loss = own_loss.at_least(zones[b].loss).at_least(callee_loss);
             let p_retx = if loss > 0.0 {
                 1.0 - (1.0 - loss).powi(PACKETS_PER_CALL)
             } else {
@@ -770,15 +771,15 @@ fn add_zone_call(
 ) {
     let c50 = p50 + if p_retx > 0.5 { RETRANSMIT_MS } else { 0.0 };
     let c99 = p99 + if p_retx > 0.01 { RETRANSMIT_MS } else { 0.0 };
-    let to = timeout_share(c50, c99.max(c50), timeout);
+    let to = timeout_share(c50, c99.at_least(c50), timeout);
     out.s_net += w * zok * (1.0 - to) * (1.0 - p_lost);
     out.timed_out += w * (to + (1.0 - to) * p_lost);
     out.upstream += w * (1.0 - zok);
     if quota {
         out.upstream_cause = DepCause::TooManyRequests;
     }
-    out.l50 += w * c50.min(timeout);
-    out.l99 = out.l99.max(c99.min(timeout));
+    out.l50 += w * c50.at_most(timeout);
+    out.l99 = out.l99.at_least(c99.at_most(timeout));
 }
 
 #[cfg(test)]

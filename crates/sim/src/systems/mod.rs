@@ -21,6 +21,7 @@ use bevy_ecs::schedule::SingleThreadedExecutor;
 use serde::{Deserialize, Serialize};
 
 use crate::action::Action;
+use crate::num::Bound;
 use crate::state::Clock;
 use crate::telemetry::{LogLevel, TickReport};
 
@@ -191,12 +192,12 @@ pub fn timeout_share(p50: f64, p99: f64, timeout: f64) -> f64 {
     }
     if timeout >= p99 {
         // Tail beyond the p99: fades out by twice the p99.
-        let over = (timeout - p99) / p99.max(1.0);
-        return (0.01 * (1.0 - over)).max(0.0);
+        let over = (timeout - p99) / p99.at_least(1.0);
+        return (0.01 * (1.0 - over)).at_least(0.0);
     }
     if timeout >= p50 {
-        let span = (p99 - p50).max(1e-9);
+        let span = (p99 - p50).at_least(1e-9);
         return 0.01 + 0.49 * (p99 - timeout) / span;
     }
-    (0.5 + 0.5 * (p50 - timeout) / p50.max(1e-9)).min(1.0)
+    (0.5 + 0.5 * (p50 - timeout) / p50.at_least(1e-9)).at_most(1.0)
 }
