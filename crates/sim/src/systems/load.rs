@@ -108,19 +108,66 @@ fn load_of(
     sc.count.fill(0);
     sc.edge_failed.fill(0.0);
     sc.first_rps.fill(0.0);
+    // Buffers sized once per tick, written by index below.
+    let max_deps = services.iter().map(|svc| svc.deps.len()).max().unwrap_or(0);
+    let max_instances = services
+        .iter()
+        .map(|svc| svc.instances.len())
+        .max()
+        .unwrap_or(0);
+    sc.zone_rps.resize(nz, 0.0);
+    sc.dep_rows.resize(max_deps, DepRow::default());
+    sc.own_ids.resize(max_instances, 0);
+    // The scratch buffers as slices from here on: their lengths and addresses stay in
+    // registers across the stores below (through `sc` they would be reloaded after each).
+    let Scratch {
+        offered: zone_load,
+        share,
+        count,
+        rotation,
+        edge_failed,
+        first_rps,
+        client_timeout_ms,
+        dep_rows,
+        follows,
+        group_n,
+        own_ids,
+        zone_rps,
+        zone_class,
+        ..
+    } = sc;
+    let (zone_load, share, count, rotation) = (
+        zone_load.as_mut_slice(),
+        share.as_mut_slice(),
+        count.as_mut_slice(),
+        rotation.as_mut_slice(),
+    );
+    let (edge_failed, first_rps, client_timeout_ms) = (
+        edge_failed.as_mut_slice(),
+        first_rps.as_mut_slice(),
+        client_timeout_ms.as_mut_slice(),
+    );
+    let (dep_rows, follows, group_n, own_ids, zone_rps) = (
+        dep_rows.as_mut_slice(),
+        follows.as_mut_slice(),
+        group_n.as_mut_slice(),
+        own_ids.as_mut_slice(),
+        zone_rps.as_mut_slice(),
+    );
+    let zone_class = zone_class.as_slice();
 
     // The load balancer's rotation.
     for (s, svc) in services.iter().enumerate() {
         let mut healthy = 0u32;
         let mut candidates = 0u32;
-        let count = &mut sc.count[s * nz..(s + 1) * nz];
+        let count = &mut count[s * nz..(s + 1) * nz];
         // One pass: healthy candidates are in rotation in any case; unhealthy ones that run
         // only if the balancer panics (a second pass, only then).
         for &id in &svc.instances {
             let inst = &instances[id as usize];
             let candidate = is_candidate(inst, zones);
             let healthy_candidate = candidate && inst.probe_healthy;
-            sc.rotation[id as usize] = healthy_candidate;
+            rotation[id as usize] = healthy_candidate;
             if candidate {
                 candidates += 1;
                 if inst.probe_healthy {
@@ -135,7 +182,7 @@ fn load_of(
             for &id in &svc.instances {
                 let inst = &instances[id as usize];
                 if !inst.probe_healthy && inst.is_running() && is_candidate(inst, zones) {
-                    sc.rotation[id as usize] = true;
+                    rotation[id as usize] = true;
                     count[inst.zone as usize] += 1;
                     total += 1;
                 }
@@ -144,17 +191,18 @@ fn load_of(
         // Every share of the row is written (no need to clear the whole buffer first).
         let row = s * nz..(s + 1) * nz;
         if total > 0 {
-            for (share, &n) in sc.share[row.clone()].iter_mut().zip(&sc.count[row]) {
+            // `count` is this service's row here.
+            for (share, &n) in share[row].iter_mut().zip(count.iter()) {
                 *share = f64::from(n) / f64::from(total);
             }
         } else {
-            sc.share[row].fill(0.0);
+            share[row].fill(0.0);
         }
     }
     // How long each service's clients wait: the longest timeout of its callers (customers
     // wait `CUSTOMER_TIMEOUT_MS`), in one pass over the call edges.
     for (s, stat) in model.services.iter().enumerate() {
-        sc.client_timeout_ms[s] = if stat.entry_rps > 0.0 {
+        client_timeout_ms[s] = if stat.entry_rps > 0.0 {
             CUSTOMER_TIMEOUT_MS
         } else {
             0.0
@@ -162,11 +210,11 @@ fn load_of(
     }
     for svc in services.iter() {
         for dep in &svc.deps {
-            let t = &mut sc.client_timeout_ms[dep.callee as usize];
+            let t = &mut client_timeout_ms[dep.callee as usize];
             *t = t.max(dep.timeout_ms);
         }
     }
-    for t in &mut sc.client_timeout_ms {
+    for t in client_timeout_ms.iter_mut() {
         if *t <= 0.0 {
             *t = CUSTOMER_TIMEOUT_MS;
         }
@@ -194,31 +242,28 @@ fn load_of(
         let mut m = ServiceTick::default();
         // This service's rows of the per-zone buffers.
         let row = s * nz..(s + 1) * nz;
-        let total_rotation: u32 = sc.count[row.clone()].iter().sum();
+        let total_rotation: u32 = count[row.clone()].iter().sum();
         // Customers' TLS handshakes fail at the edge when the certificate expired.
         let entry_admitted = if cert_expired {
-            sc.edge_failed[s] += entry;
+            edge_failed[s] += entry;
             0.0
         } else {
             entry
         };
         let mut offered_total = 0.0;
-        for (offered, &share) in sc.offered[row.clone()]
-            .iter_mut()
-            .zip(&sc.share[row.clone()])
-        {
+        for (offered, &share) in zone_load[row.clone()].iter_mut().zip(&share[row.clone()]) {
             let v = *offered * factor + entry_admitted * share;
             *offered = v;
             offered_total += v;
         }
-        m.offered_rps = offered_total + sc.edge_failed[s];
+        m.offered_rps = offered_total + edge_failed[s];
         // First attempts: new customers plus callers' first calls (a spike multiplies both).
-        let first = (services[s].entry_rps + sc.first_rps[s]) * factor;
+        let first = (services[s].entry_rps + first_rps[s]) * factor;
         if total_rotation == 0 {
             // No instance in rotation: everything offered fails, customers' requests and the
             // calls callers tried to make (already counted as failed, below) alike.
-            sc.edge_failed[s] += entry_admitted;
-            m.offered_rps = offered_total + sc.edge_failed[s];
+            edge_failed[s] += entry_admitted;
+            m.offered_rps = offered_total + edge_failed[s];
         }
         let mut keep = 1.0 - shed;
         if let Some(limit) = rate_limit
@@ -228,7 +273,7 @@ fn load_of(
         }
         m.shed_rps = offered_total * (1.0 - keep);
         let first = first.min(m.offered_rps);
-        sc.first_rps[s] = first;
+        first_rps[s] = first;
         // Share of this service's requests that are first attempts (the rest are retries).
         let first_share = if m.offered_rps > 0.0 {
             first / m.offered_rps
@@ -237,7 +282,7 @@ fn load_of(
         };
         services[s].m = m;
 
-        let timeout_ms = sc.client_timeout_ms[s];
+        let timeout_ms = client_timeout_ms[s];
         let max_queue_factor = MAX_QUEUE_FACTOR;
         let svc = &services[s];
         let cache = stat.cache_dep.map(|cd| {
@@ -252,9 +297,12 @@ fn load_of(
         let inv_dt = 1.0 / dt;
         let inv_gc_span = 1.0 / (1.0 - GC_PRESSURE_START);
         // Load offered to each instance in rotation, per zone.
-        sc.zone_rps.clear();
-        for (&offered, &count) in sc.offered[row.clone()].iter().zip(&sc.count[row]) {
-            sc.zone_rps.push(offered * keep / f64::from(count.max(1)));
+        for ((rps, &offered), &count) in zone_rps
+            .iter_mut()
+            .zip(&zone_load[row.clone()])
+            .zip(&count[row])
+        {
+            *rps = offered * keep / f64::from(count.max(1));
         }
         let disk_full_gb = spec.disk_gb * 0.999;
         let primary_only = stat.kind == ServiceKind::Database && svc.reads_on_primary;
@@ -270,11 +318,10 @@ fn load_of(
         };
         let quota_i = quota.map(|q| q / f64::from(total_rotation.max(1)));
         // The dependencies' live settings, once per service rather than per instance.
-        sc.dep_rows.clear();
-        for (d, dep) in svc.deps.iter().enumerate() {
+        for (d, (dep, row)) in svc.deps.iter().zip(dep_rows.iter_mut()).enumerate() {
             let c = dep.callee as usize;
             let callee = &services[c];
-            sc.dep_rows.push(DepRow {
+            *row = DepRow {
                 callee: dep.callee,
                 disabled: dep.disabled,
                 behind_cache: stat.behind_cache[d],
@@ -285,7 +332,7 @@ fn load_of(
                 callee_base_ms: model.spec(dep.callee).base_latency_ms,
                 refuse: callee.conn_refuse,
                 conn_ok: 1.0 - callee.conn_refuse,
-            });
+            };
         }
         // An instance in the same state as an earlier serving one of its service, in a zone
         // that looks the same to it (same load per instance, CPU steal, packet loss and
@@ -294,18 +341,18 @@ fn load_of(
         let mut leaders = [NO_LEADER; LEADER_SLOTS];
         let mut n_leaders = 0;
         // The instances that compute their own tick (all but the followers), in order.
-        let mut own_ids = std::mem::take(&mut sc.own_ids);
-        own_ids.clear();
+        let mut n_own = 0;
         for &id in &svc.instances {
             let id = id as usize;
             // The leader it followed last tick, if any: the resources stage then copied that
             // leader's whole tick into it (`copy_tick`), see `same_kept_state`.
-            let followed = sc.follows[id];
-            sc.follows[id] = NO_LEADER;
-            sc.group_n[id] = 1;
+            let followed = follows[id];
+            follows[id] = NO_LEADER;
+            group_n[id] = 1;
             let inst = &instances[id];
-            if !sc.rotation[id] || !inst.is_running() {
-                own_ids.push(id as u32);
+            if !rotation[id] || !inst.is_running() {
+                own_ids[n_own] = id as u32;
+                n_own += 1;
                 continue;
             }
             let z = inst.zone as usize;
@@ -314,8 +361,8 @@ fn load_of(
             let same_zone = |lead: &Instance| {
                 let lz = lead.zone as usize;
                 lz == z
-                    || (sc.zone_rps[lz].to_bits() == sc.zone_rps[z].to_bits()
-                        && sc.zone_class[lz] == sc.zone_class[z])
+                    || (zone_rps[lz].to_bits() == zone_rps[z].to_bits()
+                        && zone_class[lz] == zone_class[z])
             };
             // Both tests compare bits, so "matches" is an equivalence and no two leaders
             // match each other (a leader is an instance that matched no earlier one): at most
@@ -346,29 +393,30 @@ fn load_of(
             );
             match found {
                 Some(k) => {
-                    sc.follows[id] = leaders[k];
-                    sc.group_n[leaders[k] as usize] += 1;
+                    follows[id] = leaders[k];
+                    group_n[leaders[k] as usize] += 1;
                 }
                 None => {
                     if n_leaders < LEADER_SLOTS {
                         leaders[n_leaders] = id as u32;
                         n_leaders += 1;
                     }
-                    own_ids.push(id as u32);
+                    own_ids[n_own] = id as u32;
+                    n_own += 1;
                 }
             }
         }
-        let rows = &sc.dep_rows[..];
-        let rotation = &sc.rotation[..];
-        let follows = &sc.follows[..];
+        let rows = &dep_rows[..svc.deps.len()];
+        let rotation = &rotation[..];
+        let follows = &follows[..];
         // Each leader's group (itself and its followers): it routes the calls of its whole
         // group at once.
-        let group_n = &sc.group_n[..];
-        let per_instance = &sc.zone_rps[..];
+        let group_n = &group_n[..];
+        let per_instance = &*zone_rps;
         // Followers are skipped: their calls were routed with their leader's (see `group`,
         // below); the resources stage copies the leader's whole tick into them (`copy_tick`),
         // and nothing before reads them.
-        for &id in &own_ids {
+        for &id in &own_ids[..n_own] {
             let id = id as usize;
             debug_assert_eq!(follows[id], NO_LEADER, "a follower in own_ids");
             let inst = &mut instances[id];
@@ -559,7 +607,7 @@ fn load_of(
                 idep.calls_rps = calls;
                 // Customers whose request failed elsewhere (last tick's success share) do not
                 // go on to buy: only calls for requests that can still succeed are demand.
-                sc.first_rps[c] += fresh * first_share * prev_success * group;
+                first_rps[c] += fresh * first_share * prev_success * group;
                 if row.breaker_open {
                     idep.pool_frac = 1.0;
                     continue;
@@ -590,16 +638,15 @@ fn load_of(
                     } else {
                         0.0
                     };
-                sc.edge_failed[c] += route(
-                    &sc.share[c * nz..(c + 1) * nz],
-                    &mut sc.offered[c * nz..(c + 1) * nz],
+                edge_failed[c] += route(
+                    &share[c * nz..(c + 1) * nz],
+                    &mut zone_load[c * nz..(c + 1) * nz],
                     reach_row,
                     sent * group,
                     lost * group,
                 );
             }
         }
-        sc.own_ids = own_ids;
     }
 }
 
