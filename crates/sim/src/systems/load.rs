@@ -118,6 +118,20 @@ fn load_of(
     sc.zone_rps.resize(nz, 0.0);
     sc.dep_rows.resize(max_deps, DepRow::default());
     sc.own_ids.resize(max_instances, 0);
+    // Which instances may have fault effects this tick: those the fault-effects stage says
+    // an incident struck (the others have the neutral effects), or all when it cannot tell.
+    sc.fx_maybe.clear();
+    match &sc.fx_struck {
+        Some(struck) => {
+            sc.fx_maybe.resize(instances.len(), false);
+            for &id in struck {
+                if let Some(maybe) = sc.fx_maybe.get_mut(id as usize) {
+                    *maybe = true;
+                }
+            }
+        }
+        None => sc.fx_maybe.resize(instances.len(), true),
+    }
     // The scratch buffers as slices from here on: their lengths and addresses stay in
     // registers across the stores below (through `sc` they would be reloaded after each).
     let Scratch {
@@ -134,6 +148,7 @@ fn load_of(
         own_ids,
         zone_rps,
         zone_class,
+        fx_maybe,
         ..
     } = sc;
     let (zone_load, share, count, rotation) = (
@@ -154,7 +169,7 @@ fn load_of(
         own_ids.as_mut_slice(),
         zone_rps.as_mut_slice(),
     );
-    let zone_class = zone_class.as_slice();
+    let (zone_class, fx_maybe) = (zone_class.as_slice(), fx_maybe.as_slice());
 
     // The load balancer's rotation.
     for (s, svc) in services.iter().enumerate() {
@@ -373,7 +388,8 @@ fn load_of(
                 Some(k)
                     if {
                         let lead = &instances[followed as usize];
-                        same_zone(lead) && same_kept_state(lead, inst)
+                        let fx_may_differ = fx_maybe[followed as usize] || fx_maybe[id];
+                        same_zone(lead) && same_kept_state(lead, inst, fx_may_differ)
                     } =>
                 {
                     Some(k)
@@ -734,10 +750,17 @@ fn same_state(a: &Instance, b: &Instance) -> bool {
 /// of every instance of a caller service alike; freeing disk (`disk_used_gb`, compared here);
 /// fault effects and clock skew (`fx`, `clock_skew_s`, compared here). Debug builds check that
 /// the answer is `same_state`'s.
-fn same_kept_state(a: &Instance, b: &Instance) -> bool {
+///
+/// `fx_may_differ` is false when neither instance can have fault effects this tick (no
+/// incident struck either: both have the neutral effects), so they need no comparing.
+fn same_kept_state(a: &Instance, b: &Instance, fx_may_differ: bool) -> bool {
+    debug_assert!(
+        fx_may_differ || (a.fx == InstanceEffects::default() && b.fx == InstanceEffects::default()),
+        "an instance no incident struck has fault effects"
+    );
     let kept = a.life == b.life
         && a.deps.len() == b.deps.len()
-        && same_effects(&a.fx, &b.fx)
+        && (!fx_may_differ || same_effects(&a.fx, &b.fx))
         && a.clock_skew_s.to_bits() == b.clock_skew_s.to_bits()
         && a.disk_used_gb.to_bits() == b.disk_used_gb.to_bits();
     debug_assert_eq!(

@@ -106,6 +106,8 @@ pub struct Scratch {
     /// The instances whose fault effects the last fault-effects stage may have set (ids,
     /// possibly repeated); `None` when it could not tell, or before the first tick.
     pub fx_struck: Option<Vec<u32>>,
+    /// Per instance: it may have fault effects this tick (see `fx_struck`; set by `load`).
+    pub fx_maybe: Vec<bool>,
     /// Per zone: the smallest zone with the same reachability row.
     pub reach_class: Vec<u32>,
     /// `[c * ZONE_MEMO_SLOTS + k]`: calls to service `c` memoised this tick.
