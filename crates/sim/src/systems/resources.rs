@@ -37,6 +37,7 @@ pub fn resources(
                 inv_memory_mb: 1.0 / spec.memory_mb.max(1.0),
                 disk_gb: spec.disk_gb,
                 disk_percent_per_gb: 100.0 / spec.disk_gb.max(1e-9),
+                max_connections: f64::from(spec.max_connections),
             });
         }
     }
@@ -81,19 +82,18 @@ pub fn resources(
         instances,
         ..
     } = &mut *fleet;
-    service_aggregates(&model, services, instances, &sc.held);
+    service_aggregates(services, instances, &sc.held, &sc.resource_factors);
 }
 
 /// Each service's aggregates over its instances (CPU, memory, disk, connections,
 /// saturation, health), on plain slices.
 fn service_aggregates(
-    model: &Model,
     services: &mut [ServiceState],
     instances: &[Instance],
     held: &[f64],
+    factors: &[Factors],
 ) {
-    for (s, svc) in services.iter_mut().enumerate() {
-        let spec = model.spec(s as u32);
+    for ((svc, &held), f) in services.iter_mut().zip(held).zip(factors) {
         let ServiceSums {
             existing,
             running,
@@ -104,8 +104,7 @@ fn service_aggregates(
             inflight,
             capacity,
         } = ServiceSums::of(&svc.instances, instances);
-        let limit = f64::from(spec.max_connections) * running;
-        let held = held[s];
+        let limit = f.max_connections * running;
         svc.conn_refuse = if held > limit && held > 0.0 {
             1.0 - limit / held
         } else {
@@ -200,6 +199,8 @@ pub struct Factors {
     pub disk_gb: f64,
     /// Disk percent per GB used.
     pub disk_percent_per_gb: f64,
+    /// Connections each running instance accepts.
+    pub max_connections: f64,
 }
 
 /// Pools, CPU, memory and disk of every instance, on plain references and slices (function
@@ -220,9 +221,6 @@ fn instance_resources(
             // connections were added to the callees' by its leader, for the whole group).
             let (head, tail) = instances.split_at_mut(id);
             copy_tick(&mut tail[0], &head[leader as usize]);
-            if !oom.is_empty() && oom.contains(&leader) {
-                oom.push(id as u32);
-            }
             continue;
         }
         let inst = &mut instances[id];
@@ -280,5 +278,16 @@ fn instance_resources(
         if share >= 1.0 {
             oom.push(id as u32);
         }
+    }
+    // The followers of a leader out of memory are, as it is (rare: after the loop, which
+    // then needs no test per follower).
+    if !oom.is_empty() {
+        let leaders = oom.len();
+        for (id, &leader) in follows.iter().enumerate() {
+            if leader != NO_LEADER && oom[..leaders].contains(&leader) {
+                oom.push(id as u32);
+            }
+        }
+        oom.sort_unstable();
     }
 }
