@@ -68,17 +68,14 @@ pub fn apply(fleet: &mut Fleet, model: &Model, rt: &IncidentRuntime, tick: u64) 
         }
         FaultKind::MemoryLeak { mb_per_min } => {
             let per_tick = mb_per_min / 60.0 * model.tick_s;
-            for id in rt.targets(fleet) {
-                fleet.instances[id as usize].fx.leak_mb_per_tick += per_tick;
-            }
+            rt.for_each_target(fleet, |_, fx| fx.leak_mb_per_tick += per_tick);
         }
         FaultKind::CpuSaturation { cpu_percent } => {
-            for id in rt.targets(fleet) {
+            rt.for_each_target(fleet, |id, fx| {
                 if !rt.suppressed_on(id, tick) {
-                    let fx = &mut fleet.instances[id as usize].fx;
                     fx.hog = (fx.hog + cpu_percent / 100.0).clamp(0.0, 0.99);
                 }
-            }
+            });
         }
         _ => {}
     }

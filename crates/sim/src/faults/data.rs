@@ -57,9 +57,7 @@ pub fn apply(fleet: &mut Fleet, model: &Model, rt: &IncidentRuntime, _tick: u64)
     match &rt.kind {
         FaultKind::DiskFull { gb_per_min } => {
             let per_tick = gb_per_min / 60.0 * model.tick_s;
-            for id in rt.targets(fleet) {
-                fleet.instances[id as usize].fx.disk_fill_gb_per_tick += per_tick;
-            }
+            rt.for_each_target(fleet, |_, fx| fx.disk_fill_gb_per_tick += per_tick);
         }
         FaultKind::BadConfig { error_percent, .. } => {
             let share = (error_percent / 100.0).clamp(0.0, 1.0);

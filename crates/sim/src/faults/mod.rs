@@ -63,6 +63,36 @@ impl IncidentRuntime {
         }
     }
 
+    /// Calls `f` with the id and the effects of every instance it strikes now, in the order of
+    /// [`IncidentRuntime::targets`] (without collecting them: this runs every tick).
+    pub fn for_each_target(&self, fleet: &mut Fleet, mut f: impl FnMut(u32, &mut InstanceEffects)) {
+        let Fleet {
+            services,
+            instances,
+            ..
+        } = fleet;
+        let mut on = |id: u32| {
+            if let Some(inst) = instances.get_mut(id as usize) {
+                f(id, &mut inst.fx);
+            }
+        };
+        if !self.instances.is_empty() {
+            self.instances.iter().for_each(|&id| on(id));
+            return;
+        }
+        match (self.service, self.zone) {
+            (Some(s), _) => services[s as usize].instances.iter().for_each(|&id| on(id)),
+            (None, Some(z)) => {
+                for (id, inst) in instances.iter_mut().enumerate() {
+                    if inst.zone == z {
+                        f(id as u32, &mut inst.fx);
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+    }
+
     /// The instances it strikes now (ids, ascending).
     pub fn targets(&self, fleet: &Fleet) -> Vec<u32> {
         if !self.instances.is_empty() {

@@ -41,16 +41,14 @@ pub fn apply(fleet: &mut Fleet, model: &Model, rt: &IncidentRuntime, tick: u64) 
     match &rt.kind {
         FaultKind::ConnectionPoolExhausted { pool_size, .. } => {
             let Some(d) = rt.dep else { return };
-            for id in rt.targets(fleet) {
+            rt.for_each_target(fleet, |id, fx| {
                 if !rt.suppressed_on(id, tick) {
-                    fleet.instances[id as usize].fx.pool_limit = Some((d, *pool_size));
+                    fx.pool_limit = Some((d, *pool_size));
                 }
-            }
+            });
         }
         FaultKind::DependencyLatency { latency_ms } => {
-            for id in rt.targets(fleet) {
-                fleet.instances[id as usize].fx.extra_latency_ms += latency_ms.max(0.0);
-            }
+            rt.for_each_target(fleet, |_, fx| fx.extra_latency_ms += latency_ms.max(0.0));
         }
         FaultKind::PacketLoss { loss_percent } => {
             let loss = (loss_percent / 100.0).clamp(0.0, 1.0);
@@ -66,10 +64,7 @@ pub fn apply(fleet: &mut Fleet, model: &Model, rt: &IncidentRuntime, tick: u64) 
                 };
                 let fx = &mut fleet.services[s as usize].fx;
                 fx.loss = fx.loss.max(loss * share);
-                for id in rt.targets(fleet) {
-                    let fx = &mut fleet.instances[id as usize].fx;
-                    fx.loss = fx.loss.max(loss);
-                }
+                rt.for_each_target(fleet, |_, fx| fx.loss = fx.loss.max(loss));
             }
         }
         FaultKind::NetworkPartition { from } => {
