@@ -6,6 +6,7 @@
 use bevy_ecs::prelude::*;
 
 use crate::model::{CUSTOMER_RETRY_SHARE, Model, STORM_CLIENT_RETRIES};
+use crate::num::Bound;
 use crate::state::{Clock, Fleet};
 
 /// Highest share of failed requests retried next tick (keeps retry load bounded).
@@ -35,7 +36,7 @@ pub fn resilience(model: Res<Model>, clock: Res<Clock>, mut fleet: ResMut<Fleet>
         let entry_failed = if stat.entry_rps > 0.0 && m.offered_rps > 1e-9 {
             m.failed_rps
                 * ((svc.entry_rps * svc.fx.load_factor + svc.client_retry_rps) / m.offered_rps)
-                    .min(1.0)
+                    .at_most(1.0)
         } else {
             0.0
         };
@@ -45,12 +46,12 @@ pub fn resilience(model: Res<Model>, clock: Res<Clock>, mut fleet: ResMut<Fleet>
         // without them (bounded, no geometric growth), yet they keep an overloaded fleet
         // overloaded after the burst (metastable) until the team lowers retries or sheds.
         let storm = if svc.fx.storm_retry_share > 0.0 {
-            let without = (m.offered_rps - svc.client_retry_rps).max(0.0);
-            m.failed_rps.min(STORM_CLIENT_RETRIES * without)
+            let without = (m.offered_rps - svc.client_retry_rps).at_least(0.0);
+            m.failed_rps.at_most(STORM_CLIENT_RETRIES * without)
         } else {
             0.0
         };
-        svc.client_retry_rps = customer.min(m.failed_rps * MAX_CLIENT_RETRY_SHARE) + storm;
-        svc.client_retry_rps = svc.client_retry_rps.min(m.failed_rps);
+        svc.client_retry_rps = customer.at_most(m.failed_rps * MAX_CLIENT_RETRY_SHARE) + storm;
+        svc.client_retry_rps = svc.client_retry_rps.at_most(m.failed_rps);
     }
 }

@@ -8,6 +8,7 @@ use crate::model::{
     BASE_MEMORY_SHARE, CONN_CHURN_PER_S, CRASH_RESTART_BACKOFF_S, MEMORY_PER_INFLIGHT_MB, Model,
     POOL_HEADROOM, POOL_MIN_IDLE,
 };
+use crate::num::Bound;
 use crate::ops;
 use crate::state::{Clock, DownReason, Fleet, Instance, Life, ServiceState, ZoneState};
 use crate::systems::load::{NO_LEADER, copy_tick};
@@ -116,7 +117,7 @@ fn service_aggregates(
         m.disk_percent = disk;
         // Connections past the limit are refused, not in use: at most 100 %.
         m.connections_percent = if limit > 0.0 {
-            ((held + inflight) / limit * 100.0).min(100.0)
+            ((held + inflight) / limit * 100.0).at_most(100.0)
         } else {
             0.0
         };
@@ -169,8 +170,8 @@ impl ServiceSums {
                     sums.existing += 1.0;
                     sums.running += 1.0;
                     sums.cpu += inst.m.cpu_percent;
-                    sums.memory_percent = sums.memory_percent.max(inst.m.memory_percent);
-                    sums.disk_percent = sums.disk_percent.max(inst.m.disk_percent);
+                    sums.memory_percent = sums.memory_percent.at_least(inst.m.memory_percent);
+                    sums.disk_percent = sums.disk_percent.at_least(inst.m.disk_percent);
                     sums.inflight += inst.m.connections_in_use;
                     sums.capacity += inst.m.capacity_rps;
                     if inst.probe_healthy {
@@ -179,7 +180,7 @@ impl ServiceSums {
                 }
                 Life::Booting { .. } => {
                     sums.existing += 1.0;
-                    sums.disk_percent = sums.disk_percent.max(inst.m.disk_percent);
+                    sums.disk_percent = sums.disk_percent.at_least(inst.m.disk_percent);
                 }
                 Life::Down { .. } => sums.existing += 1.0,
             }
@@ -241,10 +242,10 @@ fn instance_resources(
                 idep.conns = pool;
             } else {
                 let needed = idep.sent_rps * idep.hold_ms * 0.001;
-                let target = pool.min(needed * POOL_HEADROOM + POOL_MIN_IDLE);
+                let target = pool.at_most(needed * POOL_HEADROOM + POOL_MIN_IDLE);
                 let blocked = dns_failing || services[dep.callee as usize].fx.cert_expired;
                 if blocked {
-                    idep.conns = idep.conns.min(target) * (1.0 - CONN_CHURN_PER_S * dt);
+                    idep.conns = idep.conns.at_most(target) * (1.0 - CONN_CHURN_PER_S * dt);
                 } else {
                     idep.conns = target;
                 }
@@ -258,22 +259,23 @@ fn instance_resources(
             inst.m.disk_percent = inst.disk_used_gb * f.disk_percent_per_gb;
             continue;
         }
-        let steal = inst.fx.steal.max(zones[inst.zone as usize].steal);
+        let steal = inst.fx.steal.at_least(zones[inst.zone as usize].steal);
         let busy = if inst.m.capacity_rps > 0.0 {
-            (inst.m.served_rps / inst.m.capacity_rps).min(1.0)
+            (inst.m.served_rps / inst.m.capacity_rps).at_most(1.0)
         } else {
             0.0
         };
         let hog = inst.fx.hog;
-        inst.m.cpu_percent =
-            ((busy * (1.0 - hog) * (1.0 - steal) + hog + steal * (1.0 - hog)) * 100.0).min(100.0);
+        inst.m.cpu_percent = ((busy * (1.0 - hog) * (1.0 - steal) + hog + steal * (1.0 - hog))
+            * 100.0)
+            .at_most(100.0);
         let inflight = inst.m.served_rps * inst.m.latency_p50_ms * 0.001;
         inst.m.connections_in_use = inflight;
-        inst.leaked_mb += inst.fx.leak_mb_per_tick * (0.5 + inst.m.utilisation.min(2.0));
+        inst.leaked_mb += inst.fx.leak_mb_per_tick * (0.5 + inst.m.utilisation.at_most(2.0));
         let memory = f.base_memory_mb + inflight * MEMORY_PER_INFLIGHT_MB + inst.leaked_mb;
         let share = memory * f.inv_memory_mb;
-        inst.m.memory_percent = (share * 100.0).min(100.0);
-        inst.disk_used_gb = (inst.disk_used_gb + inst.fx.disk_fill_gb_per_tick).min(f.disk_gb);
+        inst.m.memory_percent = (share * 100.0).at_most(100.0);
+        inst.disk_used_gb = (inst.disk_used_gb + inst.fx.disk_fill_gb_per_tick).at_most(f.disk_gb);
         inst.m.disk_percent = inst.disk_used_gb * f.disk_percent_per_gb;
         if share >= 1.0 {
             oom.push(id as u32);
