@@ -427,8 +427,9 @@ pub struct ProbeClock {
 }
 
 /// Whether the probes of service `s`, every `interval` ticks (at least 1, as the model's
-/// are), are due at `tick`: whether `tick + s` is a multiple of `interval`. `next` is the service's next due tick, moved on
-/// when it is this one (and set again when it is not within one interval from `tick`).
+/// are), are due at `tick`: whether `tick + s` is a multiple of `interval`. `next` is the
+/// service's next due tick, moved on when it is this one (and set again when it is not
+/// within one interval from `tick`).
 fn probe_due(next: &mut u64, tick: u64, s: u64, interval: u64) -> bool {
     // Exactly one due tick lies in any `interval` ticks: `next` is the one from now on.
     if next.wrapping_sub(tick) >= interval {
