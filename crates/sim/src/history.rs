@@ -223,6 +223,18 @@ impl ServiceHistory {
         self.push_packed_with(|| packed);
     }
 
+    /// Reads the oldest full-resolution point, which the next push folds and drops. Its
+    /// memory was written long ago and is rarely in the cache: touching the histories of all
+    /// services in a row, before their pushes, lets the processor fetch those lines together
+    /// instead of waiting for each in turn. Changes nothing.
+    #[inline]
+    pub fn touch_oldest(&self) {
+        if let Some(p) = self.recent.items.front() {
+            // The first and the last field: a point may straddle two cache lines.
+            std::hint::black_box((p.tick, p.values[METRICS - 1]));
+        }
+    }
+
     /// Records the point `packed` gives, asked for once the oldest point has been folded
     /// (so that a caller's values need not be held across the fold).
     #[inline]

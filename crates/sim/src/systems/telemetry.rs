@@ -276,6 +276,9 @@ pub fn telemetry(
     if state.history.len() != ns {
         state.history.resize_with(ns, ServiceHistory::default);
     }
+    for history in &state.history {
+        history.touch_oldest();
+    }
     // Service `s` writes warnings when `(tick + s)` is a multiple of WARN_LOG_EVERY_TICKS and
     // routine lines when it is one of INFO_LOG_EVERY_TICKS: every so many services from the
     // first such `s`.
