@@ -762,14 +762,7 @@ impl Game {
         let index = usize::try_from(tick.checked_sub(1)?).ok()?;
         while self.baseline_ticks.len() <= index {
             if self.baseline.is_none() {
-                let mut scenario = Scenario::clone(&self.scenario);
-                scenario.faults.clear();
-                scenario.hints.clear();
-                self.baseline = Simulation::new(Arc::new(scenario), Arc::default()).ok();
-                // Only its tick reports are read.
-                if let Some(world) = self.baseline.as_mut() {
-                    world.stop_recording();
-                }
+                self.baseline = Simulation::baseline(&self.scenario).ok();
             }
             let world = self.baseline.as_mut()?;
             world.step();

@@ -303,15 +303,11 @@ pub fn dry_run(
     let script = order_script(&scenario, &options.actions, end_tick)?;
 
     let schedule = Arc::new(FaultSchedule::compute(&scenario, seed));
-    let mut baseline_scenario = scenario.clone();
-    baseline_scenario.faults.clear();
-    baseline_scenario.hints.clear();
+    let baseline_sim = Simulation::baseline(&scenario)?;
     let scenario = Arc::new(scenario);
     // The report reads only tick reports and incidents: neither world records telemetry.
     let mut world = Simulation::new(Arc::clone(&scenario), Arc::clone(&schedule))?;
     world.stop_recording();
-    let mut baseline_sim = Simulation::new(Arc::new(baseline_scenario), Arc::default())?;
-    baseline_sim.stop_recording();
 
     let customer_facing: Vec<&str> = scenario
         .services

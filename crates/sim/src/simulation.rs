@@ -113,6 +113,18 @@ impl Simulation {
         self.model().tick_ms
     }
 
+    /// The baseline world of `scenario`, what incidents are measured against: the same
+    /// fleet, seed and traffic without faults or hints, nobody acting. It is read only
+    /// through its tick reports, so it records no telemetry.
+    pub fn baseline(scenario: &Scenario) -> Result<Simulation, SimError> {
+        let mut scenario = scenario.clone();
+        scenario.faults.clear();
+        scenario.hints.clear();
+        let mut world = Simulation::new(Arc::new(scenario), Arc::default())?;
+        world.stop_recording();
+        Ok(world)
+    }
+
     /// From now on this world records no telemetry (metric history, logs, alerts), for a
     /// world read only through its tick reports and incidents: its numbers stay the same,
     /// and each tick costs less.
