@@ -7,11 +7,40 @@ use breakathon_scenario::ServiceKind;
 use crate::model::{CACHE_REFILL_PER_S, CRASH_RESTART_BACKOFF_S, Model, NORMAL_CACHE_HIT};
 use crate::ops;
 use crate::state::{Clock, DownReason, Fleet, Instance, Life};
-use crate::systems::PendingLogs;
+use crate::systems::{PendingLogs, Scratch};
 use crate::telemetry::LogLevel;
 
 /// Replica lag caught up per second once nothing makes it grow, s.
 pub const LAG_CATCHUP_PER_S: f64 = 1.0;
+
+/// Whether the lifecycle stage does anything to instance `inst` at `tick` (the usual answer is
+/// no, found in three tests: running, no crash loop, no restart planned).
+#[inline]
+pub fn due(inst: &Instance, tick: u64) -> bool {
+    if inst.restart_at.is_none() && inst.fx.crash_after_ticks == 0 && inst.is_running() {
+        return false;
+    }
+    due_unusual(inst, tick)
+}
+
+/// `due` for an instance not in the usual case.
+#[cold]
+#[inline(never)]
+fn due_unusual(inst: &Instance, tick: u64) -> bool {
+    inst.restart_at.is_some_and(|at| at <= tick)
+        || match inst.life {
+            Life::Booting { ready_tick } => tick >= ready_tick,
+            Life::Running { since_tick } => {
+                inst.fx.crash_after_ticks > 0
+                    && tick.saturating_sub(since_tick) >= inst.fx.crash_after_ticks
+            }
+            Life::Down {
+                restart_tick: Some(at),
+                ..
+            } => tick >= at,
+            _ => false,
+        }
+}
 
 /// The lifecycle system.
 pub fn lifecycle(
@@ -19,35 +48,35 @@ pub fn lifecycle(
     clock: Res<Clock>,
     mut fleet: ResMut<Fleet>,
     mut logs: ResMut<PendingLogs>,
+    mut scratch: ResMut<Scratch>,
 ) {
     let tick = clock.tick;
     let dt = model.tick_s;
     let backoff = model.secs_to_ticks(CRASH_RESTART_BACKOFF_S);
-    // Whether the loop below does anything to an instance this tick (the usual answer is
-    // no): the instances are scanned with this alone, and only those it holds for visited.
-    let due = |inst: &Instance| {
-        // The usual case first, in three tests: running, no crash loop, no restart planned.
-        if inst.restart_at.is_none() && inst.fx.crash_after_ticks == 0 && inst.is_running() {
-            return false;
-        }
-        inst.restart_at.is_some_and(|at| at <= tick)
-            || match inst.life {
-                Life::Booting { ready_tick } => tick >= ready_tick,
-                Life::Running { since_tick } => {
-                    inst.fx.crash_after_ticks > 0
-                        && tick.saturating_sub(since_tick) >= inst.fx.crash_after_ticks
-                }
-                Life::Down {
-                    restart_tick: Some(at),
-                    ..
-                } => tick >= at,
-                _ => false,
-            }
-    };
-    let mut from = 0;
-    while let Some(k) = fleet.instances[from..].iter().position(due) {
-        let id = from + k;
-        from = id + 1;
+    // The instances found due by the resources stage this tick (rare: an instance out of
+    // memory makes it scan again), else every instance scanned here; only they are visited.
+    // Visiting one changes no other's answer: the list stays valid as they are visited.
+    let mut found = std::mem::take(&mut scratch.life_due);
+    if scratch.life_due_tick != Some(tick) {
+        found.clear();
+        found.extend(
+            (fleet.instances.iter().enumerate())
+                .filter(|(_, inst)| due(inst, tick))
+                .map(|(id, _)| id as u32),
+        );
+    }
+    debug_assert!(
+        found
+            .iter()
+            .copied()
+            .eq((fleet.instances.iter().enumerate())
+                .filter(|(_, inst)| due(inst, tick))
+                .map(|(id, _)| id as u32)),
+        "the instances due in the lifecycle stage at tick {tick}"
+    );
+    scratch.life_due_tick = None;
+    for &id in &found {
+        let id = id as usize;
         let inst = &fleet.instances[id];
         if inst.restart_at.is_some_and(|at| at <= tick) {
             ops::restart(&mut fleet, &model, id as u32, tick);
@@ -103,6 +132,7 @@ pub fn lifecycle(
             _ => {}
         }
     }
+    scratch.life_due = found;
     let Fleet {
         services,
         instances,

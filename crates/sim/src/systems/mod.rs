@@ -122,6 +122,12 @@ pub struct Scratch {
     pub zone_acc: Vec<latency::ZoneAcc>,
     /// `[s * zones + z]`: what callers see of service `s` in zone `z` (set by latency).
     pub zone_rows: Vec<latency::ZoneRow>,
+    /// The instances the lifecycle stage has work for this tick (`lifecycle::due`), in id
+    /// order, found by the resources stage's pass over every instance; `life_due_tick` is the
+    /// tick they were found for (`None`: the lifecycle stage scans every instance itself).
+    pub life_due: Vec<u32>,
+    /// The tick of `life_due`.
+    pub life_due_tick: Option<u64>,
 }
 
 impl Scratch {

@@ -12,7 +12,7 @@ use crate::num::Bound;
 use crate::ops;
 use crate::state::{Clock, DownReason, Fleet, Instance, Life, ServiceState, ZoneState};
 use crate::systems::load::{NO_LEADER, copy_tick};
-use crate::systems::{PendingLogs, Scratch};
+use crate::systems::{PendingLogs, Scratch, lifecycle};
 use crate::telemetry::LogLevel;
 
 /// The resources system.
@@ -64,8 +64,11 @@ pub fn resources(
             (&sc.follows[..n], &sc.group_n[..n], &sc.resource_factors),
             &mut sc.held,
             &mut oom,
+            (tick, &mut sc.life_due),
         );
     }
+    // The lifecycle stage's list holds unless an instance was killed below.
+    sc.life_due_tick = oom.is_empty().then_some(tick);
     for &id in &oom {
         let backoff = model.secs_to_ticks(CRASH_RESTART_BACKOFF_S);
         ops::kill(&mut fleet, id, DownReason::OomKilled, Some(tick + backoff));
@@ -207,6 +210,7 @@ pub struct Factors {
 /// Pools, CPU, memory and disk of every instance, on plain references and slices (function
 /// arguments the compiler knows do not alias); instances out of memory are added to `oom`.
 /// `follows` and `group_n` are `Scratch`'s, one per instance; `factors` one per service.
+/// The instances the lifecycle stage has work for at `tick` go to `life_due`.
 fn instance_resources(
     dt: f64,
     (zones, services, dns_failing): (&[ZoneState], &[ServiceState], bool),
@@ -214,8 +218,14 @@ fn instance_resources(
     (follows, group_n, factors): (&[u32], &[u32], &[Factors]),
     held: &mut [f64],
     oom: &mut Vec<u32>,
+    (tick, life_due): (u64, &mut Vec<u32>),
 ) {
+    life_due.clear();
     for id in 0..instances.len().min(follows.len()).min(group_n.len()) {
+        // Nothing below changes what the lifecycle stage looks at.
+        if lifecycle::due(&instances[id], tick) {
+            life_due.push(id as u32);
+        }
         let leader = follows[id];
         if leader != NO_LEADER {
             // Same state as an instance computed before it: the same results (its
