@@ -36,17 +36,17 @@ const SLOW_COMPLAINTS: [&str; 3] = [
     "Everything is so slow, is something wrong?",
 ];
 
-/// The customers system.
+/// The customers stage (run by `systems::late_stages`).
 #[allow(clippy::too_many_arguments)]
 pub fn customers(
-    model: Res<Model>,
-    clock: Res<Clock>,
-    fleet: Res<Fleet>,
-    mut state: ResMut<CustomerState>,
-    mut incidents: ResMut<Incidents>,
-    mut report: ResMut<Report>,
-    scratch: Res<Scratch>,
-    mut facing: Local<CustomerFacing>,
+    model: &Model,
+    clock: &Clock,
+    fleet: &Fleet,
+    state: &mut CustomerState,
+    incidents: &mut Incidents,
+    report: &mut Report,
+    scratch: &Scratch,
+    facing: &mut CustomerFacing,
 ) {
     let tick = clock.tick;
     let dt = model.tick_s;
@@ -59,7 +59,7 @@ pub fn customers(
     {
         let incidents = &mut *incidents;
         for (status, rt) in incidents.statuses.iter_mut().zip(&incidents.runtime) {
-            status.healthy = health::healthy(&model, &fleet, rt, tick);
+            status.healthy = health::healthy(model, fleet, rt, tick);
         }
     }
     let mut out = TickReport {

@@ -1,7 +1,6 @@
 //! Stage 9: instance lifecycle (rolling restarts, boot, warm-up, crash loops, the platform's
 //! own restarts) and the slow state of data services (cache hit rate, replica lag).
 
-use bevy_ecs::prelude::*;
 use breakathon_scenario::ServiceKind;
 
 use crate::model::{CACHE_REFILL_PER_S, CRASH_RESTART_BACKOFF_S, Model, NORMAL_CACHE_HIT};
@@ -42,13 +41,13 @@ fn due_unusual(inst: &Instance, tick: u64) -> bool {
         }
 }
 
-/// The lifecycle system.
+/// The lifecycle stage (run by `systems::late_stages`).
 pub fn lifecycle(
-    model: Res<Model>,
-    clock: Res<Clock>,
-    mut fleet: ResMut<Fleet>,
-    mut logs: ResMut<PendingLogs>,
-    mut scratch: ResMut<Scratch>,
+    model: &Model,
+    clock: &Clock,
+    fleet: &mut Fleet,
+    logs: &mut PendingLogs,
+    scratch: &mut Scratch,
 ) {
     let tick = clock.tick;
     let dt = model.tick_s;
@@ -79,7 +78,7 @@ pub fn lifecycle(
         let id = id as usize;
         let inst = &fleet.instances[id];
         if inst.restart_at.is_some_and(|at| at <= tick) {
-            ops::restart(&mut fleet, &model, id as u32, tick);
+            ops::restart(fleet, model, id as u32, tick);
         }
         let inst = &fleet.instances[id];
         let (s, index) = (inst.service, inst.index);
@@ -111,7 +110,7 @@ pub fn lifecycle(
             {
                 let version = inst.version.clone();
                 ops::kill(
-                    &mut fleet,
+                    fleet,
                     id as u32,
                     DownReason::CrashLoop,
                     Some(tick + backoff),
@@ -127,7 +126,7 @@ pub fn lifecycle(
                 restart_tick: Some(at),
                 ..
             } if tick >= at => {
-                ops::restart(&mut fleet, &model, id as u32, tick);
+                ops::restart(fleet, model, id as u32, tick);
             }
             _ => {}
         }

@@ -2,8 +2,6 @@
 //! made — slowly lost), connections held at each callee (and refusals past its limit), CPU,
 //! memory (leaks, GC pressure, OOM kills), disk.
 
-use bevy_ecs::prelude::*;
-
 use crate::model::{
     BASE_MEMORY_SHARE, CONN_CHURN_PER_S, CRASH_RESTART_BACKOFF_S, MEMORY_PER_INFLIGHT_MB, Model,
     POOL_HEADROOM, POOL_MIN_IDLE,
@@ -15,17 +13,16 @@ use crate::systems::load::{NO_LEADER, copy_tick};
 use crate::systems::{PendingLogs, Scratch, lifecycle};
 use crate::telemetry::LogLevel;
 
-/// The resources system.
+/// The resources stage (run by `systems::late_stages`).
 pub fn resources(
-    model: Res<Model>,
-    clock: Res<Clock>,
-    mut fleet: ResMut<Fleet>,
-    mut scratch: ResMut<Scratch>,
-    mut logs: ResMut<PendingLogs>,
+    model: &Model,
+    clock: &Clock,
+    fleet: &mut Fleet,
+    sc: &mut Scratch,
+    logs: &mut PendingLogs,
 ) {
     let tick = clock.tick;
     let dt = model.tick_s;
-    let sc = &mut *scratch;
     sc.held.fill(0.0);
     // Per-service factors (multiplications instead of divisions per instance), from the
     // scenario's specs: computed on the first tick of this world only.
@@ -71,7 +68,7 @@ pub fn resources(
     sc.life_due_tick = oom.is_empty().then_some(tick);
     for &id in &oom {
         let backoff = model.secs_to_ticks(CRASH_RESTART_BACKOFF_S);
-        ops::kill(&mut fleet, id, DownReason::OomKilled, Some(tick + backoff));
+        ops::kill(fleet, id, DownReason::OomKilled, Some(tick + backoff));
         let inst = &fleet.instances[id as usize];
         logs.lines.push((
             inst.service,

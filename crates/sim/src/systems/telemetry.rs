@@ -231,28 +231,39 @@ fn all_finite(m: &ServiceTick) -> bool {
     (lanes[0] + lanes[1] + rest).is_finite()
 }
 
-/// The telemetry system.
+/// What the telemetry stage keeps from one run to the next, besides the world's records
+/// (held by the system that runs it, `systems::late_stages`).
+#[derive(Debug, Default)]
+pub struct TelemetryLocals {
+    /// The buffer each log line is written into first.
+    line_buf: String,
+    /// The alert rules' keys.
+    keys: AlertKeys,
+    /// The services' next probe ticks.
+    probe_clock: ProbeClock,
+}
+
+/// The telemetry stage (run by `systems::late_stages`).
 #[allow(clippy::too_many_arguments)]
 pub fn telemetry(
-    model: Res<Model>,
-    clock: Res<Clock>,
-    mut fleet: ResMut<Fleet>,
-    mut state: ResMut<TelemetryState>,
-    mut pending: ResMut<PendingLogs>,
-    mut rngs: ResMut<Rngs>,
-    incidents: Res<Incidents>,
-    mut line_buf: Local<String>,
-    mut keys: Local<AlertKeys>,
-    mut probe_clock: Local<ProbeClock>,
-    recording: Res<Recording>,
+    model: &Model,
+    clock: &Clock,
+    fleet: &mut Fleet,
+    state: &mut TelemetryState,
+    pending: &mut PendingLogs,
+    rngs: &mut Rngs,
+    incidents: &Incidents,
+    locals: &mut TelemetryLocals,
+    recording: Recording,
 ) {
     let tick = clock.tick;
-    let model: &Model = &model;
-    let fleet: &mut Fleet = &mut fleet;
-    let state = &mut *state;
-    let rngs = &mut *rngs;
-    probes(model, fleet, tick, &mut probe_clock);
-    if *recording == Recording::Nothing {
+    let TelemetryLocals {
+        line_buf,
+        keys,
+        probe_clock,
+    } = locals;
+    probes(model, fleet, tick, probe_clock);
+    if recording == Recording::Nothing {
         // Nobody reads this world's records: the probes (above) and the guard are all the
         // simulation needs of this stage.
         pending.lines.clear();
@@ -287,7 +298,7 @@ pub fn telemetry(
     let due = ErrorsDue::at(tick);
     let mut sink = LineSink {
         logs: &mut state.logs,
-        buf: &mut line_buf,
+        buf: line_buf,
         tick,
     };
     guard_finite(fleet, tick);
@@ -296,7 +307,7 @@ pub fn telemetry(
     let mut logs = ServiceLogs {
         model,
         fleet,
-        incidents: &incidents,
+        incidents,
         s: 0,
         tick,
     };
