@@ -2,31 +2,28 @@
 //! active incident writes its parameters (capacity, latency, error share, loss, reachability,
 //! quota...) into them.
 
-use bevy_ecs::prelude::*;
-
 use crate::faults::{self, Incidents};
 use crate::model::Model;
 use crate::state::{Clock, Fleet, InstanceEffects};
 use crate::systems::Scratch;
 
-/// The fault-effects system. Only the instances an incident struck last tick can have effects
+/// The fault-effects stage (run by `systems::effects_and_traffic`). Only the instances an incident struck last tick can have effects
 /// to reset (`Scratch::fx_struck`); before a world's first tick, all of them.
 pub fn fault_effects(
-    model: Res<Model>,
-    clock: Res<Clock>,
-    mut fleet: ResMut<Fleet>,
-    incidents: Res<Incidents>,
-    mut scratch: ResMut<Scratch>,
+    model: &Model,
+    clock: &Clock,
+    fleet: &mut Fleet,
+    incidents: &Incidents,
+    sc: &mut Scratch,
 ) {
-    let sc = &mut *scratch;
-    faults::reset_effects(&mut fleet, sc.fx_struck.as_deref());
+    faults::reset_effects(fleet, sc.fx_struck.as_deref());
     let mut struck = sc.fx_struck.take().unwrap_or_default();
     struck.clear();
     let mut known = true;
     for (status, rt) in incidents.statuses.iter().zip(&incidents.runtime) {
         if status.active {
-            known &= faults::struck_instances(&fleet, rt, &mut struck);
-            faults::apply(&mut fleet, &model, rt, status, clock.tick);
+            known &= faults::struck_instances(fleet, rt, &mut struck);
+            faults::apply(fleet, model, rt, status, clock.tick);
         }
     }
     debug_assert!(

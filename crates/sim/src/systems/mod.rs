@@ -170,6 +170,19 @@ pub fn advance_clock(clock: &mut Clock) {
     clock.tick += 1;
 }
 
+/// The fault-effects and traffic stages, in order, as one bevy system (see [`late_stages`]).
+pub fn effects_and_traffic(
+    model: Res<Model>,
+    clock: Res<Clock>,
+    mut fleet: ResMut<Fleet>,
+    incidents: Res<Incidents>,
+    mut scratch: ResMut<Scratch>,
+    mut rngs: ResMut<Rngs>,
+) {
+    effects::fault_effects(&model, &clock, &mut fleet, &incidents, &mut scratch);
+    traffic::traffic(&model, &clock, &mut fleet, &mut rngs);
+}
+
 /// What the stages run by [`late_stages`] keep from one run to the next.
 #[derive(Debug, Default)]
 pub struct LateLocals {
@@ -233,8 +246,7 @@ pub fn tick_schedule() -> Schedule {
         (
             scheduler::fault_scheduler,
             actions::team_actions,
-            effects::fault_effects,
-            traffic::traffic,
+            effects_and_traffic,
             load::load,
             latency::latency_and_errors,
             resilience::resilience,

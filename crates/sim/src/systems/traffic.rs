@@ -1,8 +1,6 @@
 //! Stage 4: traffic. The rate customers offer to each entry point: baseline × daily curve ×
 //! background ramps × seeded noise. Spikes are faults (applied in the load stage).
 
-use bevy_ecs::prelude::*;
-
 use crate::model::Model;
 use crate::rng::{Rngs, unit};
 use crate::state::{Clock, Fleet};
@@ -10,13 +8,8 @@ use crate::state::{Clock, Fleet};
 /// Seconds in an hour.
 const SECS_PER_HOUR: f64 = 3600.0;
 
-/// The traffic system.
-pub fn traffic(
-    model: Res<Model>,
-    clock: Res<Clock>,
-    mut fleet: ResMut<Fleet>,
-    mut rngs: ResMut<Rngs>,
-) {
+/// The traffic stage (run by `systems::effects_and_traffic`).
+pub fn traffic(model: &Model, clock: &Clock, fleet: &mut Fleet, rngs: &mut Rngs) {
     let t_s = clock.tick as f64 * model.tick_s;
     let traffic = &model.scenario.traffic;
     let daily = daily_factor(&traffic.daily_curve, traffic.start_hour, t_s);
