@@ -813,11 +813,11 @@ pub fn copy_tick(inst: &mut Instance, lead: &Instance) {
     to.disk_percent = from.disk_percent;
     to.abandoned_rps = from.abandoned_rps;
     to.cause = from.cause;
-    // Each dependency's state as one copy (88 bytes: a few vector moves; the whole slice
-    // or the whole `InstanceTick` at once compiles to a `memcpy` call, which costs more).
-    for (to, from) in inst.deps.iter_mut().zip(&lead.deps) {
-        *to = *from;
-    }
+    // The dependencies' states as one block (one `memcpy` call: fewer instructions than a
+    // loop of 88-byte moves for the usual one to four dependencies; the metrics above, of
+    // fixed size, are cheaper moved field by field).
+    let n = inst.deps.len().min(lead.deps.len());
+    inst.deps[..n].copy_from_slice(&lead.deps[..n]);
     inst.queue = lead.queue;
     inst.leaked_mb = lead.leaked_mb;
     inst.disk_used_gb = lead.disk_used_gb;
