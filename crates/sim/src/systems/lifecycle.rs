@@ -41,6 +41,11 @@ fn due_unusual(inst: &Instance, tick: u64) -> bool {
         }
 }
 
+/// The caches and databases of a world, in order: the services with slow state (derived from
+/// its model on the lifecycle stage's first run; a world's model never changes).
+#[derive(Debug, Default)]
+pub struct DataServices(Option<Vec<usize>>);
+
 /// The lifecycle stage (run by `systems::late_stages`).
 pub fn lifecycle(
     model: &Model,
@@ -48,6 +53,7 @@ pub fn lifecycle(
     fleet: &mut Fleet,
     logs: &mut PendingLogs,
     scratch: &mut Scratch,
+    data: &mut DataServices,
 ) {
     let tick = clock.tick;
     let dt = model.tick_s;
@@ -137,9 +143,15 @@ pub fn lifecycle(
         instances,
         ..
     } = &mut *fleet;
-    for (s, stat) in model.services.iter().enumerate() {
+    let data = data.0.get_or_insert_with(|| {
+        (model.services.iter().enumerate())
+            .filter(|(_, stat)| matches!(stat.kind, ServiceKind::Cache | ServiceKind::Database))
+            .map(|(s, _)| s)
+            .collect()
+    });
+    for &s in data.iter() {
         let svc = &mut services[s];
-        match stat.kind {
+        match model.services[s].kind {
             ServiceKind::Cache => {
                 if let Some(until) = svc.cache_warm_until {
                     if tick >= until {

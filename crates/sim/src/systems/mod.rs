@@ -178,9 +178,10 @@ pub fn effects_and_traffic(
     incidents: Res<Incidents>,
     mut scratch: ResMut<Scratch>,
     mut rngs: ResMut<Rngs>,
+    mut entries: Local<traffic::EntryServices>,
 ) {
     effects::fault_effects(&model, &clock, &mut fleet, &incidents, &mut scratch);
-    traffic::traffic(&model, &clock, &mut fleet, &mut rngs);
+    traffic::traffic(&model, &clock, &mut fleet, &mut rngs, &mut entries);
 }
 
 /// What the stages run by [`late_stages`] keep from one run to the next.
@@ -190,6 +191,8 @@ pub struct LateLocals {
     telemetry: telemetry::TelemetryLocals,
     /// The customers stage's.
     facing: customers::CustomerFacing,
+    /// The lifecycle stage's.
+    data: lifecycle::DataServices,
 }
 
 /// The stages after resilience, in order, as one bevy system: resources → lifecycle →
@@ -213,7 +216,7 @@ pub fn late_stages(
     let (model, fleet, scratch, logs) = (&*model, &mut *fleet, &mut *scratch, &mut *logs);
     let locals = &mut *locals;
     resources::resources(model, &clock, fleet, scratch, logs);
-    lifecycle::lifecycle(model, &clock, fleet, logs, scratch);
+    lifecycle::lifecycle(model, &clock, fleet, logs, scratch, &mut locals.data);
     telemetry::telemetry(
         model,
         &clock,

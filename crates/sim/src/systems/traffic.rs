@@ -8,18 +8,42 @@ use crate::state::{Clock, Fleet};
 /// Seconds in an hour.
 const SECS_PER_HOUR: f64 = 3600.0;
 
+/// The services customers' traffic enters the fleet at, in order (derived from a world's
+/// model on the traffic stage's first run; a world's model never changes).
+#[derive(Debug, Default)]
+pub struct EntryServices(Option<Vec<usize>>);
+
 /// The traffic stage (run by `systems::effects_and_traffic`).
-pub fn traffic(model: &Model, clock: &Clock, fleet: &mut Fleet, rngs: &mut Rngs) {
+pub fn traffic(
+    model: &Model,
+    clock: &Clock,
+    fleet: &mut Fleet,
+    rngs: &mut Rngs,
+    entries: &mut EntryServices,
+) {
     let t_s = clock.tick as f64 * model.tick_s;
     let traffic = &model.scenario.traffic;
     let daily = daily_factor(&traffic.daily_curve, traffic.start_hour, t_s);
     let noise = traffic.noise_percent.max(0.0) / 100.0;
     let services = &mut fleet.services;
-    for (s, stat) in model.services.iter().enumerate() {
-        if stat.entry_rps <= 0.0 {
-            services[s].entry_rps = 0.0;
-            continue;
+    let entries = entries.0.get_or_insert_with(|| {
+        // The others get none, now and on every tick after (nothing else writes it).
+        for (svc, stat) in services.iter_mut().zip(&model.services) {
+            if stat.entry_rps <= 0.0 {
+                svc.entry_rps = 0.0;
+            }
         }
+        (0..model.services.len())
+            .filter(|&s| model.services[s].entry_rps > 0.0)
+            .collect()
+    });
+    debug_assert!(
+        (services.iter().zip(&model.services))
+            .all(|(svc, stat)| stat.entry_rps > 0.0 || svc.entry_rps == 0.0),
+        "entry traffic offered to a service that is no entry point"
+    );
+    for &s in entries.iter() {
+        let stat = &model.services[s];
         let mut ramp = 1.0;
         for r in &traffic.ramps {
             if r.service.as_ref().is_some_and(|name| *name != stat.name) {
