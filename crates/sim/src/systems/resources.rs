@@ -107,7 +107,7 @@ fn service_aggregates(
         } = ServiceSums::of(&svc.instances, instances);
         let limit = f.max_connections * running;
         svc.conn_refuse = if held > limit && held > 0.0 {
-            1.0 - limit / held
+            refused_share(limit, held)
         } else {
             0.0
         };
@@ -135,6 +135,15 @@ fn service_aggregates(
             0.0
         };
     }
+}
+
+/// Share of new connections refused when callers hold `held` connections against a limit of
+/// `limit`. Rare, and out of line: inline, the compiler divides for every service whether the
+/// limit is exceeded or not (a division on the path of every service's aggregates).
+#[cold]
+#[inline(never)]
+fn refused_share(limit: f64, held: f64) -> f64 {
+    1.0 - limit / held
 }
 
 /// A service's sums over its instances for its aggregates.
