@@ -385,9 +385,16 @@ pub fn telemetry(
                 alert.episodes.push_back((tick, None));
             }
         } else {
-            alert.holding_since = None;
-            // A firing episode (the last one, still open) is resolved.
-            if let Some(last) = alert.episodes.back_mut()
+            // A firing episode (the last one, still open) is resolved. An episode opens only
+            // while the condition holds, and is resolved as soon as it stops holding: with no
+            // holding condition (the usual case) there is none to resolve.
+            debug_assert!(
+                alert.holding_since.is_some()
+                    || alert.episodes.back().is_none_or(|e| e.1.is_some()),
+                "an open alert episode without a holding condition"
+            );
+            if alert.holding_since.take().is_some()
+                && let Some(last) = alert.episodes.back_mut()
                 && last.1.is_none()
             {
                 last.1 = Some(tick);
