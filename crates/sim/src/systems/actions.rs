@@ -36,14 +36,14 @@ pub const KNOWN_CONFIG_KEYS: [&str; 5] = [
     "timeout",
 ];
 
-/// The action stage system.
+/// The action stage (run by `systems::early_stages`).
 pub fn team_actions(
-    model: Res<Model>,
-    clock: Res<Clock>,
-    mut queue: ResMut<ActionQueue>,
-    mut fleet: ResMut<Fleet>,
-    mut incidents: ResMut<Incidents>,
-    mut logs: ResMut<PendingLogs>,
+    model: &Model,
+    clock: &Clock,
+    queue: &mut ActionQueue,
+    fleet: &mut Fleet,
+    incidents: &mut Incidents,
+    logs: &mut PendingLogs,
 ) {
     if queue.pending.is_empty() {
         return;
@@ -52,7 +52,7 @@ pub fn team_actions(
     let pending = std::mem::take(&mut queue.pending);
     for action in pending {
         // Re-validate: the fleet may have changed since submission.
-        let Ok(target) = validate(&model, &fleet, &action) else {
+        let Ok(target) = validate(model, fleet, &action) else {
             continue;
         };
         // Classify against incidents before the natural effect (it may move instances).
@@ -62,13 +62,13 @@ pub fn team_actions(
             .zip(&incidents.statuses)
             .map(|(rt, st)| {
                 if st.active {
-                    classify(&model, &fleet, rt, &action, target.service, target.zone)
+                    classify(model, fleet, rt, &action, target.service, target.zone)
                 } else {
                     Verdict::Unrelated
                 }
             })
             .collect();
-        apply(&model, &mut fleet, &action, &target, tick, &mut logs);
+        apply(model, fleet, &action, &target, tick, logs);
         let incidents = &mut *incidents;
         for (k, verdict) in verdicts.into_iter().enumerate() {
             let status = &mut incidents.statuses[k];
@@ -96,7 +96,7 @@ pub fn team_actions(
                     {
                         let boot = model.services[s as usize].boot_ticks;
                         let until = tick + boot * 2 + model.secs_to_ticks(FAULT_RETURN_S);
-                        for id in restarted(&fleet, &action, &target) {
+                        for id in restarted(fleet, &action, &target) {
                             rt.suppressed.retain(|&(i, _)| i != id);
                             rt.suppressed.push((id, until));
                         }

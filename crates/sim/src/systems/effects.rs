@@ -7,7 +7,7 @@ use crate::model::Model;
 use crate::state::{Clock, Fleet, InstanceEffects};
 use crate::systems::Scratch;
 
-/// The fault-effects stage (run by `systems::effects_and_traffic`). Only the instances an incident struck last tick can have effects
+/// The fault-effects stage (run by `systems::early_stages`). Only the instances an incident struck last tick can have effects
 /// to reset (`Scratch::fx_struck`); before a world's first tick, all of them.
 pub fn fault_effects(
     model: &Model,

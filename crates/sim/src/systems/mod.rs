@@ -170,18 +170,32 @@ pub fn advance_clock(clock: &mut Clock) {
     clock.tick += 1;
 }
 
-/// The fault-effects and traffic stages, in order, as one bevy system (see [`late_stages`]).
-pub fn effects_and_traffic(
+/// The stages before load, in order, as one bevy system (see [`late_stages`]): fault
+/// scheduler → team actions → fault effects → traffic.
+#[allow(clippy::too_many_arguments)]
+pub fn early_stages(
     model: Res<Model>,
     clock: Res<Clock>,
     mut fleet: ResMut<Fleet>,
-    incidents: Res<Incidents>,
-    mut scratch: ResMut<Scratch>,
+    mut incidents: ResMut<Incidents>,
     mut rngs: ResMut<Rngs>,
+    mut logs: ResMut<PendingLogs>,
+    mut queue: ResMut<ActionQueue>,
+    mut scratch: ResMut<Scratch>,
     mut entries: Local<traffic::EntryServices>,
 ) {
-    effects::fault_effects(&model, &clock, &mut fleet, &incidents, &mut scratch);
-    traffic::traffic(&model, &clock, &mut fleet, &mut rngs, &mut entries);
+    let (model, clock, fleet, incidents, rngs, logs) = (
+        &*model,
+        &*clock,
+        &mut *fleet,
+        &mut *incidents,
+        &mut *rngs,
+        &mut *logs,
+    );
+    scheduler::fault_scheduler(model, clock, fleet, incidents, rngs, logs);
+    actions::team_actions(model, clock, &mut queue, fleet, incidents, logs);
+    effects::fault_effects(model, clock, fleet, incidents, &mut scratch);
+    traffic::traffic(model, clock, fleet, rngs, &mut entries);
 }
 
 /// What the stages run by [`late_stages`] keep from one run to the next.
@@ -247,9 +261,7 @@ pub fn tick_schedule() -> Schedule {
     schedule.set_executor(SingleThreadedExecutor::new());
     schedule.add_systems(
         (
-            scheduler::fault_scheduler,
-            actions::team_actions,
-            effects_and_traffic,
+            early_stages,
             load::load,
             latency::latency_and_errors,
             resilience::resilience,

@@ -2,7 +2,6 @@
 //! `When` faults whose condition held long enough in this world, and expires faults whose
 //! duration ran out.
 
-use bevy_ecs::prelude::*;
 use breakathon_scenario::{Comparison, Condition, Pick, Target, Trigger};
 use rand::RngExt;
 
@@ -15,14 +14,14 @@ use crate::state::{Clock, Fleet};
 use crate::systems::PendingLogs;
 use crate::telemetry::LogLevel;
 
-/// The fault-scheduler system.
+/// The fault-scheduler stage (run by `systems::early_stages`).
 pub fn fault_scheduler(
-    model: Res<Model>,
-    clock: Res<Clock>,
-    mut fleet: ResMut<Fleet>,
-    mut incidents: ResMut<Incidents>,
-    mut rngs: ResMut<Rngs>,
-    mut logs: ResMut<PendingLogs>,
+    model: &Model,
+    clock: &Clock,
+    fleet: &mut Fleet,
+    incidents: &mut Incidents,
+    rngs: &mut Rngs,
+    logs: &mut PendingLogs,
 ) {
     let tick = clock.tick;
     let schedule = model.schedule.clone();
@@ -34,10 +33,10 @@ pub fn fault_scheduler(
         incidents.next_scheduled += 1;
         let fault = &model.scenario.faults[next.fault_index];
         start_incident(
-            &model,
-            &mut fleet,
-            &mut incidents,
-            &mut logs,
+            model,
+            fleet,
+            incidents,
+            logs,
             StartSpec {
                 id: next.id,
                 fault_index: next.fault_index,
@@ -63,7 +62,7 @@ pub fn fault_scheduler(
         let fault = &model.scenario.faults[fault_index];
         let fire = match &fault.trigger {
             Trigger::When(cond) => {
-                let holds = condition_holds(&model, &fleet, cond);
+                let holds = condition_holds(model, fleet, cond);
                 if holds {
                     let since = *incidents.when_since[k].get_or_insert(tick);
                     tick - since >= cond.for_duration.to_ticks(model.scenario.tick)
@@ -93,15 +92,15 @@ pub fn fault_scheduler(
             continue;
         };
         let (root, instances) =
-            resolve_target(&model, &fleet, &mut rngs, &fault.target, fault.kind.class());
+            resolve_target(model, fleet, rngs, &fault.target, fault.kind.class());
         let end_tick = fault
             .duration
             .map(|d| tick + d.to_ticks(model.scenario.tick));
         start_incident(
-            &model,
-            &mut fleet,
-            &mut incidents,
-            &mut logs,
+            model,
+            fleet,
+            incidents,
+            logs,
             StartSpec {
                 id,
                 fault_index,
@@ -121,7 +120,7 @@ pub fn fault_scheduler(
             if status.resolved_tick.is_none() {
                 status.ended_tick = Some(tick);
             }
-            faults::expire(&mut fleet, &model, rt, tick);
+            faults::expire(fleet, model, rt, tick);
         }
     }
 }

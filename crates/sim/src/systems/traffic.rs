@@ -13,7 +13,7 @@ const SECS_PER_HOUR: f64 = 3600.0;
 #[derive(Debug, Default)]
 pub struct EntryServices(Option<Vec<usize>>);
 
-/// The traffic stage (run by `systems::effects_and_traffic`).
+/// The traffic stage (run by `systems::early_stages`).
 pub fn traffic(
     model: &Model,
     clock: &Clock,
