@@ -31,18 +31,20 @@ pub fn latency_and_errors(
         reach,
         dns_failing,
     } = &mut *fleet;
-    latency_of(
-        &model,
-        clock.tick,
-        Links {
-            zones,
-            reach,
-            dns_failing: *dns_failing,
-        },
-        services,
-        instances,
-        &mut scratch,
-    );
+    let links = Links {
+        zones,
+        reach,
+        dns_failing: *dns_failing,
+    };
+    let (tick, sc) = (clock.tick, &mut *scratch);
+    // The usual zone counts get code of their own (loops over zones unrolled).
+    match zones.len() {
+        1 => latency_of::<1>(&model, tick, links, services, instances, sc),
+        2 => latency_of::<2>(&model, tick, links, services, instances, sc),
+        3 => latency_of::<3>(&model, tick, links, services, instances, sc),
+        4 => latency_of::<4>(&model, tick, links, services, instances, sc),
+        _ => latency_of::<0>(&model, tick, links, services, instances, sc),
+    }
 }
 
 /// The zones, their reachability and the DNS state: what the latency stage only reads.
@@ -54,7 +56,8 @@ struct Links<'a> {
 
 /// The latency stage on plain references and slices (function arguments the compiler knows
 /// do not alias, so it keeps their lengths and pointers in registers across the stores).
-fn latency_of(
+/// `NZ` is the number of zones, or 0 for any number.
+fn latency_of<const NZ: usize>(
     model: &Model,
     tick: u64,
     links: Links<'_>,
@@ -67,8 +70,10 @@ fn latency_of(
         reach,
         dns_failing,
     } = links;
-    let nz = zones.len();
+    debug_assert!(NZ == 0 || NZ == zones.len());
+    let nz = if NZ == 0 { zones.len() } else { NZ };
     let ns = services.len();
+    let lossless = zones.iter().all(|zone| zone.loss == 0.0);
     sc.classify_reach(reach, nz);
     // Only the keys are cleared: a slot's call and outcome are written whenever its key is.
     sc.zone_memo
@@ -145,6 +150,7 @@ fn latency_of(
         let view = ZoneView {
             rows: zone_rows,
             zones: nz,
+            lossless,
         };
         for &id in &svcs[s].instances {
             let id = id as usize;
@@ -220,65 +226,72 @@ fn latency_of(
                 }
                 let c = dep.callee as usize;
                 let timeout = dep.timeout_ms;
-                let (ok_frac, lat50, lat99, cause, retry, hold) = if dep
-                    .breaker_open_until
-                    .is_some_and(|until| tick < until)
-                {
-                    (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
-                } else {
-                    let link = DepLink {
-                        refuse: services[c].conn_refuse,
-                        timeout,
-                        retries: dep.retries,
-                        dns_failing,
-                        cert_expired: services[c].fx.cert_expired,
-                    };
-                    let pool_frac = idep.pool_frac;
-                    let o = if own_loss {
-                        let zc =
-                            zone_call(&view, zones, reach, services, c, z, inst.fx.loss, timeout);
-                        dep_outcome(&zc, &link, pool_frac)
+                let (ok_frac, lat50, lat99, cause, retry, hold) =
+                    if dep.breaker_open_until.is_some_and(|until| tick < until) {
+                        (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
                     } else {
-                        // Callers of the same callee with the same timeout, from zones
-                        // that see it the same way, see the same calls: memoised per
-                        // callee for this tick, with the last outcome computed from them.
-                        let key = (timeout.to_bits(), zone_loss.to_bits(), reach_class[z]);
-                        let slots = &mut zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
-                        let outcome_key = Some((dep.retries, pool_frac.to_bits()));
-                        match slots.iter_mut().find(|m| m.key == Some(key)) {
-                            Some(m) => {
-                                if m.outcome_key != outcome_key {
-                                    m.outcome = dep_outcome(&m.call, &link, pool_frac);
-                                    m.outcome_key = outcome_key;
+                        let link = DepLink {
+                            refuse: services[c].conn_refuse,
+                            timeout,
+                            retries: dep.retries,
+                            dns_failing,
+                            cert_expired: services[c].fx.cert_expired,
+                        };
+                        let pool_frac = idep.pool_frac;
+                        let o = if own_loss {
+                            let zc = zone_call::<NZ>(
+                                &view,
+                                zones,
+                                reach,
+                                services,
+                                c,
+                                z,
+                                inst.fx.loss,
+                                timeout,
+                            );
+                            dep_outcome(&zc, &link, pool_frac)
+                        } else {
+                            // Callers of the same callee with the same timeout, from zones
+                            // that see it the same way, see the same calls: memoised per
+                            // callee for this tick, with the last outcome computed from them.
+                            let key = (timeout.to_bits(), zone_loss.to_bits(), reach_class[z]);
+                            let slots =
+                                &mut zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
+                            let outcome_key = Some((dep.retries, pool_frac.to_bits()));
+                            match slots.iter_mut().find(|m| m.key == Some(key)) {
+                                Some(m) => {
+                                    if m.outcome_key != outcome_key {
+                                        m.outcome = dep_outcome(&m.call, &link, pool_frac);
+                                        m.outcome_key = outcome_key;
+                                    }
+                                    m.outcome
                                 }
-                                m.outcome
-                            }
-                            None => {
-                                let call = zone_call(
-                                    &view, zones, reach, services, c, z, zone_loss, timeout,
-                                );
-                                let outcome = dep_outcome(&call, &link, pool_frac);
-                                if let Some(free) = slots.iter_mut().find(|m| m.key.is_none()) {
-                                    *free = ZoneMemo {
-                                        key: Some(key),
-                                        call,
-                                        outcome_key,
-                                        outcome,
-                                    };
+                                None => {
+                                    let call = zone_call::<NZ>(
+                                        &view, zones, reach, services, c, z, zone_loss, timeout,
+                                    );
+                                    let outcome = dep_outcome(&call, &link, pool_frac);
+                                    if let Some(free) = slots.iter_mut().find(|m| m.key.is_none()) {
+                                        *free = ZoneMemo {
+                                            key: Some(key),
+                                            call,
+                                            outcome_key,
+                                            outcome,
+                                        };
+                                    }
+                                    outcome
                                 }
-                                outcome
                             }
-                        }
+                        };
+                        (
+                            o.ok_frac,
+                            o.l50,
+                            o.l99,
+                            o.cause,
+                            idep.fresh_rps * o.retry_factor,
+                            o.hold,
+                        )
                     };
-                    (
-                        o.ok_frac,
-                        o.l50,
-                        o.l99,
-                        o.cause,
-                        idep.fresh_rps * o.retry_factor,
-                        o.hold,
-                    )
-                };
                 // Smoothed: pools react to the recent past, not to one tick.
                 idep.hold_ms = if idep.hold_ms > 0.0 {
                     HOLD_SMOOTHING * idep.hold_ms + (1.0 - HOLD_SMOOTHING) * hold
@@ -589,6 +602,7 @@ pub struct DepOutcome {
 
 /// Outcome of calls that see `zc` through a pool that grants `pool_frac` of them a
 /// connection: connection failures, retries, the dominant cause.
+#[inline(always)]
 fn dep_outcome(zc: &ZoneCall, link: &DepLink, pool_frac: f64) -> DepOutcome {
     let timeout = link.timeout;
     let refuse = link.refuse;
@@ -680,6 +694,8 @@ pub struct ZoneView<'a> {
     rows: &'a [ZoneRow],
     /// Zones count.
     zones: usize,
+    /// No zone has packet loss this tick.
+    lossless: bool,
 }
 
 /// What callers see of one service in one zone this tick (`Scratch::zone_rows`).
@@ -699,7 +715,7 @@ pub struct ZoneRow {
 
 /// Calls from zone `z` (with packet loss `own_loss` on the caller's side) to service `c`.
 #[allow(clippy::too_many_arguments)]
-fn zone_call(
+fn zone_call<const NZ: usize>(
     v: &ZoneView<'_>,
     zones: &[crate::state::ZoneState],
     reach: &[bool],
@@ -709,7 +725,7 @@ fn zone_call(
     own_loss: f64,
     timeout: f64,
 ) -> ZoneCall {
-    let nz = v.zones;
+    let nz = if NZ == 0 { v.zones } else { NZ };
     let mut out = ZoneCall {
         s_net: 0.0,
         ..ZoneCall::default()
@@ -722,6 +738,24 @@ fn zone_call(
     // Neither the caller's side nor the callee has packet loss (then a callee zone without
     // it sees none: the maximum of zeros).
     let no_loss = own_loss == 0.0 && callee_loss == 0.0;
+    if no_loss && v.lossless {
+        // No packet loss anywhere on the way to any zone: the loop below without its loss
+        // tests and terms (the same operations for a loss of 0).
+        for (r, &reachable) in rows.iter().zip(reach_row) {
+            let w = r.share;
+            if w <= 0.0 {
+                continue;
+            }
+            if !reachable {
+                out.unreach += w;
+                out.l50 += w * timeout;
+                out.l99 = out.l99.at_least(timeout);
+                continue;
+            }
+            add_zone_call(&mut out, w, r.ok, r.p50, r.p99, r.quota, timeout, 0.0, 0.0);
+        }
+        return out;
+    }
     for b in 0..nz.min(zones.len()) {
         let r = &rows[b];
         let w = r.share;
