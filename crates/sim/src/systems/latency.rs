@@ -743,20 +743,44 @@ fn zone_call<const NZ: usize>(
     if no_loss && v.lossless {
         // No packet loss anywhere on the way to any zone: the loop below without its loss
         // tests and terms (the same operations for a loss of 0).
+        let (mut s_net, mut timed_out, mut upstream, mut unreach) = (0.0, 0.0, 0.0, 0.0);
+        let (mut l50, mut l99): (f64, f64) = (0.0, 0.0);
+        let mut quota = false;
         for (r, &reachable) in rows.iter().zip(reach_row) {
             let w = r.share;
             if w <= 0.0 {
                 continue;
             }
             if !reachable {
-                out.unreach += w;
-                out.l50 += w * timeout;
-                out.l99 = out.l99.at_least(timeout);
+                unreach += w;
+                l50 += w * timeout;
+                l99 = l99.at_least(timeout);
                 continue;
             }
-            add_zone_call(&mut out, w, r.ok, r.p50, r.p99, r.quota, timeout, 0.0, 0.0);
+            // `add_zone_call` for no retransmissions and no lost calls.
+            let c50 = r.p50 + 0.0;
+            let c99 = r.p99 + 0.0;
+            let to = timeout_share(c50, c99.at_least(c50), timeout);
+            s_net += w * r.ok * (1.0 - to);
+            timed_out += w * (to + (1.0 - to) * 0.0);
+            upstream += w * (1.0 - r.ok);
+            quota |= r.quota;
+            l50 += w * c50.at_most(timeout);
+            l99 = l99.at_least(c99.at_most(timeout));
         }
-        return out;
+        return ZoneCall {
+            s_net,
+            l50,
+            l99,
+            unreach,
+            timed_out,
+            upstream,
+            upstream_cause: if quota {
+                DepCause::TooManyRequests
+            } else {
+                DepCause::Upstream
+            },
+        };
     }
     for b in 0..nz.min(zones.len()) {
         let r = &rows[b];
