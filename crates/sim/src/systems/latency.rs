@@ -90,6 +90,8 @@ fn latency_of<const NZ: usize>(
     sc.group_zone_n.resize(LEADER_SLOTS * nz, 0);
     let Scratch {
         share,
+        count,
+        group_n,
         zone_rows,
         rotation,
         edge_failed,
@@ -112,7 +114,8 @@ fn latency_of<const NZ: usize>(
     let acc = &mut zone_acc[..nz];
     // Every row is written (by its service) before it is read (by its callers).
     zone_rows.resize(ns * nz, ZoneRow::default());
-    let (share, zone_rows) = (share.as_slice(), zone_rows.as_mut_slice());
+    let (share, count, group_n) = (share.as_slice(), count.as_slice(), group_n.as_slice());
+    let zone_rows = zone_rows.as_mut_slice();
     let (rotation, edge_failed, follows, succ_of, reach_class) = (
         rotation.as_slice(),
         edge_failed.as_slice(),
@@ -136,9 +139,9 @@ fn latency_of<const NZ: usize>(
         // calls). Zero where used: every sum is taken (and left zero) at the end of its
         // service.
         let svc_loss = services[s].fx.loss;
-        // Leaders with followers in this service, and their followers per zone.
-        let mut groups = [NO_LEADER; LEADER_SLOTS];
-        let mut n_groups = 0;
+        // Leaders with followers in this service, in instance order.
+        let mut leads = [NO_LEADER; LEADER_SLOTS];
+        let mut n_leads = 0;
         let mut ok_total = 0.0;
         let mut failed_total = 0.0;
         let mut served_total = 0.0;
@@ -157,31 +160,17 @@ fn latency_of<const NZ: usize>(
             if !rotation[id] {
                 continue;
             }
-            let leader = follows[id];
-            if leader != NO_LEADER {
+            if follows[id] != NO_LEADER {
                 // Same state as an instance computed before it: the same results (the
                 // resources stage copies them into it). What it adds to the sums is added
                 // once per group and zone after the loop (the sums are added in a different
                 // order: results can differ in the last bits).
-                let inst = &instances[id];
-                let cause = instances[leader as usize].m.cause;
-                let z = inst.zone as usize;
-                let k = match groups[..n_groups].iter().position(|&g| g == leader) {
-                    Some(k) => k,
-                    None => {
-                        // At most `LEADER_SLOTS` leaders per service (see `load`).
-                        let k = n_groups.min(LEADER_SLOTS - 1);
-                        groups[k] = leader;
-                        n_groups = k + 1;
-                        k
-                    }
-                };
-                group_zone_n[k * nz + z] += 1;
-                // The last cause in instance order is the zone's: kept in order.
-                if cause != Cause::None {
-                    acc[z].own.cause = cause;
-                }
                 continue;
+            }
+            if group_n[id] > 1 {
+                // It leads a group (at most `LEADER_SLOTS` per service, see `load`).
+                leads[n_leads.min(LEADER_SLOTS - 1)] = id as u32;
+                n_leads += 1;
             }
             let inst = &mut instances[id];
             let z = inst.zone as usize;
@@ -372,6 +361,56 @@ fn latency_of<const NZ: usize>(
                 a.cause = inst.m.cause;
             }
         }
+        // The groups (leaders in the order of their first follower) and their followers per
+        // zone (`group_zone_n`), and the zones' last causes with the followers'.
+        let ids = &svcs[s].instances;
+        let row = s * nz..(s + 1) * nz;
+        let (groups, n_groups) = if n_leads == 0 {
+            ([NO_LEADER; LEADER_SLOTS], 0)
+        } else if n_leads == 1 && nz <= MAX_ZONES {
+            // One group: its followers in a zone are the instances in rotation there that
+            // were not computed (`acc`'s count, one zone per slot here).
+            let leader = leads[0];
+            let cause = instances[leader as usize].m.cause;
+            let mut in_order = true;
+            for ((n, &in_rotation), a) in group_zone_n[..nz]
+                .iter_mut()
+                .zip(&count[row.clone()])
+                .zip(acc.iter_mut())
+            {
+                *n = in_rotation - a.shared.n;
+                if *n > 0 && cause != Cause::None {
+                    // The zone's last cause is the followers' unless an instance computed
+                    // after the last of them has another (then it is told in order).
+                    match a.own.cause {
+                        Cause::None => a.own.cause = cause,
+                        c if c == cause => {}
+                        _ => in_order = false,
+                    }
+                }
+            }
+            debug_assert_eq!(
+                group_zone_n[..nz].iter().sum::<u32>() + 1,
+                group_n[leader as usize],
+                "one group's followers"
+            );
+            if !in_order {
+                zone_causes(ids, rotation, follows, instances, acc);
+            }
+            let mut groups = [NO_LEADER; LEADER_SLOTS];
+            groups[0] = leader;
+            (groups, 1)
+        } else {
+            zone_causes(ids, rotation, follows, instances, acc);
+            follower_groups(ids, rotation, follows, instances, group_zone_n, nz)
+        };
+        #[cfg(debug_assertions)]
+        check_groups(
+            ids,
+            (rotation, follows, instances),
+            (&groups[..n_groups], &group_zone_n[..n_groups * nz]),
+            acc,
+        );
         // The followers' shares of the sums: their leader's, times their number.
         for (k, &leader) in groups[..n_groups].iter().enumerate() {
             let lead = &instances[leader as usize];
@@ -411,7 +450,6 @@ fn latency_of<const NZ: usize>(
             }
         }
         // This service's rows of the per-zone results.
-        let row = s * nz..(s + 1) * nz;
         let (out_rows, row_share) = (&mut zone_rows[row.clone()], &share[row]);
         for z in 0..nz {
             let zk = z.min(MAX_ZONES - 1);
@@ -466,6 +504,104 @@ fn latency_of<const NZ: usize>(
             0.0
         };
         m.latency_p99_ms = p99_max;
+    }
+}
+
+/// Sets each zone's last cause in instance order (`ZoneOwn::cause`) over the instances `ids`
+/// of one service in rotation, computed (their own cause; `Refused` if down) or following a
+/// leader (the leader's, computed before them).
+fn zone_causes(
+    ids: &[u32],
+    rotation: &[bool],
+    follows: &[u32],
+    instances: &[Instance],
+    acc: &mut [ZoneAcc],
+) {
+    for a in acc.iter_mut() {
+        a.own.cause = Cause::None;
+    }
+    for &id in ids {
+        let id = id as usize;
+        if !rotation[id] {
+            continue;
+        }
+        let inst = &instances[id];
+        let leader = follows[id];
+        let cause = if leader != NO_LEADER {
+            instances[leader as usize].m.cause
+        } else if !inst.is_running() {
+            Cause::Refused
+        } else {
+            inst.m.cause
+        };
+        if cause != Cause::None {
+            acc[inst.zone as usize].own.cause = cause;
+        }
+    }
+}
+
+/// The leaders of the followers among the instances `ids` of one service, in the order of
+/// their first follower, with their number, and adds each one's followers per zone to
+/// `group_zone_n[k * nz + z]`.
+fn follower_groups(
+    ids: &[u32],
+    rotation: &[bool],
+    follows: &[u32],
+    instances: &[Instance],
+    group_zone_n: &mut [u32],
+    nz: usize,
+) -> ([u32; LEADER_SLOTS], usize) {
+    let mut groups = [NO_LEADER; LEADER_SLOTS];
+    let mut n_groups = 0;
+    for &id in ids {
+        let id = id as usize;
+        let leader = follows[id];
+        if !rotation[id] || leader == NO_LEADER {
+            continue;
+        }
+        let k = match groups[..n_groups].iter().position(|&g| g == leader) {
+            Some(k) => k,
+            None => {
+                // At most `LEADER_SLOTS` leaders per service (see `load`).
+                let k = n_groups.min(LEADER_SLOTS - 1);
+                groups[k] = leader;
+                n_groups = k + 1;
+                k
+            }
+        };
+        group_zone_n[k * nz + instances[id].zone as usize] += 1;
+    }
+    (groups, n_groups)
+}
+
+/// Debug builds: the groups, their followers per zone and the zones' causes are those the
+/// instances tell in order (`follower_groups`, `zone_causes`). Up to `MAX_ZONES` zones (on
+/// the stack: the stage allocates nothing per tick).
+#[cfg(debug_assertions)]
+fn check_groups(
+    ids: &[u32],
+    (rotation, follows, instances): (&[bool], &[u32], &[Instance]),
+    (groups, group_zone_n): (&[u32], &[u32]),
+    acc: &[ZoneAcc],
+) {
+    let nz = acc.len();
+    if nz > MAX_ZONES {
+        return;
+    }
+    let mut counts = [0; LEADER_SLOTS * MAX_ZONES];
+    let (want, n) = follower_groups(ids, rotation, follows, instances, &mut counts, nz);
+    assert_eq!(groups, &want[..n], "the groups in order");
+    assert_eq!(
+        group_zone_n,
+        &counts[..n * nz],
+        "the followers per group and zone"
+    );
+    let mut causes = [ZoneAcc::default(); MAX_ZONES];
+    let causes = &mut causes[..nz];
+    causes.copy_from_slice(acc);
+    zone_causes(ids, rotation, follows, instances, causes);
+    for (a, b) in acc.iter().zip(causes.iter()) {
+        assert_eq!(a.own.cause, b.own.cause, "the zone's last cause");
     }
 }
 
