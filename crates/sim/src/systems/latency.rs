@@ -896,7 +896,21 @@ fn zone_call<const NZ: usize>(
             // `add_zone_call` for no retransmissions and no lost calls.
             let c50 = r.p50 + 0.0;
             let c99 = r.p99 + 0.0;
-            let to = timeout_share(c50, c99.at_least(c50), timeout);
+            let tail = c99.at_least(c50);
+            if timeout - tail >= tail.at_least(1.0) {
+                // The timeout at least twice the p99 away (the usual case): `timeout_share`
+                // is exactly +0 (`timeout - tail` rounded is at least the divisor, so the
+                // quotient is at least 1 and its floor of 0 is taken), so the same sums are
+                // these: `w * ok * (1 - 0)` is `w * ok`, a timed-out share of `w * (0 + 1 * 0)`
+                // adds +0 to a sum that is never -0, and both latencies are under the timeout.
+                s_net += w * r.ok;
+                upstream += w * (1.0 - r.ok);
+                quota |= r.quota;
+                l50 += w * c50;
+                l99 = l99.at_least(c99);
+                continue;
+            }
+            let to = timeout_share(c50, tail, timeout);
             s_net += w * r.ok * (1.0 - to);
             timed_out += w * (to + (1.0 - to) * 0.0);
             upstream += w * (1.0 - r.ok);
@@ -981,7 +995,44 @@ fn add_zone_call(
 #[cfg(test)]
 mod tests {
     use super::powi_exact;
+    use crate::num::Bound;
+    use crate::systems::timeout_share;
     use std::hint::black_box;
+
+    /// Where `zone_call` skips `timeout_share` (the timeout at least the tail plus its
+    /// divisor away), the share is exactly +0 and both latencies are under the timeout: over
+    /// a spread of latencies and timeouts, with timeouts on and around the boundary.
+    #[test]
+    fn a_timeout_far_past_the_tail_times_out_nothing_exactly() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut taken = 0;
+        for i in 0..300_000 {
+            let scale = [1e-3, 1.0, 100.0, 1e4, 1e7][i % 5];
+            let c50 = next() * scale;
+            let c99 = next() * scale;
+            let tail = c99.at_least(c50);
+            let edge = tail + tail.at_least(1.0);
+            let timeout = match i % 4 {
+                0 => next() * 4.0 * scale,
+                1 => edge,
+                2 => f64::from_bits(edge.to_bits() + 1),
+                _ => f64::from_bits(edge.to_bits() - 1),
+            };
+            if timeout - tail >= tail.at_least(1.0) {
+                taken += 1;
+                let to = timeout_share(c50, tail, timeout);
+                assert_eq!(to.to_bits(), 0.0f64.to_bits(), "{c50} {c99} {timeout}");
+                assert!(c50 < timeout && c99 < timeout, "{c50} {c99} {timeout}");
+            }
+        }
+        assert!(taken > 100_000, "the boundary was reached {taken} times");
+    }
 
     /// Same bits as `f64::powi` (the runtime's `__powidf2`) for every exponent the stage can
     /// use and more, over special values and a spread of bit patterns.
