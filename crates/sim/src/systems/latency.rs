@@ -230,7 +230,7 @@ fn latency_of<const NZ: usize>(
                     };
                     let pool_frac = idep.pool_frac;
                     let o = if own_loss {
-                        let zc = zone_call::<NZ>(
+                        let zc = zone_call_apart::<NZ>(
                             &view,
                             zones,
                             reach,
@@ -267,7 +267,7 @@ fn latency_of<const NZ: usize>(
                                 m.outcome
                             }
                             None => {
-                                let call = zone_call::<NZ>(
+                                let call = zone_call_apart::<NZ>(
                                     &view, zones, reach, services, c, z, zone_loss, timeout,
                                 );
                                 dep_outcome(&call, &link, pool_frac)
@@ -851,8 +851,27 @@ pub struct ZoneRow {
     pub quota: bool,
 }
 
-/// Calls from zone `z` (with packet loss `own_loss` on the caller's side) to service `c`.
+/// `zone_call` in a function of its own, for the rare calls that are not memoised.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn zone_call_apart<const NZ: usize>(
+    v: &ZoneView<'_>,
+    zones: &[crate::state::ZoneState],
+    reach: &[bool],
+    services: &[crate::state::ServiceState],
+    c: usize,
+    z: usize,
+    own_loss: f64,
+    timeout: f64,
+) -> ZoneCall {
+    zone_call::<NZ>(v, zones, reach, services, c, z, own_loss, timeout)
+}
+
+/// Calls from zone `z` (with packet loss `own_loss` on the caller's side) to service `c`
+/// (inlined where a missed memo slot is filled: no call, so the caller's floats need not be
+/// saved around it).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn zone_call<const NZ: usize>(
     v: &ZoneView<'_>,
     zones: &[crate::state::ZoneState],
