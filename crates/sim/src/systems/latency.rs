@@ -417,7 +417,9 @@ fn latency_of<const NZ: usize>(
             let m = &lead.m;
             let succ = succ_of[leader as usize];
             let counts = &mut group_zone_n[k * nz..(k + 1) * nz];
-            let n_all: u32 = counts.iter().sum();
+            // Its followers (its group less itself).
+            let n_all = group_n[leader as usize] - 1;
+            debug_assert_eq!(n_all, counts.iter().sum::<u32>(), "a group's followers");
             let g = f64::from(n_all);
             ok_total += m.ok_rps * g;
             failed_total += m.failed_rps * g;
