@@ -66,19 +66,22 @@ pub fn load(
         reach,
         dns_failing,
     } = &mut *fleet;
-    load_of(
-        &model,
-        clock.tick,
-        (zones, reach, *dns_failing),
-        services,
-        instances,
-        &mut scratch,
-    );
+    let args = (zones.as_slice(), reach.as_slice(), *dns_failing);
+    // The usual zone counts get code of their own, with the per-zone loops unrolled.
+    let run = match zones.len() {
+        1 => load_of::<1>,
+        2 => load_of::<2>,
+        3 => load_of::<3>,
+        4 => load_of::<4>,
+        _ => load_of::<0>,
+    };
+    run(&model, clock.tick, args, services, instances, &mut scratch);
 }
 
 /// The load stage on plain references and slices (function arguments the compiler knows do
 /// not alias, so it keeps their lengths and pointers in registers across the stores).
-fn load_of(
+/// `NZ` is the number of zones, known at compile time, or 0 for any number (`zones.len()`).
+fn load_of<const NZ: usize>(
     model: &Model,
     tick: u64,
     (zones, reach, dns_failing): (&[ZoneState], &[bool], bool),
@@ -87,7 +90,12 @@ fn load_of(
     sc: &mut Scratch,
 ) {
     let dt = model.tick_s;
-    let nz = zones.len();
+    debug_assert!(
+        NZ == 0 || NZ == zones.len(),
+        "load_of::<{NZ}> for {} zones",
+        zones.len()
+    );
+    let nz = if NZ == 0 { zones.len() } else { NZ };
     let ns = services.len();
     sc.fit(ns, nz, instances.len());
     sc.classify_reach(reach, nz);
@@ -116,6 +124,7 @@ fn load_of(
         .max()
         .unwrap_or(0);
     sc.zone_rps.resize(nz, 0.0);
+    sc.zone_key.resize(nz, 0);
     sc.dep_rows.resize(max_deps, DepRow::default());
     sc.own_ids.resize(max_instances, 0);
     // Which instances may have fault effects this tick: those the fault-effects stage says
@@ -149,6 +158,7 @@ fn load_of(
         zone_rps,
         zone_class,
         fx_maybe,
+        zone_key,
         ..
     } = sc;
     let (zone_load, share, count, rotation) = (
@@ -169,6 +179,7 @@ fn load_of(
         own_ids.as_mut_slice(),
         zone_rps.as_mut_slice(),
     );
+    let zone_key = zone_key.as_mut_slice();
     let (zone_class, fx_maybe) = (zone_class.as_slice(), fx_maybe.as_slice());
 
     // The load balancer's rotation.
@@ -353,75 +364,13 @@ fn load_of(
         // that looks the same to it (same load per instance, CPU steal, packet loss and
         // reachability), gets exactly the same results this tick: it follows that leader,
         // and load, latency and resources copy the leader's results instead of recomputing.
-        let mut leaders = [NO_LEADER; LEADER_SLOTS];
-        let mut n_leaders = 0;
-        // The instances that compute their own tick (all but the followers), in order.
-        let mut n_own = 0;
-        for &id in &svc.instances {
-            let id = id as usize;
-            // The leader it followed last tick, if any: the resources stage then copied that
-            // leader's whole tick into it (`copy_tick`), see `same_kept_state`.
-            let followed = follows[id];
-            follows[id] = NO_LEADER;
-            group_n[id] = 1;
-            let inst = &instances[id];
-            if !rotation[id] || !inst.is_running() {
-                own_ids[n_own] = id as u32;
-                n_own += 1;
-                continue;
-            }
-            let z = inst.zone as usize;
-            // Its zone looks the same as the leader's to an instance of this service (the same
-            // load per instance, and the same zone class).
-            let same_zone = |lead: &Instance| {
-                let lz = lead.zone as usize;
-                lz == z
-                    || (zone_rps[lz].to_bits() == zone_rps[z].to_bits()
-                        && zone_class[lz] == zone_class[z])
-            };
-            // Both tests compare bits, so "matches" is an equivalence and no two leaders
-            // match each other (a leader is an instance that matched no earlier one): at most
-            // one leader matches. The one it followed last tick is tried first, with the
-            // short check, and only if it does not match are the others tried.
-            let kept = leaders[..n_leaders].iter().position(|&l| l == followed);
-            let found = match kept {
-                Some(k)
-                    if {
-                        let lead = &instances[followed as usize];
-                        let fx_may_differ = fx_maybe[followed as usize] || fx_maybe[id];
-                        same_zone(lead) && same_kept_state(lead, inst, fx_may_differ)
-                    } =>
-                {
-                    Some(k)
-                }
-                _ => leaders[..n_leaders].iter().position(|&l| {
-                    let lead = &instances[l as usize];
-                    l != followed && same_zone(lead) && same_state(lead, inst)
-                }),
-            };
-            debug_assert_eq!(
-                found,
-                leaders[..n_leaders].iter().position(|&l| {
-                    let lead = &instances[l as usize];
-                    same_zone(lead) && same_state(lead, inst)
-                }),
-                "the first matching leader"
-            );
-            match found {
-                Some(k) => {
-                    follows[id] = leaders[k];
-                    group_n[leaders[k] as usize] += 1;
-                }
-                None => {
-                    if n_leaders < LEADER_SLOTS {
-                        leaders[n_leaders] = id as u32;
-                        n_leaders += 1;
-                    }
-                    own_ids[n_own] = id as u32;
-                    n_own += 1;
-                }
-            }
-        }
+        let n_own = find_leaders::<NZ>(
+            &svc.instances,
+            instances,
+            (rotation, fx_maybe, zone_rps, zone_class),
+            (follows, group_n, own_ids),
+            zone_key,
+        );
         let rows = &dep_rows[..svc.deps.len()];
         let rotation = &rotation[..];
         let follows = &follows[..];
@@ -666,6 +615,113 @@ fn load_of(
     }
 }
 
+/// The leader search of one service (`ids`, its instances): sets `follows` and `group_n` of
+/// its instances and writes those that compute their own tick (all but the followers), in
+/// order, to the start of `own_ids`; returns their number. `zone_key` (one per zone) is
+/// working space; `NZ` as in `load_of`. Out of line: in the load stage's body its loop kept
+/// every value on the stack.
+#[inline(never)]
+fn find_leaders<const NZ: usize>(
+    ids: &[u32],
+    instances: &[Instance],
+    (rotation, fx_maybe, zone_rps, zone_class): (&[bool], &[bool], &[f64], &[u32]),
+    (follows, group_n, own_ids): (&mut [u32], &mut [u32], &mut [u32]),
+    zone_key: &mut [u32],
+) -> usize {
+    let nz = if NZ == 0 { zone_rps.len() } else { NZ };
+    let (zone_rps, zone_class, zone_key) =
+        (&zone_rps[..nz], &zone_class[..nz], &mut zone_key[..nz]);
+    // Zones that look the same to an instance of this service (the same load per instance,
+    // and the same zone class) share a key: the first such zone. Both tests compare bits, so
+    // "looks the same" is an equivalence.
+    for z in 0..nz {
+        zone_key[z] = (0..z)
+            .find(|&y| {
+                zone_rps[y].to_bits() == zone_rps[z].to_bits() && zone_class[y] == zone_class[z]
+            })
+            .unwrap_or(z) as u32;
+    }
+    let zone_key = &*zone_key;
+    // Every per-instance slice cut to the same length: one bounds check covers them all.
+    let n = instances.len();
+    let (rotation, fx_maybe) = (&rotation[..n], &fx_maybe[..n]);
+    let (follows, group_n) = (&mut follows[..n], &mut group_n[..n]);
+    // The leaders so far: their ids, their zones' keys, whether they may have fault effects,
+    // and their followers so far.
+    let mut leaders = [NO_LEADER; LEADER_SLOTS];
+    let mut leader_keys = [0u32; LEADER_SLOTS];
+    let mut leader_fx = [false; LEADER_SLOTS];
+    let mut leader_followers = [0u32; LEADER_SLOTS];
+    let mut n_leaders = 0;
+    let mut n_own = 0;
+    for &id in ids {
+        let id = id as usize;
+        // The leader it followed last tick, if any: the resources stage then copied that
+        // leader's whole tick into it (`copy_tick`), see `same_kept_state`.
+        let followed = follows[id];
+        follows[id] = NO_LEADER;
+        group_n[id] = 1;
+        let inst = &instances[id];
+        if !rotation[id] || !inst.is_running() {
+            own_ids[n_own] = id as u32;
+            n_own += 1;
+            continue;
+        }
+        let key = zone_key[inst.zone as usize];
+        // At most one leader matches (a leader is an instance that matched no earlier one,
+        // and matching is an equivalence). The one it followed last tick is tried first,
+        // with the short check, and only if it does not match are the others tried.
+        let kept = leaders[..n_leaders].iter().position(|&l| l == followed);
+        let found = match kept {
+            Some(k)
+                if leader_keys[k] == key && {
+                    let lead = &instances[leaders[k] as usize];
+                    same_kept_state(lead, inst, leader_fx[k] || fx_maybe[id])
+                } =>
+            {
+                Some(k)
+            }
+            _ => (0..n_leaders).find(|&k| {
+                leaders[k] != followed
+                    && leader_keys[k] == key
+                    && same_state(&instances[leaders[k] as usize], inst)
+            }),
+        };
+        debug_assert_eq!(
+            found,
+            leaders[..n_leaders].iter().position(|&l| {
+                let lead = &instances[l as usize];
+                let (lz, z) = (lead.zone as usize, inst.zone as usize);
+                let same_zone = lz == z
+                    || (zone_rps[lz].to_bits() == zone_rps[z].to_bits()
+                        && zone_class[lz] == zone_class[z]);
+                same_zone && same_state(lead, inst)
+            }),
+            "the first matching leader"
+        );
+        match found {
+            Some(k) => {
+                follows[id] = leaders[k];
+                leader_followers[k] += 1;
+            }
+            None => {
+                if n_leaders < LEADER_SLOTS {
+                    leaders[n_leaders] = id as u32;
+                    leader_keys[n_leaders] = key;
+                    leader_fx[n_leaders] = fx_maybe[id];
+                    n_leaders += 1;
+                }
+                own_ids[n_own] = id as u32;
+                n_own += 1;
+            }
+        }
+    }
+    for (&lead, &followers) in leaders[..n_leaders].iter().zip(&leader_followers) {
+        group_n[lead as usize] = 1 + followers;
+    }
+    n_own
+}
+
 /// Whether the load balancer may send an instance requests (it still needs to pass its
 /// probes, unless the balancer panics and it runs).
 #[inline]
@@ -753,6 +809,7 @@ fn same_state(a: &Instance, b: &Instance) -> bool {
 ///
 /// `fx_may_differ` is false when neither instance can have fault effects this tick (no
 /// incident struck either: both have the neutral effects), so they need no comparing.
+#[inline(always)]
 fn same_kept_state(a: &Instance, b: &Instance, fx_may_differ: bool) -> bool {
     debug_assert!(
         fx_may_differ || (a.fx == InstanceEffects::default() && b.fx == InstanceEffects::default()),

@@ -104,6 +104,9 @@ pub struct Scratch {
     /// Per zone: the first zone with the same CPU steal, packet loss and reachability (this
     /// tick; see `load`).
     pub zone_class: Vec<u32>,
+    /// Per zone: the first zone that looks the same to an instance of the service being
+    /// loaded (same zone class, same load per instance; see `load`).
+    pub zone_key: Vec<u32>,
     /// Per service: the resources stage's constants.
     pub resource_factors: Vec<resources::Factors>,
     /// The instances whose fault effects the last fault-effects stage may have set (ids,
