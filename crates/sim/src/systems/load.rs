@@ -113,7 +113,6 @@ fn load_of<const NZ: usize>(
         sc.zone_class.push(class as u32);
     }
     sc.offered.fill(0.0);
-    sc.count.fill(0);
     sc.edge_failed.fill(0.0);
     sc.first_rps.fill(0.0);
     // Buffers sized once per tick, written by index below.
@@ -183,48 +182,7 @@ fn load_of<const NZ: usize>(
     let (zone_class, fx_maybe) = (zone_class.as_slice(), fx_maybe.as_slice());
 
     // The load balancer's rotation.
-    for (s, svc) in services.iter().enumerate() {
-        let mut healthy = 0u32;
-        let mut candidates = 0u32;
-        let count = &mut count[s * nz..(s + 1) * nz];
-        // One pass: healthy candidates are in rotation in any case; unhealthy ones that run
-        // only if the balancer panics (a second pass, only then).
-        for &id in &svc.instances {
-            let inst = &instances[id as usize];
-            let candidate = is_candidate(inst, zones);
-            let healthy_candidate = candidate && inst.probe_healthy;
-            rotation[id as usize] = healthy_candidate;
-            if candidate {
-                candidates += 1;
-                if inst.probe_healthy {
-                    healthy += 1;
-                    count[inst.zone as usize] += 1;
-                }
-            }
-        }
-        let panic = candidates > 0 && f64::from(healthy) < LB_PANIC_SHARE * f64::from(candidates);
-        let mut total = healthy;
-        if panic && candidates > healthy {
-            for &id in &svc.instances {
-                let inst = &instances[id as usize];
-                if !inst.probe_healthy && inst.is_running() && is_candidate(inst, zones) {
-                    rotation[id as usize] = true;
-                    count[inst.zone as usize] += 1;
-                    total += 1;
-                }
-            }
-        }
-        // Every share of the row is written (no need to clear the whole buffer first).
-        let row = s * nz..(s + 1) * nz;
-        if total > 0 {
-            // `count` is this service's row here.
-            for (share, &n) in share[row].iter_mut().zip(count.iter()) {
-                *share = f64::from(n) / f64::from(total);
-            }
-        } else {
-            share[row].fill(0.0);
-        }
-    }
+    rotation_pass::<NZ>(services, instances, zones, (count, share, rotation));
     // How long each service's clients wait: the longest timeout of its callers (customers
     // wait `CUSTOMER_TIMEOUT_MS`), in one pass over the call edges.
     for (s, stat) in model.services.iter().enumerate() {
@@ -720,6 +678,80 @@ fn find_leaders<const NZ: usize>(
         group_n[lead as usize] = 1 + followers;
     }
     n_own
+}
+
+/// The load balancer's rotation of every service: `rotation` (per instance), `count` and
+/// `share` (per service and zone, every row written). `NZ` as in `load_of`. Out of line: its
+/// loops get registers of their own.
+#[inline(never)]
+fn rotation_pass<const NZ: usize>(
+    services: &[ServiceState],
+    instances: &[Instance],
+    zones: &[ZoneState],
+    (count, share, rotation): (&mut [u32], &mut [f64], &mut [bool]),
+) {
+    let nz = if NZ == 0 { zones.len() } else { NZ };
+    let zones = &zones[..nz];
+    let rotation = &mut rotation[..instances.len()];
+    for (s, svc) in services.iter().enumerate() {
+        let mut healthy = 0u32;
+        let mut candidates = 0u32;
+        let count = &mut count[s * nz..(s + 1) * nz];
+        count.fill(0);
+        // One pass: healthy candidates are in rotation in any case; unhealthy ones that run
+        // only if the balancer panics (a second pass, only then).
+        for &id in &svc.instances {
+            let inst = &instances[id as usize];
+            let z = inst.zone as usize;
+            let healthy_candidate = if inst.drained || zones[z].drained {
+                false
+            } else if inst.is_running() {
+                candidates += 1;
+                inst.probe_healthy
+            } else if inst.probe_healthy && matches!(inst.life, Life::Down { .. }) {
+                candidates += 1;
+                true
+            } else {
+                false
+            };
+            debug_assert_eq!(
+                healthy_candidate,
+                is_candidate(inst, zones) && inst.probe_healthy
+            );
+            rotation[id as usize] = healthy_candidate;
+            if healthy_candidate {
+                healthy += 1;
+                count[z] += 1;
+            }
+        }
+        debug_assert_eq!(
+            candidates as usize,
+            (svc.instances.iter())
+                .filter(|&&id| is_candidate(&instances[id as usize], zones))
+                .count()
+        );
+        let panic = candidates > 0 && f64::from(healthy) < LB_PANIC_SHARE * f64::from(candidates);
+        let mut total = healthy;
+        if panic && candidates > healthy {
+            for &id in &svc.instances {
+                let inst = &instances[id as usize];
+                if !inst.probe_healthy && inst.is_running() && is_candidate(inst, zones) {
+                    rotation[id as usize] = true;
+                    count[inst.zone as usize] += 1;
+                    total += 1;
+                }
+            }
+        }
+        // Every share of the row is written (no need to clear the whole buffer first).
+        let share = &mut share[s * nz..(s + 1) * nz];
+        if total > 0 {
+            for (share, &n) in share.iter_mut().zip(count.iter()) {
+                *share = f64::from(n) / f64::from(total);
+            }
+        } else {
+            share.fill(0.0);
+        }
+    }
 }
 
 /// Whether the load balancer may send an instance requests (it still needs to pass its
