@@ -20,31 +20,6 @@ use crate::state::{
 };
 use crate::systems::Scratch;
 
-/// One dependency of the service being loaded, with the live settings its instances need.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DepRow {
-    /// The callee.
-    pub callee: u32,
-    /// Turned off by a feature flag.
-    pub disabled: bool,
-    /// Its calls are cache misses (a database behind a cache).
-    pub behind_cache: bool,
-    /// Calls per incoming request.
-    pub calls_per_request: f64,
-    /// The caller's circuit breaker is open this tick.
-    pub breaker_open: bool,
-    /// Pool size per caller instance.
-    pub pool: f64,
-    /// New connections cannot be made (DNS failing or the callee's certificate expired).
-    pub blocked: bool,
-    /// The callee's base latency, ms.
-    pub callee_base_ms: f64,
-    /// Share of connections the callee refuses.
-    pub refuse: f64,
-    /// Share of connections the callee accepts (1 − `refuse`).
-    pub conn_ok: f64,
-}
-
 /// Clock offset beyond which token checks fail, s.
 pub const SKEW_TOLERANCE_S: f64 = 1.0;
 /// Smallest capacity an instance can have (avoids dividing by zero), requests/s.
@@ -116,7 +91,6 @@ fn load_of<const NZ: usize>(
     sc.edge_failed.fill(0.0);
     sc.first_rps.fill(0.0);
     // Buffers sized once per tick, written by index below.
-    let max_deps = services.iter().map(|svc| svc.deps.len()).max().unwrap_or(0);
     let max_instances = services
         .iter()
         .map(|svc| svc.instances.len())
@@ -124,7 +98,6 @@ fn load_of<const NZ: usize>(
         .unwrap_or(0);
     sc.zone_rps.resize(nz, 0.0);
     sc.zone_key.resize(nz, 0);
-    sc.dep_rows.resize(max_deps, DepRow::default());
     sc.own_ids.resize(max_instances, 0);
     // Which instances may have fault effects this tick: those the fault-effects stage says
     // an incident struck (the others have the neutral effects), or all when it cannot tell.
@@ -150,7 +123,6 @@ fn load_of<const NZ: usize>(
         edge_failed,
         first_rps,
         client_timeout_ms,
-        dep_rows,
         follows,
         group_n,
         own_ids,
@@ -171,8 +143,7 @@ fn load_of<const NZ: usize>(
         first_rps.as_mut_slice(),
         client_timeout_ms.as_mut_slice(),
     );
-    let (dep_rows, follows, group_n, own_ids, zone_rps) = (
-        dep_rows.as_mut_slice(),
+    let (follows, group_n, own_ids, zone_rps) = (
         follows.as_mut_slice(),
         group_n.as_mut_slice(),
         own_ids.as_mut_slice(),
@@ -301,23 +272,6 @@ fn load_of<const NZ: usize>(
             0.0
         };
         let quota_i = quota.map(|q| q / f64::from(total_rotation.max(1)));
-        // The dependencies' live settings, once per service rather than per instance.
-        for (d, (dep, row)) in svc.deps.iter().zip(dep_rows.iter_mut()).enumerate() {
-            let c = dep.callee as usize;
-            let callee = &services[c];
-            *row = DepRow {
-                callee: dep.callee,
-                disabled: dep.disabled,
-                behind_cache: stat.behind_cache[d],
-                calls_per_request: dep.calls_per_request,
-                breaker_open: dep.breaker_open_until.is_some_and(|until| tick < until),
-                pool: f64::from(dep.pool_size),
-                blocked: dns_failing || callee.fx.cert_expired,
-                callee_base_ms: model.spec(dep.callee).base_latency_ms,
-                refuse: callee.conn_refuse,
-                conn_ok: 1.0 - callee.conn_refuse,
-            };
-        }
         // An instance in the same state as an earlier serving one of its service, in a zone
         // that looks the same to it (same load per instance, CPU steal, packet loss and
         // reachability), gets exactly the same results this tick: it follows that leader,
@@ -329,7 +283,6 @@ fn load_of<const NZ: usize>(
             (follows, group_n, own_ids),
             zone_key,
         );
-        let rows = &dep_rows[..svc.deps.len()];
         let rotation = &rotation[..];
         let follows = &follows[..];
         // Each leader's group (itself and its followers): it routes the calls of its whole
@@ -516,47 +469,57 @@ fn load_of<const NZ: usize>(
             // one instance at a time: results can differ in the last bits).
             let group = f64::from(group_n[id]);
             let good_rps = served_rps * (1.0 - own_error);
-            for (d, (row, idep)) in rows.iter().zip(inst.deps.iter_mut()).enumerate() {
-                if row.disabled {
+            for (d, (dep, idep)) in svc.deps.iter().zip(inst.deps.iter_mut()).enumerate() {
+                if dep.disabled {
                     continue;
                 }
-                let c = row.callee as usize;
-                let filter = if row.behind_cache { miss } else { 1.0 };
+                // The dependency's live settings, read here (a service has about one leader:
+                // a row of them per service cost more than it saved).
+                let c = dep.callee as usize;
+                let callee = &services[c];
+                // New connections cannot be made (DNS failing or the callee's certificate
+                // expired).
+                let blocked = dns_failing || callee.fx.cert_expired;
+                let filter = if stat.behind_cache[d] { miss } else { 1.0 };
                 // A request failing on the service's own error (bad config or flag, quota,
                 // full disk) fails before it calls anything.
-                let fresh = good_rps * row.calls_per_request * filter;
+                let fresh = good_rps * dep.calls_per_request * filter;
                 let calls = fresh + idep.retry_rps;
                 idep.fresh_rps = fresh;
                 idep.calls_rps = calls;
                 // Customers whose request failed elsewhere (last tick's success share) do not
                 // go on to buy: only calls for requests that can still succeed are demand.
                 first_rps[c] += fresh * first_share * prev_success * group;
-                if row.breaker_open {
+                if dep.breaker_open_until.is_some_and(|until| tick < until) {
                     idep.pool_frac = 1.0;
                     continue;
                 }
-                let mut usable = row.pool;
+                let mut usable = f64::from(dep.pool_size);
                 if d == limited_dep {
                     usable = usable.at_most(f64::from(limit));
                 }
-                if row.blocked {
+                if blocked {
                     usable = usable.at_most(idep.conns);
                 }
-                let needed = calls * idep.hold_ms.at_least(row.callee_base_ms) * 0.001;
+                let needed = calls
+                    * idep
+                        .hold_ms
+                        .at_least(model.spec(dep.callee).base_latency_ms)
+                    * 0.001;
                 let pool_frac = if needed <= usable {
                     1.0
                 } else {
                     usable / needed
                 };
                 idep.pool_frac = pool_frac;
-                let sent = calls * pool_frac * row.conn_ok;
+                let sent = calls * pool_frac * (1.0 - callee.conn_refuse);
                 idep.sent_rps = sent;
                 // Calls that never reach an instance of the callee count as the callee's
                 // failures (its error rate and SLO show the outage its callers see): refused
                 // connections, connections that cannot be made (DNS, TLS), unreachable zones,
                 // no instance in rotation at all.
-                let lost = calls * pool_frac * row.refuse
-                    + if row.blocked {
+                let lost = calls * pool_frac * callee.conn_refuse
+                    + if blocked {
                         calls * (1.0 - pool_frac)
                     } else {
                         0.0

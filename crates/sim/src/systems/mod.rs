@@ -86,8 +86,6 @@ pub struct Scratch {
     pub held: Vec<f64>,
     /// Per service: how long its clients wait before giving up, ms.
     pub client_timeout_ms: Vec<f64>,
-    /// The dependencies of the service being loaded (see `load::DepRow`).
-    pub dep_rows: Vec<load::DepRow>,
     /// Per instance: the instance whose results it copies this tick (same service, zone and
     /// state), or `load::NO_LEADER`.
     pub follows: Vec<u32>,
