@@ -98,6 +98,7 @@ fn load_of<const NZ: usize>(
         .unwrap_or(0);
     sc.zone_rps.resize(nz, 0.0);
     sc.zone_key.resize(nz, 0);
+    sc.unrouted.resize(ns, 0.0);
     sc.own_ids.resize(max_instances, 0);
     // Which instances may have fault effects this tick: those the fault-effects stage says
     // an incident struck (the others have the neutral effects), or all when it cannot tell.
@@ -130,6 +131,7 @@ fn load_of<const NZ: usize>(
         zone_class,
         fx_maybe,
         zone_key,
+        unrouted,
         ..
     } = sc;
     let (zone_load, share, count, rotation) = (
@@ -150,10 +152,17 @@ fn load_of<const NZ: usize>(
         zone_rps.as_mut_slice(),
     );
     let zone_key = zone_key.as_mut_slice();
+    let unrouted = unrouted.as_mut_slice();
     let (zone_class, fx_maybe) = (zone_class.as_slice(), fx_maybe.as_slice());
 
     // The load balancer's rotation.
-    rotation_pass::<NZ>(services, instances, zones, (count, share, rotation));
+    rotation_pass::<NZ>(
+        services,
+        instances,
+        zones,
+        (count, share, rotation),
+        unrouted,
+    );
     // How long each service's clients wait: the longest timeout of its callers (customers
     // wait `CUSTOMER_TIMEOUT_MS`), in one pass over the call edges.
     for (s, stat) in model.services.iter().enumerate() {
@@ -166,7 +175,9 @@ fn load_of<const NZ: usize>(
     for svc in services.iter() {
         for dep in &svc.deps {
             let t = &mut client_timeout_ms[dep.callee as usize];
-            *t = t.max(dep.timeout_ms);
+            // Timeouts are never NaN (checked when set); a zero of either sign becomes
+            // `CUSTOMER_TIMEOUT_MS` below.
+            *t = t.at_least(dep.timeout_ms);
         }
     }
     for t in client_timeout_ms.iter_mut() {
@@ -224,10 +235,10 @@ fn load_of<const NZ: usize>(
         if let Some(limit) = rate_limit
             && offered_total * keep > limit
         {
-            keep = limit / offered_total.max(MIN_CAPACITY_RPS);
+            keep = limit / offered_total.at_least(MIN_CAPACITY_RPS);
         }
         m.shed_rps = offered_total * (1.0 - keep);
-        let first = first.min(m.offered_rps);
+        let first = first.at_most(m.offered_rps);
         first_rps[s] = first;
         // Share of this service's requests that are first attempts (the rest are retries).
         let first_share = if m.offered_rps > 0.0 {
@@ -464,6 +475,7 @@ fn load_of<const NZ: usize>(
                 .pool_limit
                 .map_or((usize::MAX, 0), |(pd, limit)| (pd as usize, limit));
             let reach_row = &reach[zi * nz..(zi + 1) * nz];
+            let reach_all = reach_row.iter().all(|&r| r);
             // The instance and its followers (same calls, same reachable zones): their calls
             // are routed once, multiplied by the group's size (sums in a different order than
             // one instance at a time: results can differ in the last bits).
@@ -524,13 +536,27 @@ fn load_of<const NZ: usize>(
                     } else {
                         0.0
                     };
-                edge_failed[c] += route(
+                let (share_row, offered_row) = (
                     &share[c * nz..(c + 1) * nz],
                     &mut zone_load[c * nz..(c + 1) * nz],
-                    reach_row,
-                    sent * group,
-                    lost * group,
                 );
+                edge_failed[c] += if reach_all {
+                    route_reachable(
+                        share_row,
+                        offered_row,
+                        unrouted[c],
+                        sent * group,
+                        lost * group,
+                    )
+                } else {
+                    route(
+                        share_row,
+                        offered_row,
+                        reach_row,
+                        sent * group,
+                        lost * group,
+                    )
+                };
             }
         }
     }
@@ -652,6 +678,7 @@ fn rotation_pass<const NZ: usize>(
     instances: &[Instance],
     zones: &[ZoneState],
     (count, share, rotation): (&mut [u32], &mut [f64], &mut [bool]),
+    unrouted: &mut [f64],
 ) {
     let nz = if NZ == 0 { zones.len() } else { NZ };
     let zones = &zones[..nz];
@@ -707,13 +734,19 @@ fn rotation_pass<const NZ: usize>(
         }
         // Every share of the row is written (no need to clear the whole buffer first).
         let share = &mut share[s * nz..(s + 1) * nz];
+        // The sum `route` makes of the positive shares (adding a zero share, as here, leaves
+        // the sum as it is: it is never negative zero).
+        let mut routed = 0.0;
         if total > 0 {
             for (share, &n) in share.iter_mut().zip(count.iter()) {
-                *share = f64::from(n) / f64::from(total);
+                let w = f64::from(n) / f64::from(total);
+                *share = w;
+                routed += w;
             }
         } else {
             share.fill(0.0);
         }
+        unrouted[s] = (1.0 - routed).at_least(0.0);
     }
 }
 
@@ -735,6 +768,36 @@ pub const NO_LEADER: u32 = u32::MAX;
 
 /// Most leaders an instance is compared with (distinct states within one service).
 pub const LEADER_SLOTS: usize = 4;
+
+/// `route` for a caller that reaches every zone: `unrouted` is the callee's share of calls
+/// no zone takes (`Scratch::unrouted`, the same sum `route` makes). Every share is added, a
+/// zero one too: the offered loads are never negative zero (they start at zero and only
+/// grow here), so adding a zero leaves them as they are.
+#[inline]
+fn route_reachable(
+    share_row: &[f64],
+    offered_row: &mut [f64],
+    unrouted: f64,
+    sent: f64,
+    mut lost: f64,
+) -> f64 {
+    if sent > 0.0 {
+        debug_assert!(sent.is_finite(), "calls sent: {sent}");
+        debug_assert_eq!(
+            unrouted.to_bits(),
+            (1.0 - share_row.iter().filter(|&&w| w > 0.0).sum::<f64>())
+                .at_least(0.0)
+                .to_bits(),
+            "the callee's unrouted share"
+        );
+        for (&w, offered) in share_row.iter().zip(offered_row) {
+            debug_assert!(w >= 0.0 && offered.is_sign_positive());
+            *offered += sent * w;
+        }
+        lost += sent * unrouted;
+    }
+    lost
+}
 
 /// Routes `sent` calls/s over the callee's zones (`share_row`, its rotation per zone) into
 /// their offered load, from a caller that reaches the zones of `reach_row`; returns `lost`

@@ -105,6 +105,9 @@ pub struct Scratch {
     /// Per zone: the first zone that looks the same to an instance of the service being
     /// loaded (same zone class, same load per instance; see `load`).
     pub zone_key: Vec<u32>,
+    /// Per service: the share of calls to it that no zone takes (1 minus the sum of its
+    /// positive zone shares, at least 0; see `load`).
+    pub unrouted: Vec<f64>,
     /// Per service: the resources stage's constants.
     pub resource_factors: Vec<resources::Factors>,
     /// The instances whose fault effects the last fault-effects stage may have set (ids,
