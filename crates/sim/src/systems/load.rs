@@ -15,8 +15,8 @@ use crate::model::{
 };
 use crate::num::Bound;
 use crate::state::{
-    Cause, Clock, Fleet, Instance, InstanceEffects, InstanceTick, Life, ServiceState, ServiceTick,
-    ZoneState,
+    Cause, Clock, Fleet, Instance, InstanceDep, InstanceEffects, InstanceTick, Life, ServiceState,
+    ServiceTick, ZoneState,
 };
 use crate::systems::Scratch;
 
@@ -163,6 +163,17 @@ fn load_of<const NZ: usize>(
         (count, share, rotation),
         unrouted,
     );
+    let n = instances.len();
+    let mut bufs = LeaderBufs {
+        rotation: &rotation[..n],
+        fx_maybe: &fx_maybe[..n],
+        zone_class: &zone_class[..nz],
+        zone_rps: &mut zone_rps[..nz],
+        zone_key: &mut zone_key[..nz],
+        follows: &mut follows[..n],
+        group_n: &mut group_n[..n],
+        own_ids,
+    };
     // How long each service's clients wait: the longest timeout of its callers (customers
     // wait `CUSTOMER_TIMEOUT_MS`), in one pass over the call edges.
     for (s, stat) in model.services.iter().enumerate() {
@@ -263,7 +274,8 @@ fn load_of<const NZ: usize>(
         let inv_dt = 1.0 / dt;
         let inv_gc_span = 1.0 / (1.0 - GC_PRESSURE_START);
         // Load offered to each instance in rotation, per zone.
-        for ((rps, &offered), &count) in zone_rps
+        for ((rps, &offered), &count) in bufs
+            .zone_rps
             .iter_mut()
             .zip(&zone_load[row.clone()])
             .zip(&count[row])
@@ -287,23 +299,17 @@ fn load_of<const NZ: usize>(
         // that looks the same to it (same load per instance, CPU steal, packet loss and
         // reachability), gets exactly the same results this tick: it follows that leader,
         // and load, latency and resources copy the leader's results instead of recomputing.
-        let n_own = find_leaders::<NZ>(
-            &svc.instances,
-            instances,
-            (rotation, fx_maybe, zone_rps, zone_class),
-            (follows, group_n, own_ids),
-            zone_key,
-        );
-        let rotation = &rotation[..];
-        let follows = &follows[..];
+        let n_own = find_leaders::<NZ>(&svc.instances, instances, &mut bufs);
+        let rotation = bufs.rotation;
+        let follows = &*bufs.follows;
         // Each leader's group (itself and its followers): it routes the calls of its whole
         // group at once.
-        let group_n = &group_n[..];
-        let per_instance = &*zone_rps;
+        let group_n = &*bufs.group_n;
+        let per_instance = &*bufs.zone_rps;
         // Followers are skipped: their calls were routed with their leader's (see `group`,
         // below); the resources stage copies the leader's whole tick into them (`copy_tick`),
         // and nothing before reads them.
-        for &id in &own_ids[..n_own] {
+        for &id in &bufs.own_ids[..n_own] {
             let id = id as usize;
             debug_assert_eq!(follows[id], NO_LEADER, "a follower in own_ids");
             let inst = &mut instances[id];
@@ -313,12 +319,16 @@ fn load_of<const NZ: usize>(
                 disk_percent: prev.disk_percent,
                 ..InstanceTick::default()
             };
-            for dep in &mut inst.deps {
-                dep.calls_rps = 0.0;
-                dep.fresh_rps = 0.0;
-                dep.sent_rps = 0.0;
-            }
+            // No calls unless made below (a leader's are all set in its loop over them).
+            let no_calls = |deps: &mut [InstanceDep]| {
+                for dep in deps {
+                    dep.calls_rps = 0.0;
+                    dep.fresh_rps = 0.0;
+                    dep.sent_rps = 0.0;
+                }
+            };
             if !rotation[id] {
+                no_calls(&mut inst.deps);
                 continue;
             }
             let z = inst.zone as usize;
@@ -335,6 +345,7 @@ fn load_of<const NZ: usize>(
                     inst.m.latency_p50_ms = REFUSED_LATENCY_MS;
                     inst.m.latency_p99_ms = REFUSED_LATENCY_MS;
                     inst.m.cause = Cause::Refused;
+                    no_calls(&mut inst.deps);
                     continue;
                 }
             };
@@ -481,8 +492,10 @@ fn load_of<const NZ: usize>(
             // one instance at a time: results can differ in the last bits).
             let group = f64::from(group_n[id]);
             let good_rps = served_rps * (1.0 - own_error);
+            debug_assert_eq!(svc.deps.len(), inst.deps.len());
             for (d, (dep, idep)) in svc.deps.iter().zip(inst.deps.iter_mut()).enumerate() {
                 if dep.disabled {
+                    no_calls(std::slice::from_mut(idep));
                     continue;
                 }
                 // The dependency's live settings, read here (a service has about one leader:
@@ -504,6 +517,7 @@ fn load_of<const NZ: usize>(
                 first_rps[c] += fresh * first_share * prev_success * group;
                 if dep.breaker_open_until.is_some_and(|until| tick < until) {
                     idep.pool_frac = 1.0;
+                    idep.sent_rps = 0.0;
                     continue;
                 }
                 let mut usable = f64::from(dep.pool_size);
@@ -562,6 +576,27 @@ fn load_of<const NZ: usize>(
     }
 }
 
+/// The buffers the leader search reads and writes, cut once per tick (per instance: the
+/// fleet's length; per zone: the zone count).
+struct LeaderBufs<'a> {
+    /// Per instance: in the balancer's rotation (`Scratch::rotation`).
+    rotation: &'a [bool],
+    /// Per instance: may have fault effects (`Scratch::fx_maybe`).
+    fx_maybe: &'a [bool],
+    /// Per zone: its class (`Scratch::zone_class`).
+    zone_class: &'a [u32],
+    /// Per zone: load offered to each instance in rotation of the service being loaded.
+    zone_rps: &'a mut [f64],
+    /// Per zone: working space of the leader search (`Scratch::zone_key`).
+    zone_key: &'a mut [u32],
+    /// `Scratch::follows`.
+    follows: &'a mut [u32],
+    /// `Scratch::group_n`.
+    group_n: &'a mut [u32],
+    /// `Scratch::own_ids`.
+    own_ids: &'a mut [u32],
+}
+
 /// The leader search of one service (`ids`, its instances): sets `follows` and `group_n` of
 /// its instances and writes those that compute their own tick (all but the followers), in
 /// order, to the start of `own_ids`; returns their number. `zone_key` (one per zone) is
@@ -571,10 +606,19 @@ fn load_of<const NZ: usize>(
 fn find_leaders<const NZ: usize>(
     ids: &[u32],
     instances: &[Instance],
-    (rotation, fx_maybe, zone_rps, zone_class): (&[bool], &[bool], &[f64], &[u32]),
-    (follows, group_n, own_ids): (&mut [u32], &mut [u32], &mut [u32]),
-    zone_key: &mut [u32],
+    bufs: &mut LeaderBufs<'_>,
 ) -> usize {
+    let LeaderBufs {
+        rotation,
+        fx_maybe,
+        zone_class,
+        zone_rps,
+        zone_key,
+        follows,
+        group_n,
+        own_ids,
+    } = bufs;
+    let (zone_rps, zone_class) = (&**zone_rps, *zone_class);
     let nz = if NZ == 0 { zone_rps.len() } else { NZ };
     let (zone_rps, zone_class, zone_key) =
         (&zone_rps[..nz], &zone_class[..nz], &mut zone_key[..nz]);
