@@ -87,19 +87,12 @@ fn load_of<const NZ: usize>(
             .unwrap_or(z);
         sc.zone_class.push(class as u32);
     }
-    sc.offered.fill(0.0);
-    sc.edge_failed.fill(0.0);
-    sc.first_rps.fill(0.0);
-    // Buffers sized once per tick, written by index below.
-    let max_instances = services
-        .iter()
-        .map(|svc| svc.instances.len())
-        .max()
-        .unwrap_or(0);
+    // Buffers sized once per tick, written by index below (`own_ids` holds at most one
+    // service's instances: the fleet's count bounds it without a scan).
     sc.zone_rps.resize(nz, 0.0);
     sc.zone_key.resize(nz, 0);
     sc.unrouted.resize(ns, 0.0);
-    sc.own_ids.resize(max_instances, 0);
+    sc.own_ids.resize(instances.len(), 0);
     // Which instances may have fault effects this tick: those the fault-effects stage says
     // an incident struck (the others have the neutral effects), or all when it cannot tell.
     sc.fx_maybe.clear();
@@ -161,7 +154,7 @@ fn load_of<const NZ: usize>(
         instances,
         zones,
         (count, share, rotation),
-        unrouted,
+        (unrouted, zone_load, edge_failed, first_rps),
     );
     let n = instances.len();
     let mut bufs = LeaderBufs {
@@ -714,15 +707,16 @@ fn find_leaders<const NZ: usize>(
 }
 
 /// The load balancer's rotation of every service: `rotation` (per instance), `count` and
-/// `share` (per service and zone, every row written). `NZ` as in `load_of`. Out of line: its
-/// loops get registers of their own.
+/// `share` (per service and zone, every row written), `unrouted` (per service); also zeroes
+/// every service's `zone_load` row, `edge_failed` and `first_rps`. `NZ` as in `load_of`.
+/// Out of line: its loops get registers of their own.
 #[inline(never)]
 fn rotation_pass<const NZ: usize>(
     services: &[ServiceState],
     instances: &[Instance],
     zones: &[ZoneState],
     (count, share, rotation): (&mut [u32], &mut [f64], &mut [bool]),
-    unrouted: &mut [f64],
+    (unrouted, zone_load, edge_failed, first_rps): (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
 ) {
     let nz = if NZ == 0 { zones.len() } else { NZ };
     let zones = &zones[..nz];
@@ -732,6 +726,11 @@ fn rotation_pass<const NZ: usize>(
         let mut candidates = 0u32;
         let count = &mut count[s * nz..(s + 1) * nz];
         count.fill(0);
+        // The sums the pass down the call graph adds to, zeroed here rather than by three
+        // fills of whole buffers.
+        zone_load[s * nz..(s + 1) * nz].fill(0.0);
+        edge_failed[s] = 0.0;
+        first_rps[s] = 0.0;
         // One pass: healthy candidates are in rotation in any case; unhealthy ones that run
         // only if the balancer panics (a second pass, only then).
         for &id in &svc.instances {
