@@ -71,6 +71,8 @@ fn load_of<const NZ: usize>(
         zones.len()
     );
     let nz = if NZ == 0 { zones.len() } else { NZ };
+    // Cut to the zone count: a zone index checked once covers every per-zone slice.
+    let (zones, reach) = (&zones[..nz], &reach[..nz * nz]);
     let ns = services.len();
     sc.fit(ns, nz, instances.len());
     sc.classify_reach(reach, nz);
@@ -127,16 +129,18 @@ fn load_of<const NZ: usize>(
         unrouted,
         ..
     } = sc;
+    // Per service and zone, and per service: cut to the service count, so that one bounds
+    // check of a service index covers every per-service slice.
     let (zone_load, share, count, rotation) = (
-        zone_load.as_mut_slice(),
-        share.as_mut_slice(),
-        count.as_mut_slice(),
+        &mut zone_load[..ns * nz],
+        &mut share[..ns * nz],
+        &mut count[..ns * nz],
         rotation.as_mut_slice(),
     );
     let (edge_failed, first_rps, client_timeout_ms) = (
-        edge_failed.as_mut_slice(),
-        first_rps.as_mut_slice(),
-        client_timeout_ms.as_mut_slice(),
+        &mut edge_failed[..ns],
+        &mut first_rps[..ns],
+        &mut client_timeout_ms[..ns],
     );
     let (follows, group_n, own_ids, zone_rps) = (
         follows.as_mut_slice(),
@@ -145,7 +149,7 @@ fn load_of<const NZ: usize>(
         zone_rps.as_mut_slice(),
     );
     let zone_key = zone_key.as_mut_slice();
-    let unrouted = unrouted.as_mut_slice();
+    let unrouted = &mut unrouted[..ns];
     let (zone_class, fx_maybe) = (zone_class.as_slice(), fx_maybe.as_slice());
 
     // The load balancer's rotation.
@@ -298,7 +302,7 @@ fn load_of<const NZ: usize>(
         // Each leader's group (itself and its followers): it routes the calls of its whole
         // group at once.
         let group_n = &*bufs.group_n;
-        let per_instance = &*bufs.zone_rps;
+        let per_instance = &bufs.zone_rps[..nz];
         // Followers are skipped: their calls were routed with their leader's (see `group`,
         // below); the resources stage copies the leader's whole tick into them (`copy_tick`),
         // and nothing before reads them.
@@ -721,6 +725,18 @@ fn rotation_pass<const NZ: usize>(
     let nz = if NZ == 0 { zones.len() } else { NZ };
     let zones = &zones[..nz];
     let rotation = &mut rotation[..instances.len()];
+    // Per-service slices cut to the service count (no bounds check per service).
+    let ns = services.len();
+    let (unrouted, edge_failed, first_rps) = (
+        &mut unrouted[..ns],
+        &mut edge_failed[..ns],
+        &mut first_rps[..ns],
+    );
+    let (count, share, zone_load) = (
+        &mut count[..ns * nz],
+        &mut share[..ns * nz],
+        &mut zone_load[..ns * nz],
+    );
     for (s, svc) in services.iter().enumerate() {
         let mut healthy = 0u32;
         let mut candidates = 0u32;
