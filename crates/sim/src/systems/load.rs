@@ -173,7 +173,9 @@ fn load_of<const NZ: usize>(
     };
     // How long each service's clients wait: the longest timeout of its callers (customers
     // wait `CUSTOMER_TIMEOUT_MS`), in one pass over the call edges.
-    for (s, stat) in model.services.iter().enumerate() {
+    // The model's per-service rows, cut to the service count like the slices above.
+    let (stats, specs) = (&model.services[..ns], &model.scenario.services[..ns]);
+    for (s, stat) in stats.iter().enumerate() {
         client_timeout_ms[s] = if stat.entry_rps > 0.0 {
             CUSTOMER_TIMEOUT_MS
         } else {
@@ -196,8 +198,8 @@ fn load_of<const NZ: usize>(
 
     for &s in &model.topo {
         let s = s as usize;
-        let stat = &model.services[s];
-        let spec = model.spec(s as u32);
+        let stat = &stats[s];
+        let spec = &specs[s];
         let storm = services[s].fx.storm_retry_share > 0.0;
         let (entry, factor, shed, rate_limit, cert_expired, quota) = {
             let svc = &services[s];
@@ -524,11 +526,7 @@ fn load_of<const NZ: usize>(
                 if blocked {
                     usable = usable.at_most(idep.conns);
                 }
-                let needed = calls
-                    * idep
-                        .hold_ms
-                        .at_least(model.spec(dep.callee).base_latency_ms)
-                    * 0.001;
+                let needed = calls * idep.hold_ms.at_least(specs[c].base_latency_ms) * 0.001;
                 let pool_frac = if needed <= usable {
                     1.0
                 } else {
