@@ -492,7 +492,9 @@ fn load_of<const NZ: usize>(
             let group = f64::from(group_n[id]);
             let good_rps = served_rps * (1.0 - own_error);
             debug_assert_eq!(svc.deps.len(), inst.deps.len());
-            for (d, (dep, idep)) in svc.deps.iter().zip(inst.deps.iter_mut()).enumerate() {
+            debug_assert_eq!(svc.deps.len(), stat.behind_cache.len());
+            let deps = svc.deps.iter().zip(&stat.behind_cache);
+            for (d, ((dep, &behind_cache), idep)) in deps.zip(inst.deps.iter_mut()).enumerate() {
                 if dep.disabled {
                     no_calls(std::slice::from_mut(idep));
                     continue;
@@ -504,7 +506,7 @@ fn load_of<const NZ: usize>(
                 // New connections cannot be made (DNS failing or the callee's certificate
                 // expired).
                 let blocked = dns_failing || callee.fx.cert_expired;
-                let filter = if stat.behind_cache[d] { miss } else { 1.0 };
+                let filter = if behind_cache { miss } else { 1.0 };
                 // A request failing on the service's own error (bad config or flag, quota,
                 // full disk) fails before it calls anything.
                 let fresh = good_rps * dep.calls_per_request * filter;
