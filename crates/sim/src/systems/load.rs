@@ -647,10 +647,10 @@ fn find_leaders<const NZ: usize>(
         // The leader it followed last tick, if any: the resources stage then copied that
         // leader's whole tick into it (`copy_tick`), see `same_kept_state`.
         let followed = follows[id];
-        follows[id] = NO_LEADER;
         group_n[id] = 1;
         let inst = &instances[id];
         if !rotation[id] || !inst.is_running() {
+            follows[id] = NO_LEADER;
             own_ids[n_own] = id as u32;
             n_own += 1;
             continue;
@@ -693,6 +693,7 @@ fn find_leaders<const NZ: usize>(
                 leader_followers[k] += 1;
             }
             None => {
+                follows[id] = NO_LEADER;
                 if n_leaders < LEADER_SLOTS {
                     leaders[n_leaders] = id as u32;
                     leader_keys[n_leaders] = key;
