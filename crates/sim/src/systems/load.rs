@@ -127,6 +127,7 @@ fn load_of<const NZ: usize>(
         fx_maybe,
         zone_key,
         unrouted,
+        timeout_bits,
         ..
     } = sc;
     // Per service and zone, and per service: cut to the service count, so that one bounds
@@ -171,29 +172,66 @@ fn load_of<const NZ: usize>(
         group_n: &mut group_n[..n],
         own_ids,
     };
-    // How long each service's clients wait: the longest timeout of its callers (customers
-    // wait `CUSTOMER_TIMEOUT_MS`), in one pass over the call edges.
     // The model's per-service rows, cut to the service count like the slices above.
     let (stats, specs) = (&model.services[..ns], &model.scenario.services[..ns]);
+    // How long each service's clients wait: the longest timeout of its callers (customers
+    // wait `CUSTOMER_TIMEOUT_MS`). Kept from tick to tick, recomputed only when a call edge's
+    // timeout changed (an action), compared bit for bit with the ones it came from.
+    // `timeout_bits` starts with the service count (so that it is never empty once
+    // computed, even without call edges).
+    let mut edge = 1;
+    let mut same = timeout_bits.first() == Some(&(ns as u64));
+    for svc in services.iter() {
+        for dep in &svc.deps {
+            same &= timeout_bits.get(edge) == Some(&dep.timeout_ms.to_bits());
+            edge += 1;
+        }
+    }
+    if !same || edge != timeout_bits.len() {
+        timeout_bits.clear();
+        timeout_bits.push(ns as u64);
+        for (s, stat) in stats.iter().enumerate() {
+            client_timeout_ms[s] = if stat.entry_rps > 0.0 {
+                CUSTOMER_TIMEOUT_MS
+            } else {
+                0.0
+            };
+        }
+        for svc in services.iter() {
+            for dep in &svc.deps {
+                let t = &mut client_timeout_ms[dep.callee as usize];
+                // Timeouts are never NaN (checked when set); a zero of either sign becomes
+                // `CUSTOMER_TIMEOUT_MS` below.
+                *t = t.at_least(dep.timeout_ms);
+                timeout_bits.push(dep.timeout_ms.to_bits());
+            }
+        }
+        for t in client_timeout_ms.iter_mut() {
+            if *t <= 0.0 {
+                *t = CUSTOMER_TIMEOUT_MS;
+            }
+        }
+    }
+    #[cfg(debug_assertions)]
     for (s, stat) in stats.iter().enumerate() {
-        client_timeout_ms[s] = if stat.entry_rps > 0.0 {
+        let start = if stat.entry_rps > 0.0 {
             CUSTOMER_TIMEOUT_MS
         } else {
             0.0
         };
-    }
-    for svc in services.iter() {
-        for dep in &svc.deps {
-            let t = &mut client_timeout_ms[dep.callee as usize];
-            // Timeouts are never NaN (checked when set); a zero of either sign becomes
-            // `CUSTOMER_TIMEOUT_MS` below.
-            *t = t.at_least(dep.timeout_ms);
-        }
-    }
-    for t in client_timeout_ms.iter_mut() {
-        if *t <= 0.0 {
-            *t = CUSTOMER_TIMEOUT_MS;
-        }
+        let longest = (services.iter().flat_map(|svc| &svc.deps))
+            .filter(|dep| dep.callee as usize == s)
+            .fold(start, |t, dep| t.at_least(dep.timeout_ms));
+        let expected = if longest <= 0.0 {
+            CUSTOMER_TIMEOUT_MS
+        } else {
+            longest
+        };
+        debug_assert_eq!(
+            client_timeout_ms[s].to_bits(),
+            expected.to_bits(),
+            "the kept client timeout of service {s}"
+        );
     }
 
     for &s in &model.topo {

@@ -108,6 +108,9 @@ pub struct Scratch {
     /// Per service: the share of calls to it that no zone takes (1 minus the sum of its
     /// positive zone shares, at least 0; see `load`).
     pub unrouted: Vec<f64>,
+    /// The service count, then per call edge (the services' dependencies in order) the bits
+    /// of the timeout `client_timeout_ms` was last computed from (see `load`).
+    pub timeout_bits: Vec<u64>,
     /// Per service: the resources stage's constants.
     pub resource_factors: Vec<resources::Factors>,
     /// The instances whose fault effects the last fault-effects stage may have set (ids,
