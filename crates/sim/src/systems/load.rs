@@ -697,7 +697,12 @@ fn find_leaders<const NZ: usize>(
         // At most one leader matches (a leader is an instance that matched no earlier one,
         // and matching is an equivalence). The one it followed last tick is tried first,
         // with the short check, and only if it does not match are the others tried.
-        let kept = leaders[..n_leaders].iter().position(|&l| l == followed);
+        // Usually the service's first leader: tried before the search.
+        let kept = if n_leaders > 0 && leaders[0] == followed {
+            Some(0)
+        } else {
+            leaders[..n_leaders].iter().position(|&l| l == followed)
+        };
         let found = match kept {
             Some(k)
                 if leader_keys[k] == key && {
