@@ -700,7 +700,8 @@ fn find_leaders<const NZ: usize>(
         let followed = follows[id];
         group_n[id] = 1;
         let inst = &instances[id];
-        if !rotation[id] || !inst.is_running() {
+        // Only serving instances are compared (`|`: one branch for two plain tests).
+        if !rotation[id] | !inst.is_running() {
             follows[id] = NO_LEADER;
             own_ids[n_own] = id as u32;
             n_own += 1;
@@ -809,7 +810,8 @@ fn rotation_pass<const NZ: usize>(
         for &id in &svc.instances {
             let inst = &instances[id as usize];
             let z = inst.zone as usize;
-            let healthy_candidate = if inst.drained || zones[z].drained {
+            // `|`, not `||`: both are plain loads, one branch is cheaper than two.
+            let healthy_candidate = if inst.drained | zones[z].drained {
                 false
             } else if inst.is_running() {
                 candidates += 1;
