@@ -461,18 +461,19 @@ fn load_of<const NZ: usize>(
                 0.0
             };
             // A retry storm: an overloaded instance works on requests already given up.
-            let late = if storm && q1 > 0.0 {
+            let late = if storm & (q1 > 0.0) {
                 STORM_LATE_SHARE
             } else {
                 0.0
             };
-            let (own_error, mut cause) = if late == 0.0
-                && inst.fx.config_error == 0.0
-                && inst.fx.flag_error == 0.0
-                && skew == 0.0
-                && disk == 0.0
-                && stale == 0.0
-                && quota_reject == 0.0
+            // `&`, not `&&`: plain tests, one branch (they all hold in the usual case).
+            let (own_error, mut cause) = if (late == 0.0)
+                & (inst.fx.config_error == 0.0)
+                & (inst.fx.flag_error == 0.0)
+                & (skew == 0.0)
+                & (disk == 0.0)
+                & (stale == 0.0)
+                & (quota_reject == 0.0)
             {
                 // The usual case, exactly what the product below gives.
                 (0.0, Cause::None)
@@ -496,7 +497,7 @@ fn load_of<const NZ: usize>(
                 }
                 (1.0 - ok_share, worst.1)
             };
-            if abandoned > 0.0 && abandoned_rps > served_rps * own_error {
+            if (abandoned > 0.0) & (abandoned_rps > served_rps * own_error) {
                 cause = Cause::Overload;
             }
             inst.m.own_error = own_error;
@@ -544,7 +545,7 @@ fn load_of<const NZ: usize>(
                 let callee = &services[c];
                 // New connections cannot be made (DNS failing or the callee's certificate
                 // expired).
-                let blocked = dns_failing || callee.fx.cert_expired;
+                let blocked = dns_failing | callee.fx.cert_expired;
                 let filter = if behind_cache { miss } else { 1.0 };
                 // A request failing on the service's own error (bad config or flag, quota,
                 // full disk) fails before it calls anything.
