@@ -157,14 +157,15 @@ fn latency_of<const NZ: usize>(
         };
         for &id in &svcs[s].instances {
             let id = id as usize;
-            if !rotation[id] {
-                continue;
-            }
+            // Followers first (most instances are): either way the instance is skipped.
             if follows[id] != NO_LEADER {
                 // Same state as an instance computed before it: the same results (the
                 // resources stage copies them into it). What it adds to the sums is added
                 // once per group and zone after the loop (the sums are added in a different
                 // order: results can differ in the last bits).
+                continue;
+            }
+            if !rotation[id] {
                 continue;
             }
             if group_n[id] > 1 {
