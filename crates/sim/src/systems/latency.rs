@@ -1003,7 +1003,22 @@ fn add_zone_call(
 ) {
     let c50 = p50 + if p_retx > 0.5 { RETRANSMIT_MS } else { 0.0 };
     let c99 = p99 + if p_retx > 0.01 { RETRANSMIT_MS } else { 0.0 };
-    let to = timeout_share(c50, c99.at_least(c50), timeout);
+    let tail = c99.at_least(c50);
+    if timeout - tail >= tail.at_least(1.0) {
+        // The timeout at least twice the p99 away: `timeout_share` is exactly +0 and both
+        // latencies are under the timeout (see `zone_call`), so the sums below are these
+        // (`x * (1 - 0)` is `x`, `0 + p_lost` is `p_lost`).
+        out.s_net += w * zok * (1.0 - p_lost);
+        out.timed_out += w * p_lost;
+        out.upstream += w * (1.0 - zok);
+        if quota {
+            out.upstream_cause = DepCause::TooManyRequests;
+        }
+        out.l50 += w * c50;
+        out.l99 = out.l99.at_least(c99);
+        return;
+    }
+    let to = timeout_share(c50, tail, timeout);
     out.s_net += w * zok * (1.0 - to) * (1.0 - p_lost);
     out.timed_out += w * (to + (1.0 - to) * p_lost);
     out.upstream += w * (1.0 - zok);
@@ -1021,7 +1036,7 @@ mod tests {
     use crate::systems::timeout_share;
     use std::hint::black_box;
 
-    /// Where `zone_call` skips `timeout_share` (the timeout at least the tail plus its
+    /// Where `zone_call` and `add_zone_call` skip `timeout_share` (the timeout at least the tail plus its
     /// divisor away), the share is exactly +0 and both latencies are under the timeout: over
     /// a spread of latencies and timeouts, with timeouts on and around the boundary.
     #[test]
