@@ -202,16 +202,21 @@ fn latency_of<const NZ: usize>(
             let own_loss = inst.fx.loss > zone_loss;
             let deps = &services[s].deps;
             debug_assert_eq!(inst.deps.len(), deps.len());
+            debug_assert!(dep_sums.len() >= deps.len(), "a sum per dependency");
             // First what each dependency's calls see (few values live across the calls it
             // makes), then what they add up to for the instance.
-            for (d, (dep, idep)) in deps.iter().zip(inst.deps.iter_mut()).enumerate() {
+            for ((dep, idep), sums) in deps
+                .iter()
+                .zip(inst.deps.iter_mut())
+                .zip(dep_sums.iter_mut())
+            {
                 if dep.disabled {
                     idep.ok_frac = 1.0;
                     idep.latency_p50_ms = 0.0;
                     idep.latency_p99_ms = 0.0;
                     idep.cause = None;
                     idep.retry_rps = 0.0;
-                    add_dep_sums(&mut dep_sums[d], idep);
+                    add_dep_sums(sums, idep);
                     continue;
                 }
                 let c = dep.callee as usize;
@@ -295,7 +300,7 @@ fn latency_of<const NZ: usize>(
                 idep.latency_p99_ms = lat99;
                 idep.cause = cause;
                 idep.retry_rps = retry;
-                add_dep_sums(&mut dep_sums[d], idep);
+                add_dep_sums(sums, idep);
             }
             for (d, (dep, idep)) in deps.iter().zip(inst.deps.iter()).enumerate() {
                 if dep.disabled {
