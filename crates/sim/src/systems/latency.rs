@@ -123,6 +123,15 @@ fn latency_of<const NZ: usize>(
         succ_of.as_mut_slice(),
         reach_class.as_slice(),
     );
+    // The per-instance slices cut to the instance count (the load stage sized them,
+    // `Scratch::fit`): one index check covers them all.
+    let ni = instances.len();
+    let (rotation, follows, group_n, succ_of) = (
+        &rotation[..ni],
+        &follows[..ni],
+        &group_n[..ni],
+        &mut succ_of[..ni],
+    );
     let (zone_memo, dep_sums, group_zone_n) = (
         zone_memo.as_mut_slice(),
         dep_sums.as_mut_slice(),
