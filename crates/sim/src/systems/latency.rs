@@ -132,6 +132,8 @@ fn latency_of<const NZ: usize>(
         &group_n[..ni],
         &mut succ_of[..ni],
     );
+    // Likewise the per-service ones (the model and the fleet have the same services).
+    let (edge_failed, stats) = (&edge_failed[..ns], &model.services[..ns]);
     let (zone_memo, dep_sums, group_zone_n) = (
         zone_memo.as_mut_slice(),
         dep_sums.as_mut_slice(),
@@ -141,7 +143,7 @@ fn latency_of<const NZ: usize>(
     // (callees before callers): a caller reads only rows written this tick.
     for &s in model.topo.iter().rev() {
         let s = s as usize;
-        let stat = &model.services[s];
+        let stat = &stats[s];
         let is_entry = stat.entry_rps > 0.0;
         // Per dependency (`dep_sums`): calls, failed calls and latency × calls over the
         // instances (read by the resilience stage; instances out of rotation or down made no
