@@ -135,7 +135,7 @@ fn latency_of<const NZ: usize>(
     // Likewise the per-service ones (the model and the fleet have the same services).
     let (edge_failed, stats) = (&edge_failed[..ns], &model.services[..ns]);
     let (zone_memo, dep_sums, group_zone_n) = (
-        zone_memo.as_mut_slice(),
+        &mut zone_memo[..ns * ZONE_MEMO_SLOTS],
         dep_sums.as_mut_slice(),
         group_zone_n.as_mut_slice(),
     );
