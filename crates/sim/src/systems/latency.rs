@@ -132,8 +132,9 @@ fn latency_of<const NZ: usize>(
         &group_n[..ni],
         &mut succ_of[..ni],
     );
-    // The per-zone ones cut to the zone count (a constant for the usual counts).
-    let (zones, reach_class) = (&zones[..nz], &reach_class[..nz]);
+    // The per-zone ones (and the zone-by-zone reachability) cut to the zone count (a
+    // constant for the usual counts).
+    let (zones, reach_class, reach) = (&zones[..nz], &reach_class[..nz], &reach[..nz * nz]);
     // Likewise the per-service ones (the model and the fleet have the same services).
     let (edge_failed, stats) = (&edge_failed[..ns], &model.services[..ns]);
     let (zone_memo, dep_sums, group_zone_n) = (
