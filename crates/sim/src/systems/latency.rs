@@ -10,7 +10,7 @@ use crate::model::{CUSTOMER_TIMEOUT_MS, Model, PACKETS_PER_CALL, RETRANSMIT_MS};
 use crate::num::Bound;
 use crate::state::{Cause, Clock, DepCause, Fleet, Instance, ServiceState, ZoneState};
 use crate::systems::load::{LEADER_SLOTS, NO_LEADER};
-use crate::systems::{Scratch, timeout_share};
+use crate::systems::{Scratch, timeout_share, times_out_nothing};
 
 /// Weight of the past in the smoothed connection hold time.
 const HOLD_SMOOTHING: f64 = 0.7;
@@ -938,12 +938,11 @@ fn zone_call<const NZ: usize>(
             let c50 = r.p50 + 0.0;
             let c99 = r.p99 + 0.0;
             let tail = c99.at_least(c50);
-            if timeout - tail >= tail.at_least(1.0) {
-                // The timeout at least twice the p99 away (the usual case): `timeout_share`
-                // is exactly +0 (`timeout - tail` rounded is at least the divisor, so the
-                // quotient is at least 1 and its floor of 0 is taken), so the same sums are
-                // these: `w * ok * (1 - 0)` is `w * ok`, a timed-out share of `w * (0 + 1 * 0)`
-                // adds +0 to a sum that is never -0, and both latencies are under the timeout.
+            if times_out_nothing(tail, timeout) {
+                // The timeout at least twice the p99 (the usual case): `timeout_share` is
+                // exactly +0, so the same sums are these: `w * ok * (1 - 0)` is `w * ok`, a
+                // timed-out share of `w * (0 + 1 * 0)` adds +0 to a sum that is never -0, and
+                // both latencies are under the timeout.
                 s_net += w * r.ok;
                 upstream += w * (1.0 - r.ok);
                 quota |= r.quota;
@@ -1023,8 +1022,8 @@ fn add_zone_call(
     let c50 = p50 + if p_retx > 0.5 { RETRANSMIT_MS } else { 0.0 };
     let c99 = p99 + if p_retx > 0.01 { RETRANSMIT_MS } else { 0.0 };
     let tail = c99.at_least(c50);
-    if timeout - tail >= tail.at_least(1.0) {
-        // The timeout at least twice the p99 away: `timeout_share` is exactly +0 and both
+    if times_out_nothing(tail, timeout) {
+        // The timeout at least twice the p99: `timeout_share` is exactly +0 and both
         // latencies are under the timeout (see `zone_call`), so the sums below are these
         // (`x * (1 - 0)` is `x`, `0 + p_lost` is `p_lost`).
         out.s_net += w * zok * (1.0 - p_lost);
@@ -1052,11 +1051,11 @@ fn add_zone_call(
 mod tests {
     use super::powi_exact;
     use crate::num::Bound;
-    use crate::systems::timeout_share;
+    use crate::systems::{timeout_share, times_out_nothing};
     use std::hint::black_box;
 
-    /// Where `zone_call` and `add_zone_call` skip `timeout_share` (the timeout at least the tail plus its
-    /// divisor away), the share is exactly +0 and both latencies are under the timeout: over
+    /// Where `times_out_nothing` holds (and `zone_call` and `add_zone_call` skip
+    /// `timeout_share`), the share is exactly +0 and both latencies are under the timeout: over
     /// a spread of latencies and timeouts, with timeouts on and around the boundary.
     #[test]
     fn a_timeout_far_past_the_tail_times_out_nothing_exactly() {
@@ -1080,7 +1079,7 @@ mod tests {
                 2 => f64::from_bits(edge.to_bits() + 1),
                 _ => f64::from_bits(edge.to_bits() - 1),
             };
-            if timeout - tail >= tail.at_least(1.0) {
+            if times_out_nothing(tail, timeout) {
                 taken += 1;
                 let to = timeout_share(c50, tail, timeout);
                 assert_eq!(to.to_bits(), 0.0f64.to_bits(), "{c50} {c99} {timeout}");

@@ -279,6 +279,15 @@ pub fn tick_schedule() -> Schedule {
     schedule
 }
 
+/// Whether `timeout_share(p50, p99, timeout)` is exactly +0 for any `p50 <= p99`, with both
+/// latencies under the timeout: the timeout is at least twice the p99 (`timeout - p99`, as
+/// rounded, is at least the fade-out's divisor, so the tail's share is at most 0 and its
+/// floor of 0 is taken). Callers that sum such shares skip the terms it would zero.
+#[inline(always)]
+pub fn times_out_nothing(p99: f64, timeout: f64) -> bool {
+    timeout - p99 >= p99.at_least(1.0)
+}
+
 /// Share of requests that time out, for a latency distribution with median `p50` and 99th
 /// percentile `p99` against `timeout` (all ms): about half at the median, about 1 % at the p99,
 /// none well below it.
