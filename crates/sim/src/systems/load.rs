@@ -166,7 +166,6 @@ fn load_of<const NZ: usize>(
         rotation: &rotation[..n],
         fx_maybe: &fx_maybe[..n],
         zone_class: &zone_class[..nz],
-        one_class: zone_class.iter().all(|&c| c == 0),
         zone_rps: &mut zone_rps[..nz],
         zone_key: &mut zone_key[..nz],
         follows: &mut follows[..n],
@@ -622,8 +621,6 @@ struct LeaderBufs<'a> {
     fx_maybe: &'a [bool],
     /// Per zone: its class (`Scratch::zone_class`).
     zone_class: &'a [u32],
-    /// Whether every zone is in the same class.
-    one_class: bool,
     /// Per zone: load offered to each instance in rotation of the service being loaded.
     zone_rps: &'a mut [f64],
     /// Per zone: working space of the leader search (`Scratch::zone_key`).
@@ -651,7 +648,6 @@ fn find_leaders<const NZ: usize>(
         rotation,
         fx_maybe,
         zone_class,
-        one_class,
         zone_rps,
         zone_key,
         follows,
@@ -665,21 +661,12 @@ fn find_leaders<const NZ: usize>(
     // Zones that look the same to an instance of this service (the same load per instance,
     // and the same zone class) share a key: the first such zone. Both tests compare bits, so
     // "looks the same" is an equivalence.
-    if *one_class {
-        // Every zone in one class (the usual case): only the loads tell them apart.
-        for z in 0..nz {
-            zone_key[z] = (0..z)
-                .find(|&y| zone_rps[y].to_bits() == zone_rps[z].to_bits())
-                .unwrap_or(z) as u32;
-        }
-    } else {
-        for z in 0..nz {
-            zone_key[z] = (0..z)
-                .find(|&y| {
-                    zone_rps[y].to_bits() == zone_rps[z].to_bits() && zone_class[y] == zone_class[z]
-                })
-                .unwrap_or(z) as u32;
-        }
+    for z in 0..nz {
+        zone_key[z] = (0..z)
+            .find(|&y| {
+                zone_rps[y].to_bits() == zone_rps[z].to_bits() && zone_class[y] == zone_class[z]
+            })
+            .unwrap_or(z) as u32;
     }
     let zone_key = &*zone_key;
     // Every per-instance slice cut to the same length: one bounds check covers them all.
