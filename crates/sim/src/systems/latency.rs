@@ -75,6 +75,15 @@ fn latency_of<const NZ: usize>(
     let ns = services.len();
     let lossless = zones.iter().all(|zone| zone.loss == 0.0);
     sc.classify_reach(reach, nz);
+    // Bit `z`: zone `z` reaches every zone (zones from 64 on are told apart by `zone_call`).
+    let mut reach_all: u64 = 0;
+    for z in 0..nz.min(64) {
+        if reach[z * nz..(z + 1) * nz].iter().all(|&r| r) {
+            reach_all |= 1 << z;
+        }
+    }
+    // Every service's sums are written with its rows, before its callers read them.
+    sc.call_sums.resize(ns, CallSum::default());
     // Only the keys are cleared: a slot's call and outcome are written whenever its key is.
     sc.zone_memo
         .resize(ns * ZONE_MEMO_SLOTS, ZoneMemo::default());
@@ -93,6 +102,7 @@ fn latency_of<const NZ: usize>(
         count,
         group_n,
         zone_rows,
+        call_sums,
         rotation,
         edge_failed,
         follows,
@@ -116,6 +126,7 @@ fn latency_of<const NZ: usize>(
     zone_rows.resize(ns * nz, ZoneRow::default());
     let (share, count, group_n) = (share.as_slice(), count.as_slice(), group_n.as_slice());
     let zone_rows = zone_rows.as_mut_slice();
+    let call_sums = &mut call_sums[..ns];
     let (rotation, edge_failed, follows, succ_of, reach_class) = (
         rotation.as_slice(),
         edge_failed.as_slice(),
@@ -166,8 +177,10 @@ fn latency_of<const NZ: usize>(
         // its instances).
         let view = ZoneView {
             rows: zone_rows,
+            sums: call_sums,
             zones: nz,
             lossless,
+            reach_all,
         };
         for &id in &svcs[s].instances {
             let id = id as usize;
@@ -275,9 +288,25 @@ fn latency_of<const NZ: usize>(
                                 if m.key.is_none() {
                                     // Computed in the slot.
                                     m.key = key;
-                                    m.call = zone_call::<NZ>(
-                                        &view, zones, reach, services, c, z, zone_loss, timeout,
-                                    );
+                                    let callee_loss = services[c].fx.loss;
+                                    m.call =
+                                        match view.summed(c, z, zone_loss, callee_loss, timeout) {
+                                            Some(call) => {
+                                                #[cfg(debug_assertions)]
+                                                check_summed(
+                                                    &call,
+                                                    &zone_call::<NZ>(
+                                                        &view, zones, reach, services, c, z,
+                                                        zone_loss, timeout,
+                                                    ),
+                                                );
+                                                call
+                                            }
+                                            None => zone_call::<NZ>(
+                                                &view, zones, reach, services, c, z, zone_loss,
+                                                timeout,
+                                            ),
+                                        };
                                     m.outcome = dep_outcome(&m.call, &link, pool_frac);
                                     m.outcome_key = outcome_key;
                                 } else if m.outcome_key != outcome_key {
@@ -471,8 +500,11 @@ fn latency_of<const NZ: usize>(
                 a.p99 = a.p99.at_least(m.latency_p99_ms);
             }
         }
-        // This service's rows of the per-zone results.
+        // This service's rows of the per-zone results, and what calls that reach every zone
+        // and time none out see of them (`zone_call`'s sums for such calls, the same
+        // operations in the same order).
         let (out_rows, row_share) = (&mut zone_rows[row.clone()], &share[row]);
+        let mut sum = CallSum::default();
         for z in 0..nz {
             let zk = z.min(MAX_ZONES - 1);
             // Zones past the last tracked one share its sums (`MAX_ZONES`): they are taken
@@ -496,14 +528,17 @@ fn latency_of<const NZ: usize>(
                 ok = ok.clamp(0.0, 1.0);
                 p99 = p99.at_least(p50);
             }
+            let (w, quota) = (row_share[z], own.cause == Cause::Quota);
             out_rows[z] = ZoneRow {
-                share: row_share[z],
+                share: w,
                 ok,
                 p50,
                 p99,
-                quota: own.cause == Cause::Quota,
+                quota,
             };
+            sum.add_zone(w, ok, p50, p99, quota);
         }
+        call_sums[s] = sum.finish();
         let svc = &mut services[s];
         for (dep, sums) in svc.deps.iter_mut().zip(dep_sums.iter_mut()) {
             let [calls, failed, latency] = std::mem::take(sums);
@@ -852,10 +887,123 @@ fn powi_exact(x: f64, n: i32) -> f64 {
 pub struct ZoneView<'a> {
     /// `[c * zones + b]`: service `c` in zone `b`.
     rows: &'a [ZoneRow],
+    /// Per service: its rows summed for calls that see all of them alike (`CallSum`).
+    sums: &'a [CallSum],
     /// Zones count.
     zones: usize,
     /// No zone has packet loss this tick.
     lossless: bool,
+    /// Bit `z`: zone `z` reaches every zone.
+    reach_all: u64,
+}
+
+impl ZoneView<'_> {
+    /// `zone_call`'s answer for calls from zone `z` (with packet loss `own_loss` on the
+    /// caller's side) to service `c` (with packet loss `callee_loss`), from the callee's
+    /// `CallSum`, when it is that sum: no packet loss anywhere, every zone in reach and no
+    /// zone's tail near the timeout. `None` otherwise (then `zone_call` tells).
+    #[inline(always)]
+    fn summed(
+        &self,
+        c: usize,
+        z: usize,
+        own_loss: f64,
+        callee_loss: f64,
+        timeout: f64,
+    ) -> Option<ZoneCall> {
+        let sum = &self.sums[c];
+        let reaches_all = z < 64 && self.reach_all >> z & 1 != 0;
+        // Without short-circuit: all the values are at hand.
+        let quiet = self.lossless & (own_loss == 0.0) & (callee_loss == 0.0) & reaches_all;
+        if !(quiet && times_out_nothing(sum.tail, timeout)) {
+            return None;
+        }
+        Some(ZoneCall {
+            s_net: sum.s_net,
+            l50: sum.l50,
+            l99: sum.l99,
+            unreach: 0.0,
+            timed_out: 0.0,
+            upstream: sum.upstream,
+            upstream_cause: if sum.quota {
+                DepCause::TooManyRequests
+            } else {
+                DepCause::Upstream
+            },
+        })
+    }
+}
+
+/// A service's rows summed as `zone_call` sums them for calls from a zone that reaches every
+/// zone, with no packet loss on the way, when the timeout is past every zone's tail
+/// (`times_out_nothing`): then the timeout changes none of the sums, and the highest tail
+/// tells whether it is past every zone's (the test is monotonic in the tail).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallSum {
+    /// `ZoneCall::s_net` of such calls.
+    pub s_net: f64,
+    /// `ZoneCall::upstream` of such calls.
+    pub upstream: f64,
+    /// `ZoneCall::l50` of such calls, ms.
+    pub l50: f64,
+    /// `ZoneCall::l99` of such calls, ms.
+    pub l99: f64,
+    /// The highest tail (p99, or p50 if higher) of a zone with calls, ms; NaN if any is
+    /// (set by `finish`).
+    pub tail: f64,
+    /// A zone with calls rejects for quota.
+    pub quota: bool,
+}
+
+impl CallSum {
+    /// Adds a zone's row (share `w` of the calls; success share `ok`, latencies `p50`,
+    /// `p99`, ms; `quota` if it rejects for quota), as `zone_call`'s loop without packet
+    /// loss does for a reachable zone whose tail the timeout is past.
+    /// A row's p99 is at least its p50 (`latency_and_errors` makes it so), so the zone's
+    /// tail is its p99 and the highest tail is `l99`. `zone_call` adds `p50 + 0.0` (+0 for
+    /// -0): the same sum `l50`, which starts at +0 (adding -0 or +0 to it changes nothing).
+    #[inline(always)]
+    fn add_zone(&mut self, w: f64, ok: f64, p50: f64, p99: f64, quota: bool) {
+        debug_assert!(
+            p99 >= p50 || p99.is_nan() || p50.is_nan(),
+            "a row's p99 under its p50"
+        );
+        if w <= 0.0 {
+            return;
+        }
+        self.s_net += w * ok;
+        self.upstream += w * (1.0 - ok);
+        self.quota |= quota;
+        self.l50 += w * p50;
+        self.l99 = self.l99.at_least(p99 + 0.0);
+    }
+
+    /// The sum with its highest tail: `l99`, or NaN if a zone's p50 was NaN (then its tail
+    /// was too, and `l50` is NaN): the maximum loses a NaN, and the timeout test must fail on
+    /// it as `zone_call`'s does.
+    #[inline(always)]
+    fn finish(mut self) -> CallSum {
+        self.tail = if self.l50.is_nan() {
+            f64::NAN
+        } else {
+            self.l99
+        };
+        self
+    }
+}
+
+/// Debug builds: a call from a callee's `CallSum` is, bit for bit, the call `zone_call`
+/// computes.
+#[cfg(debug_assertions)]
+fn check_summed(summed: &ZoneCall, full: &ZoneCall) {
+    let bits = |c: &ZoneCall| {
+        [c.s_net, c.l50, c.l99, c.unreach, c.timed_out, c.upstream].map(f64::to_bits)
+    };
+    assert_eq!(bits(summed), bits(full), "a summed call's numbers");
+    assert_eq!(
+        summed.upstream_cause, full.upstream_cause,
+        "a summed call's cause"
+    );
 }
 
 /// What callers see of one service in one zone this tick (`Scratch::zone_rows`).
@@ -1049,10 +1197,128 @@ fn add_zone_call(
 
 #[cfg(test)]
 mod tests {
-    use super::powi_exact;
+    use super::{CallSum, ZoneCall, ZoneRow, ZoneView, powi_exact, zone_call};
+    use crate::FaultSchedule;
+    use crate::model::Model;
     use crate::num::Bound;
+    use crate::state::ZoneState;
+    use crate::systems::setup::initial_fleet;
     use crate::systems::{timeout_share, times_out_nothing};
     use std::hint::black_box;
+    use std::sync::Arc;
+
+    /// `zone_call`'s numbers and cause, as bits.
+    fn call_bits(c: &ZoneCall) -> ([u64; 6], crate::state::DepCause) {
+        let n = [c.s_net, c.l50, c.l99, c.unreach, c.timed_out, c.upstream];
+        (n.map(f64::to_bits), c.upstream_cause)
+    }
+
+    /// Where `ZoneView::summed` answers, it is `zone_call`'s answer bit for bit, and it answers
+    /// exactly where `zone_call` would take its no-loss, nothing-times-out branch for every
+    /// zone with calls: over random rows (some without calls; p99 at least p50, as the stage
+    /// makes them), 1 to 5 zones, timeouts on and around the highest tail's boundary, with a
+    /// zone out of reach and with packet loss on either side (then it never answers).
+    #[test]
+    fn a_summed_call_is_zone_calls_answer_where_it_answers() {
+        let text = include_str!("../../tests/fixtures/determinism.ron");
+        let scenario = Arc::new(breakathon_scenario::parse_unchecked(text).expect("fixture"));
+        let schedule = Arc::new(FaultSchedule::compute(&scenario, 1));
+        let model = Model::new(scenario, schedule).expect("model");
+        let mut services = initial_fleet(&model).services;
+        let mut x: u64 = 0x853c_49e6_748f_ea9b;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut answered, mut declined) = (0, 0);
+        for i in 0..60_000 {
+            let nz = 1 + i % 5;
+            let scale = [1e-3, 1.0, 100.0, 1e4][i / 5 % 4];
+            let rows: Vec<ZoneRow> = (0..nz)
+                .map(|_| {
+                    let p50 = next() * scale;
+                    ZoneRow {
+                        share: if next() < 0.2 { 0.0 } else { next() },
+                        ok: if next() < 0.2 { 1.0 } else { next() },
+                        p50,
+                        p99: p50 + next() * scale,
+                        quota: next() < 0.1,
+                    }
+                })
+                .collect();
+            let mut sum = CallSum::default();
+            for r in &rows {
+                sum.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
+            }
+            let sums = [sum.finish()];
+            let tail = sums[0].tail;
+            let edge = tail + tail.at_least(1.0);
+            let timeout = match i % 4 {
+                0 => next() * 4.0 * scale,
+                1 => edge,
+                2 => f64::from_bits(edge.to_bits() + 1),
+                _ => f64::from_bits(edge.to_bits() - 1),
+            };
+            // Every zone in reach, or (one case in 8) zone 0 out of reach of the caller's,
+            // the last.
+            let z = nz - 1;
+            let mut reach = vec![true; nz * nz];
+            let cut = nz > 1 && i % 8 == 5;
+            if cut {
+                reach[z * nz] = false;
+            }
+            let reach_all = (0..nz)
+                .filter(|&z| reach[z * nz..(z + 1) * nz].iter().all(|&r| r))
+                .fold(0u64, |m, z| m | 1 << z);
+            // Packet loss on the caller's side or the callee's in one case in 8 each.
+            let own_loss = if i % 8 == 6 { 0.01 } else { 0.0 };
+            services[0].fx.loss = if i % 8 == 7 { 0.02 } else { 0.0 };
+            let zones = vec![
+                ZoneState {
+                    up: true,
+                    drained: false,
+                    loss: 0.0,
+                    steal: 0.0,
+                };
+                nz
+            ];
+            let view = ZoneView {
+                rows: &rows,
+                sums: &sums,
+                zones: nz,
+                lossless: true,
+                reach_all,
+            };
+            let full = zone_call::<0>(&view, &zones, &reach, &services, 0, z, own_loss, timeout);
+            // (With no zone with calls, it answers only for a timeout of 1 ms or more.)
+            let quiet = times_out_nothing(0.0, timeout)
+                && rows
+                    .iter()
+                    .filter(|r| r.share > 0.0)
+                    .all(|r| times_out_nothing((r.p99 + 0.0).at_least(r.p50 + 0.0), timeout));
+            let lossy = own_loss > 0.0 || services[0].fx.loss > 0.0;
+            match view.summed(0, z, own_loss, services[0].fx.loss, timeout) {
+                Some(call) => {
+                    answered += 1;
+                    assert!(
+                        quiet && !cut && !lossy,
+                        "answered for {rows:?} at {timeout}"
+                    );
+                    assert_eq!(call_bits(&call), call_bits(&full), "{rows:?} at {timeout}");
+                }
+                None => {
+                    declined += 1;
+                    assert!(!quiet || cut || lossy, "declined {rows:?} at {timeout}");
+                }
+            }
+        }
+        assert!(
+            answered > 15_000 && declined > 15_000,
+            "{answered} {declined}"
+        );
+    }
 
     /// Where `times_out_nothing` holds (and `zone_call` and `add_zone_call` skip
     /// `timeout_share`), the share is exactly +0 and both latencies are under the timeout: over

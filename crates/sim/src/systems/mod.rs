@@ -132,6 +132,9 @@ pub struct Scratch {
     pub zone_acc: Vec<latency::ZoneAcc>,
     /// `[s * zones + z]`: what callers see of service `s` in zone `z` (set by latency).
     pub zone_rows: Vec<latency::ZoneRow>,
+    /// Per service: what calls without packet loss that reach all of its zones and time
+    /// none of them out see of it (set by latency with its rows).
+    pub call_sums: Vec<latency::CallSum>,
     /// The instances the lifecycle stage has work for this tick (`lifecycle::due`), in id
     /// order, found by the resources stage's pass over every instance; `life_due_tick` is the
     /// tick they were found for (`None`: the lifecycle stage scans every instance itself).
