@@ -179,15 +179,21 @@ fn load_of<const NZ: usize>(
     // timeout changed (an action), compared bit for bit with the ones it came from.
     // `timeout_bits` starts with the service count (so that it is never empty once
     // computed, even without call edges).
-    let mut edge = 1;
-    let mut same = timeout_bits.first() == Some(&(ns as u64));
+    // The differences' bits ORed together (no branch per edge), each service's edges against
+    // its run of the kept bits.
+    let mut diff = u64::from(timeout_bits.first() != Some(&(ns as u64)));
+    let mut kept = timeout_bits.get(1..).unwrap_or_default();
     for svc in services.iter() {
-        for dep in &svc.deps {
-            same &= timeout_bits.get(edge) == Some(&dep.timeout_ms.to_bits());
-            edge += 1;
+        let Some((bits, rest)) = kept.split_at_checked(svc.deps.len()) else {
+            diff = 1;
+            break;
+        };
+        for (dep, &b) in svc.deps.iter().zip(bits) {
+            diff |= dep.timeout_ms.to_bits() ^ b;
         }
+        kept = rest;
     }
-    if !same || edge != timeout_bits.len() {
+    if diff != 0 || !kept.is_empty() {
         timeout_bits.clear();
         timeout_bits.push(ns as u64);
         for (s, stat) in stats.iter().enumerate() {
