@@ -172,6 +172,8 @@ fn load_of<const NZ: usize>(
         group_n: &mut group_n[..n],
         own_ids,
     };
+    // Every zone reaches every zone (the usual case): no caller's row needs looking at.
+    let reach_everywhere = reach.iter().all(|&r| r);
     // The model's per-service rows, cut to the service count like the slices above.
     let (stats, specs) = (&model.services[..ns], &model.scenario.services[..ns]);
     // How long each service's clients wait: the longest timeout of its callers (customers
@@ -338,6 +340,9 @@ fn load_of<const NZ: usize>(
             0.0
         };
         let quota_i = quota.map(|q| q / f64::from(total_rotation.max(1)));
+        // No per-service source of own errors this tick (no retry storm, quota or stale
+        // reads): with the neutral fault effects, only clock skew and a full disk remain.
+        let calm_service = !storm & quota_i.is_none() & (stale == 0.0);
         // An instance in the same state as an earlier serving one of its service, in a zone
         // that looks the same to it (same load per instance, CPU steal, packet loss and
         // reachability), gets exactly the same results this tick: it follows that leader,
@@ -447,60 +452,73 @@ fn load_of<const NZ: usize>(
                 + wait_ms * 2.0
                 + GC_PAUSE_MS * gc
                 + inst.fx.extra_latency_ms * 0.2;
-            // Own errors.
-            let mut quota_reject = 0.0;
-            if let Some(q_i) = quota_i
-                && served_rps > q_i
-            {
-                let admitted = q_i * (q_i / served_rps).at_least(QUOTA_FLOOR_SHARE);
-                quota_reject = 1.0 - admitted / served_rps;
-            }
-            let skew = if inst.clock_skew_s.abs() > SKEW_TOLERANCE_S {
-                CLOCK_SKEW_ERROR_SHARE
-            } else {
-                0.0
-            };
-            let disk = if inst.disk_used_gb >= disk_full_gb {
-                DISK_WRITE_SHARE
-            } else {
-                0.0
-            };
-            // A retry storm: an overloaded instance works on requests already given up.
-            let late = if storm & (q1 > 0.0) {
-                STORM_LATE_SHARE
-            } else {
-                0.0
-            };
-            // `&`, not `&&`: plain tests, one branch (they all hold in the usual case).
-            let (own_error, mut cause) = if (late == 0.0)
-                & (inst.fx.config_error == 0.0)
-                & (inst.fx.flag_error == 0.0)
-                & (skew == 0.0)
-                & (disk == 0.0)
-                & (stale == 0.0)
-                & (quota_reject == 0.0)
-            {
-                // The usual case, exactly what the product below gives.
+            // Own errors. A calm leader (no per-service source of them, the neutral fault
+            // effects) can only have clock skew or a full disk; the others take every source.
+            let calm = calm_service & !fx_maybe[id];
+            debug_assert!(
+                !calm || inst.fx == InstanceEffects::default(),
+                "an instance no incident struck has fault effects"
+            );
+            let skewed_or_full =
+                (inst.clock_skew_s.abs() > SKEW_TOLERANCE_S) | (inst.disk_used_gb >= disk_full_gb);
+            let (own_error, mut cause) = if calm & !skewed_or_full {
+                // Exactly what the product below gives without a source.
                 (0.0, Cause::None)
             } else {
-                let errs = [
-                    (late, Cause::Overload),
-                    (inst.fx.config_error, Cause::BadConfig),
-                    (inst.fx.flag_error, Cause::BadFlag),
-                    (skew, Cause::ClockSkew),
-                    (disk, Cause::DiskFull),
-                    (stale, Cause::StaleRead),
-                    (quota_reject, Cause::Quota),
-                ];
-                let mut ok_share = 1.0;
-                let mut worst = (0.0, Cause::None);
-                for (e, cause) in errs {
-                    ok_share *= 1.0 - e;
-                    if e > worst.0 {
-                        worst = (e, cause);
-                    }
+                let mut quota_reject = 0.0;
+                if let Some(q_i) = quota_i
+                    && served_rps > q_i
+                {
+                    let admitted = q_i * (q_i / served_rps).at_least(QUOTA_FLOOR_SHARE);
+                    quota_reject = 1.0 - admitted / served_rps;
                 }
-                (1.0 - ok_share, worst.1)
+                let skew = if inst.clock_skew_s.abs() > SKEW_TOLERANCE_S {
+                    CLOCK_SKEW_ERROR_SHARE
+                } else {
+                    0.0
+                };
+                let disk = if inst.disk_used_gb >= disk_full_gb {
+                    DISK_WRITE_SHARE
+                } else {
+                    0.0
+                };
+                // A retry storm: an overloaded instance works on requests already given up.
+                let late = if storm & (q1 > 0.0) {
+                    STORM_LATE_SHARE
+                } else {
+                    0.0
+                };
+                // `&`, not `&&`: plain tests, one branch (they all hold in the usual case).
+                if (late == 0.0)
+                    & (inst.fx.config_error == 0.0)
+                    & (inst.fx.flag_error == 0.0)
+                    & (skew == 0.0)
+                    & (disk == 0.0)
+                    & (stale == 0.0)
+                    & (quota_reject == 0.0)
+                {
+                    // The usual case, exactly what the product below gives.
+                    (0.0, Cause::None)
+                } else {
+                    let errs = [
+                        (late, Cause::Overload),
+                        (inst.fx.config_error, Cause::BadConfig),
+                        (inst.fx.flag_error, Cause::BadFlag),
+                        (skew, Cause::ClockSkew),
+                        (disk, Cause::DiskFull),
+                        (stale, Cause::StaleRead),
+                        (quota_reject, Cause::Quota),
+                    ];
+                    let mut ok_share = 1.0;
+                    let mut worst = (0.0, Cause::None);
+                    for (e, cause) in errs {
+                        ok_share *= 1.0 - e;
+                        if e > worst.0 {
+                            worst = (e, cause);
+                        }
+                    }
+                    (1.0 - ok_share, worst.1)
+                }
             };
             if (abandoned > 0.0) & (abandoned_rps > served_rps * own_error) {
                 cause = Cause::Overload;
@@ -525,12 +543,15 @@ fn load_of<const NZ: usize>(
                 1.0
             };
             // The dependency whose pool a fault limits, if any (no index matches `usize::MAX`).
-            let (limited_dep, limit) = inst
-                .fx
-                .pool_limit
-                .map_or((usize::MAX, 0), |(pd, limit)| (pd as usize, limit));
+            let (limited_dep, limit) = if calm {
+                (usize::MAX, 0)
+            } else {
+                inst.fx
+                    .pool_limit
+                    .map_or((usize::MAX, 0), |(pd, limit)| (pd as usize, limit))
+            };
             let reach_row = &reach[zi * nz..(zi + 1) * nz];
-            let reach_all = reach_row.iter().all(|&r| r);
+            let reach_all = reach_everywhere || reach_row.iter().all(|&r| r);
             // The instance and its followers (same calls, same reachable zones): their calls
             // are routed once, multiplied by the group's size (sums in a different order than
             // one instance at a time: results can differ in the last bits).
