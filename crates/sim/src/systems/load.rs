@@ -461,10 +461,9 @@ fn load_of<const NZ: usize>(
             );
             let skewed_or_full =
                 (inst.clock_skew_s.abs() > SKEW_TOLERANCE_S) | (inst.disk_used_gb >= disk_full_gb);
-            let (own_error, mut cause) = if calm & !skewed_or_full {
-                // Exactly what the product below gives without a source.
-                (0.0, Cause::None)
-            } else {
+            // Every source of own errors: the share of requests failing on them and the
+            // dominant one.
+            let all_sources = || {
                 let mut quota_reject = 0.0;
                 if let Some(q_i) = quota_i
                     && served_rps > q_i
@@ -519,6 +518,17 @@ fn load_of<const NZ: usize>(
                     }
                     (1.0 - ok_share, worst.1)
                 }
+            };
+            let (own_error, mut cause) = if calm & !skewed_or_full {
+                // Exactly what every source gives without one.
+                debug_assert_eq!(
+                    all_sources(),
+                    (0.0, Cause::None),
+                    "a calm leader's own errors"
+                );
+                (0.0, Cause::None)
+            } else {
+                all_sources()
             };
             if (abandoned > 0.0) & (abandoned_rps > served_rps * own_error) {
                 cause = Cause::Overload;
