@@ -33,6 +33,7 @@ pub fn load(
     clock: Res<Clock>,
     mut fleet: ResMut<Fleet>,
     mut scratch: ResMut<Scratch>,
+    mut uniform: Local<Vec<bool>>,
 ) {
     let Fleet {
         zones,
@@ -50,7 +51,9 @@ pub fn load(
         4 => load_of::<4>,
         _ => load_of::<0>,
     };
-    run(&model, clock.tick, args, services, instances, &mut scratch);
+    uniform.resize(services.len(), false);
+    let bufs = (&mut *scratch, uniform.as_mut_slice());
+    run(&model, clock.tick, args, services, instances, bufs);
 }
 
 /// The load stage on plain references and slices (function arguments the compiler knows do
@@ -62,7 +65,7 @@ fn load_of<const NZ: usize>(
     (zones, reach, dns_failing): (&[ZoneState], &[bool], bool),
     services: &mut [ServiceState],
     instances: &mut [Instance],
-    sc: &mut Scratch,
+    (sc, uniform): (&mut Scratch, &mut [bool]),
 ) {
     let dt = model.tick_s;
     debug_assert!(
@@ -174,6 +177,16 @@ fn load_of<const NZ: usize>(
     };
     // Every zone reaches every zone (the usual case): no caller's row needs looking at.
     let reach_everywhere = reach.iter().all(|&r| r);
+    // Services whose rotation has as many instances in every zone, while every zone reaches
+    // every zone (the usual case): each of their per-zone rows holds one value, bit for bit
+    // (the shares are the same quotient; the offered load starts at zero and only grows by
+    // the same calls times the same share), so the value is computed once for all zones.
+    let uniform = &mut uniform[..ns];
+    for (s, u) in uniform.iter_mut().enumerate() {
+        let row = &count[s * nz..(s + 1) * nz];
+        *u = reach_everywhere && nz > 0 && row.iter().all(|&n| n == row[0]);
+    }
+    let uniform = &*uniform;
     // The model's per-service rows, cut to the service count like the slices above.
     let (stats, specs) = (&model.services[..ns], &model.scenario.services[..ns]);
     // How long each service's clients wait: the longest timeout of its callers (customers
@@ -273,10 +286,22 @@ fn load_of<const NZ: usize>(
             entry
         };
         let mut offered_total = 0.0;
-        for (offered, &share) in zone_load[row.clone()].iter_mut().zip(&share[row.clone()]) {
-            let v = *offered * factor + entry_admitted * share;
-            *offered = v;
-            offered_total += v;
+        if uniform[s] {
+            debug_assert!(
+                is_uniform(&zone_load[row.clone()]) && is_uniform(&share[row.clone()]),
+                "the rows of service {s} hold one value"
+            );
+            let v = zone_load[row.start] * factor + entry_admitted * share[row.start];
+            for offered in &mut zone_load[row.clone()] {
+                *offered = v;
+                offered_total += v;
+            }
+        } else {
+            for (offered, &share) in zone_load[row.clone()].iter_mut().zip(&share[row.clone()]) {
+                let v = *offered * factor + entry_admitted * share;
+                *offered = v;
+                offered_total += v;
+            }
         }
         m.offered_rps = offered_total + edge_failed[s];
         // First attempts: new customers plus callers' first calls (a spike multiplies both).
@@ -319,13 +344,18 @@ fn load_of<const NZ: usize>(
         let inv_dt = 1.0 / dt;
         let inv_gc_span = 1.0 / (1.0 - GC_PRESSURE_START);
         // Load offered to each instance in rotation, per zone.
-        for ((rps, &offered), &count) in bufs
-            .zone_rps
-            .iter_mut()
-            .zip(&zone_load[row.clone()])
-            .zip(&count[row])
-        {
-            *rps = offered * keep / f64::from(count.max(1));
+        if uniform[s] {
+            let rps = zone_load[row.start] * keep / f64::from(count[row.start].max(1));
+            bufs.zone_rps.fill(rps);
+        } else {
+            for ((rps, &offered), &count) in bufs
+                .zone_rps
+                .iter_mut()
+                .zip(&zone_load[row.clone()])
+                .zip(&count[row])
+            {
+                *rps = offered * keep / f64::from(count.max(1));
+            }
         }
         let disk_full_gb = spec.disk_gb * 0.999;
         let primary_only = stat.kind == ServiceKind::Database && svc.reads_on_primary;
@@ -627,7 +657,15 @@ fn load_of<const NZ: usize>(
                     &share[c * nz..(c + 1) * nz],
                     &mut zone_load[c * nz..(c + 1) * nz],
                 );
-                edge_failed[c] += if reach_all {
+                edge_failed[c] += if uniform[c] {
+                    route_uniform(
+                        share_row,
+                        offered_row,
+                        unrouted[c],
+                        sent * group,
+                        lost * group,
+                    )
+                } else if reach_all {
                     route_reachable(
                         share_row,
                         offered_row,
@@ -940,6 +978,47 @@ fn route_reachable(
         lost += sent * unrouted;
     }
     lost
+}
+
+/// `route_reachable` for a callee whose rows hold one value each (`share_row`: the same
+/// share in every zone; `offered_row`: the same load): the one sum made once, for every zone.
+/// Debug builds check each zone against `route_reachable`'s sum.
+#[inline]
+fn route_uniform(
+    share_row: &[f64],
+    offered_row: &mut [f64],
+    unrouted: f64,
+    sent: f64,
+    mut lost: f64,
+) -> f64 {
+    if sent > 0.0 {
+        debug_assert!(
+            is_uniform(share_row) && is_uniform(offered_row),
+            "a uniform callee's rows"
+        );
+        debug_assert_eq!(
+            unrouted.to_bits(),
+            (1.0 - share_row.iter().filter(|&&w| w > 0.0).sum::<f64>())
+                .at_least(0.0)
+                .to_bits(),
+            "the callee's unrouted share"
+        );
+        let before = offered_row[0];
+        let v = before + sent * share_row[0];
+        offered_row.fill(v);
+        debug_assert!(
+            (offered_row.iter().zip(share_row))
+                .all(|(o, &w)| o.to_bits() == (before + sent * w).to_bits()),
+            "a uniform callee's offered load"
+        );
+        lost += sent * unrouted;
+    }
+    lost
+}
+
+/// Whether every value of `row` has the bits of the first.
+fn is_uniform(row: &[f64]) -> bool {
+    row.iter().all(|v| v.to_bits() == row[0].to_bits())
 }
 
 /// Routes `sent` calls/s over the callee's zones (`share_row`, its rotation per zone) into
