@@ -182,9 +182,13 @@ fn load_of<const NZ: usize>(
     // (the shares are the same quotient; the offered load starts at zero and only grows by
     // the same calls times the same share), so the value is computed once for all zones.
     let uniform = &mut uniform[..ns];
-    for (s, u) in uniform.iter_mut().enumerate() {
-        let row = &count[s * nz..(s + 1) * nz];
-        *u = reach_everywhere && nz > 0 && row.iter().all(|&n| n == row[0]);
+    if reach_everywhere && nz > 0 {
+        for (s, u) in uniform.iter_mut().enumerate() {
+            let row = &count[s * nz..(s + 1) * nz];
+            *u = row.iter().all(|&n| n == row[0]);
+        }
+    } else {
+        uniform.fill(false);
     }
     let uniform = &*uniform;
     // The model's per-service rows, cut to the service count like the slices above.
@@ -392,7 +396,9 @@ fn load_of<const NZ: usize>(
             debug_assert_eq!(follows[id], NO_LEADER, "a follower in own_ids");
             let inst = &mut instances[id];
             let prev = inst.m;
-            inst.m = InstanceTick {
+            // This tick's metrics start from nothing but the memory and disk (the resources
+            // stage moves them on); a serving leader's are written once, below.
+            let fresh_tick = InstanceTick {
                 memory_percent: prev.memory_percent,
                 disk_percent: prev.disk_percent,
                 ..InstanceTick::default()
@@ -406,23 +412,27 @@ fn load_of<const NZ: usize>(
                 }
             };
             if !rotation[id] {
+                inst.m = fresh_tick;
                 no_calls(&mut inst.deps);
                 continue;
             }
             let z = inst.zone as usize;
             let offered = per_instance[z];
-            inst.m.offered_rps = offered;
             let since = match inst.life {
                 Life::Running { since_tick } => since_tick,
                 _ => {
                     // Down but still in rotation: connections refused.
-                    inst.m.failed_rps = offered;
-                    inst.m.own_error = 1.0;
-                    inst.m.own_p50_ms = REFUSED_LATENCY_MS;
-                    inst.m.own_p99_ms = REFUSED_LATENCY_MS;
-                    inst.m.latency_p50_ms = REFUSED_LATENCY_MS;
-                    inst.m.latency_p99_ms = REFUSED_LATENCY_MS;
-                    inst.m.cause = Cause::Refused;
+                    inst.m = InstanceTick {
+                        offered_rps: offered,
+                        failed_rps: offered,
+                        own_error: 1.0,
+                        own_p50_ms: REFUSED_LATENCY_MS,
+                        own_p99_ms: REFUSED_LATENCY_MS,
+                        latency_p50_ms: REFUSED_LATENCY_MS,
+                        latency_p99_ms: REFUSED_LATENCY_MS,
+                        cause: Cause::Refused,
+                        ..fresh_tick
+                    };
                     no_calls(&mut inst.deps);
                     continue;
                 }
@@ -472,13 +482,7 @@ fn load_of<const NZ: usize>(
             };
             let served_rps = served * inv_dt;
             let abandoned_rps = abandoned * inv_dt;
-            inst.m.capacity_rps = cap;
-            inst.m.utilisation = rho;
-            inst.m.served_rps = served_rps;
-            inst.m.abandoned_rps = abandoned_rps;
-            inst.m.own_p50_ms = base + wait_ms;
-            inst.m.wait_ms = wait_ms;
-            inst.m.own_p99_ms = base * P99_IDLE_FACTOR
+            let own_p99_ms = base * P99_IDLE_FACTOR
                 + wait_ms * 2.0
                 + GC_PAUSE_MS * gc
                 + inst.fx.extra_latency_ms * 0.2;
@@ -563,8 +567,19 @@ fn load_of<const NZ: usize>(
             if (abandoned > 0.0) & (abandoned_rps > served_rps * own_error) {
                 cause = Cause::Overload;
             }
-            inst.m.own_error = own_error;
-            inst.m.cause = cause;
+            inst.m = InstanceTick {
+                offered_rps: offered,
+                served_rps,
+                capacity_rps: cap,
+                utilisation: rho,
+                own_p50_ms: base + wait_ms,
+                own_p99_ms,
+                own_error,
+                wait_ms,
+                abandoned_rps,
+                cause,
+                ..fresh_tick
+            };
             // Forward calls through the pools.
             let miss = cache.map_or(1.0, |(cd, hit)| {
                 let ok = if prev.served_rps > 0.0 {
