@@ -444,8 +444,19 @@ fn load_of<const NZ: usize>(
                 let progress = (tick.saturating_sub(since)) as f64 / warmup_ticks as f64;
                 (WARMUP_START_FACTOR + (1.0 - WARMUP_START_FACTOR) * progress).at_most(1.0)
             };
+            // No incident struck it: the neutral fault effects (no CPU hog, no added latency),
+            // whose terms leave the sums below as they are (none of them is negative zero).
+            let neutral = !fx_maybe[id];
+            debug_assert!(
+                !neutral || inst.fx == InstanceEffects::default(),
+                "an instance no incident struck has fault effects"
+            );
             let steal = inst.fx.steal.at_least(zones[z].steal);
-            let cpu_avail = ((1.0 - inst.fx.hog) * (1.0 - steal)).at_least(0.05);
+            let cpu_avail = if neutral {
+                (1.0 - steal).at_least(0.05)
+            } else {
+                ((1.0 - inst.fx.hog) * (1.0 - steal)).at_least(0.05)
+            };
             let gc =
                 ((prev.memory_percent * 0.01 - GC_PRESSURE_START) * inv_gc_span).clamp(0.0, 1.0);
             let mut cap = capacity_rps * warm * cpu_avail * (1.0 - GC_CAPACITY_LOSS * gc);
@@ -455,8 +466,12 @@ fn load_of<const NZ: usize>(
             // Past its connection limit a server thrashes (a process or buffer per connection).
             cap *= conn_ok;
             let service_ms = base_latency_ms / cpu_avail;
-            let added_ms = inst.fx.extra_latency_ms + inst.fx.flag_latency_ms;
-            let base = service_ms + added_ms + GC_PAUSE_MS * gc * 0.3;
+            let base = if neutral {
+                service_ms + GC_PAUSE_MS * gc * 0.3
+            } else {
+                let added_ms = inst.fx.extra_latency_ms + inst.fx.flag_latency_ms;
+                service_ms + added_ms + GC_PAUSE_MS * gc * 0.3
+            };
             // Worker threads limit throughput to threads / time a request holds one (one
             // division rather than a chain of two).
             cap = cap
@@ -482,17 +497,15 @@ fn load_of<const NZ: usize>(
             };
             let served_rps = served * inv_dt;
             let abandoned_rps = abandoned * inv_dt;
-            let own_p99_ms = base * P99_IDLE_FACTOR
-                + wait_ms * 2.0
-                + GC_PAUSE_MS * gc
-                + inst.fx.extra_latency_ms * 0.2;
+            let own_p99_ms = base * P99_IDLE_FACTOR + wait_ms * 2.0 + GC_PAUSE_MS * gc;
+            let own_p99_ms = if neutral {
+                own_p99_ms
+            } else {
+                own_p99_ms + inst.fx.extra_latency_ms * 0.2
+            };
             // Own errors. A calm leader (no per-service source of them, the neutral fault
             // effects) can only have clock skew or a full disk; the others take every source.
-            let calm = calm_service & !fx_maybe[id];
-            debug_assert!(
-                !calm || inst.fx == InstanceEffects::default(),
-                "an instance no incident struck has fault effects"
-            );
+            let calm = calm_service & neutral;
             let skewed_or_full =
                 (inst.clock_skew_s.abs() > SKEW_TOLERANCE_S) | (inst.disk_used_gb >= disk_full_gb);
             // Every source of own errors: the share of requests failing on them and the
