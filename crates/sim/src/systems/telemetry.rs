@@ -393,11 +393,15 @@ pub fn telemetry(
                     || alert.episodes.back().is_none_or(|e| e.1.is_some()),
                 "an open alert episode without a holding condition"
             );
-            if alert.holding_since.take().is_some()
-                && let Some(last) = alert.episodes.back_mut()
-                && last.1.is_none()
-            {
-                last.1 = Some(tick);
+            // Tested before it is cleared: no store for the usual rule, which did not hold
+            // last tick either.
+            if alert.holding_since.is_some() {
+                alert.holding_since = None;
+                if let Some(last) = alert.episodes.back_mut()
+                    && last.1.is_none()
+                {
+                    last.1 = Some(tick);
+                }
             }
         }
     }
