@@ -503,6 +503,22 @@ fn load_of<const NZ: usize>(
             } else {
                 own_p99_ms + inst.fx.extra_latency_ms * 0.2
             };
+            debug_assert!(
+                !neutral || {
+                    let fx = &inst.fx;
+                    let cpu = ((1.0 - fx.hog) * (1.0 - steal)).at_least(0.05);
+                    let added_ms = fx.extra_latency_ms + fx.flag_latency_ms;
+                    let full_base = service_ms + added_ms + GC_PAUSE_MS * gc * 0.3;
+                    let p99 = full_base * P99_IDLE_FACTOR
+                        + wait_ms * 2.0
+                        + GC_PAUSE_MS * gc
+                        + fx.extra_latency_ms * 0.2;
+                    cpu.to_bits() == cpu_avail.to_bits()
+                        && full_base.to_bits() == base.to_bits()
+                        && p99.to_bits() == own_p99_ms.to_bits()
+                },
+                "a leader with the neutral fault effects"
+            );
             // Own errors. A calm leader (no per-service source of them, the neutral fault
             // effects) can only have clock skew or a full disk; the others take every source.
             let calm = calm_service & neutral;
@@ -1186,4 +1202,33 @@ pub fn copy_tick(inst: &mut Instance, lead: &Instance) {
     inst.queue = lead.queue;
     inst.leaked_mb = lead.leaked_mb;
     inst.disk_used_gb = lead.disk_used_gb;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{route_reachable, route_uniform};
+    use crate::num::Bound;
+
+    /// `route_uniform` gives `route_reachable`'s sums bit for bit on rows that hold one
+    /// value, with and without calls, with and without a share no zone takes.
+    #[test]
+    fn a_uniform_callee_is_routed_like_any_reachable_one() {
+        for share in [1.0 / 3.0, 0.25, 0.0] {
+            let shares = [share; 3];
+            // As the rotation pass makes it: the positive shares' sum taken from 1.
+            let routed: f64 = shares.iter().filter(|&&w| w > 0.0).sum();
+            let unrouted = (1.0 - routed).at_least(0.0);
+            for sent in [0.0, 1e-9, 7.3, 12_345.678] {
+                for before in [0.0, 0.1, 99.9] {
+                    let (mut a, mut b) = ([before; 3], [before; 3]);
+                    let lost_a = route_uniform(&shares, &mut a, unrouted, sent, 0.5);
+                    let lost_b = route_reachable(&shares, &mut b, unrouted, sent, 0.5);
+                    assert_eq!(lost_a.to_bits(), lost_b.to_bits(), "lost, sent {sent}");
+                    for (x, y) in a.iter().zip(&b) {
+                        assert_eq!(x.to_bits(), y.to_bits(), "offered, sent {sent}");
+                    }
+                }
+            }
+        }
+    }
 }
