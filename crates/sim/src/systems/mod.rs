@@ -251,6 +251,7 @@ pub fn late_stages(
         &incidents,
         &mut locals.telemetry,
         *recording,
+        scratch.fx_struck.as_deref(),
     );
     customers::customers(
         model,

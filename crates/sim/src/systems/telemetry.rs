@@ -241,6 +241,9 @@ pub struct TelemetryLocals {
     keys: AlertKeys,
     /// The services' next probe ticks.
     probe_clock: ProbeClock,
+    /// Per service, this tick: whether the cheap summaries cannot rule out that its
+    /// instances write resource warnings, or that every running disk is full.
+    unsure: Vec<bool>,
 }
 
 /// The telemetry stage (run by `systems::late_stages`).
@@ -255,12 +258,14 @@ pub fn telemetry(
     incidents: &Incidents,
     locals: &mut TelemetryLocals,
     recording: Recording,
+    struck: Option<&[u32]>,
 ) {
     let tick = clock.tick;
     let TelemetryLocals {
         line_buf,
         keys,
         probe_clock,
+        unsure,
     } = locals;
     probes(model, fleet, tick, probe_clock);
     if recording == Recording::Nothing {
@@ -270,6 +275,8 @@ pub fn telemetry(
         guard_finite(fleet, tick);
         return;
     }
+    let ns = fleet.services.len();
+    mark_unsure(unsure, fleet, pending, struck);
     // Logs the other stages queued this tick.
     for (s, index, level, message) in pending.lines.drain(..) {
         if visible(model, fleet, s, index) {
@@ -283,7 +290,6 @@ pub fn telemetry(
             );
         }
     }
-    let ns = fleet.services.len();
     if state.history.len() != ns {
         state.history.resize_with(ns, ServiceHistory::default);
     }
@@ -310,6 +316,7 @@ pub fn telemetry(
         incidents,
         s: 0,
         tick,
+        unsure: unsure.as_slice(),
     };
     for (s, ((svc, stat), history)) in fleet
         .services
@@ -643,6 +650,49 @@ struct ServiceLogs<'a> {
     incidents: &'a Incidents,
     s: u32,
     tick: u64,
+    /// Per service: see [`TelemetryLocals::unsure`].
+    unsure: &'a [bool],
+}
+
+/// Highest memory or disk share, percent, above which an instance writes a warning.
+const WARN_ABOVE_PERCENT: f64 = 80.0;
+
+/// A service's highest disk share (percent, of the instances running or booting in the
+/// resources stage) below which not every running disk can be full (full: at least 99.9 %).
+const SOME_DISK_FREE_BELOW_PERCENT: f64 = 99.8;
+
+/// Marks in `unsure` the services whose instances the service aggregates may not describe
+/// this tick: those with an instance the fault-effects stage may have struck (hog, steal,
+/// loss; every service when it could not tell or a zone has steal or loss), and those with a
+/// line queued by another stage (the lifecycle stage logs every instance it starts or
+/// kills after the aggregates were taken).
+fn mark_unsure(
+    unsure: &mut Vec<bool>,
+    fleet: &Fleet,
+    pending: &PendingLogs,
+    struck: Option<&[u32]>,
+) {
+    let ns = fleet.services.len();
+    let zones_struck = fleet.zones.iter().any(|z| z.steal > 0.0 || z.loss > 0.0);
+    unsure.clear();
+    match struck {
+        Some(ids) if !zones_struck => {
+            unsure.resize(ns, false);
+            for &id in ids {
+                if let Some(inst) = fleet.instances.get(id as usize)
+                    && let Some(flag) = unsure.get_mut(inst.service as usize)
+                {
+                    *flag = true;
+                }
+            }
+        }
+        _ => unsure.resize(ns, true),
+    }
+    for &(s, ..) in &pending.lines {
+        if let Some(flag) = unsure.get_mut(s as usize) {
+            *flag = true;
+        }
+    }
 }
 
 impl ServiceLogs<'_> {
@@ -659,23 +709,50 @@ impl ServiceLogs<'_> {
         let (model, fleet, s, tick) = (self.model, self.fleet, self.s, self.tick);
         let svc = &fleet.services[s as usize];
         let mut errors = 0usize;
-        // Whether every disk is full matters only on the ticks of warnings and routine lines.
-        let blind = (warn_due || info_due) && all_disks_full(model, fleet, s);
+        let unsure = self.unsure.get(s as usize).is_none_or(|&u| u);
+        // Whether every disk is full matters only on the ticks of warnings and routine lines;
+        // with a disk below SOME_DISK_FREE_BELOW_PERCENT among the instances the aggregates
+        // saw (and no instance started or stopped since), some running disk has room.
+        let blind = (warn_due || info_due)
+            && (unsure || svc.m.disk_percent >= SOME_DISK_FREE_BELOW_PERCENT)
+            && all_disks_full(model, fleet, s);
+        debug_assert!(
+            blind == ((warn_due || info_due) && all_disks_full(model, fleet, s)),
+            "the disk summary of service {s} at tick {tick}"
+        );
         let warn_tick = !blind && warn_due;
+        // Instances write resource warnings only above WARN_ABOVE_PERCENT of memory or disk
+        // (of which the service's aggregates hold the highest) or under fault effects (of
+        // which `unsure` tells): without either, the warning tick visits no instance.
+        let instance_warnings = warn_tick
+            && (unsure
+                || svc.m.memory_percent > WARN_ABOVE_PERCENT
+                || svc.m.disk_percent > WARN_ABOVE_PERCENT);
+        debug_assert!(
+            instance_warnings
+                || !warn_tick
+                || svc.instances.iter().all(|&id| {
+                    let inst = &fleet.instances[id as usize];
+                    !inst.is_running()
+                        || inst.disk_used_gb >= model.spec(s).disk_gb * 0.999
+                        || !self.may_warn(inst)
+                }),
+            "the warning summary of service {s} at tick {tick}"
+        );
         let instances = svc.instances.as_slice();
         // Instance `k` of a service has index `k` (indices are given in order as instances
         // are added, and never taken back), so the instances with an error line due are
         // every ERROR_LOG_EVERY_TICKS-th from `due.first`: only those are visited unless
         // warnings are due (or the indices are not the positions: then every one is).
-        if warn_tick || svc.next_index as usize != instances.len() {
+        if instance_warnings || svc.next_index as usize != instances.len() {
             for &id in instances {
                 let inst = &fleet.instances[id as usize];
                 let error_due =
                     (tick + u64::from(inst.index)).is_multiple_of(ERROR_LOG_EVERY_TICKS);
-                if !warn_tick && !error_due {
+                if !instance_warnings && !error_due {
                     continue;
                 }
-                self.instance_lines(sink, rngs, inst, warn_tick, error_due, &mut errors);
+                self.instance_lines(sink, rngs, inst, instance_warnings, error_due, &mut errors);
             }
         } else {
             let mut k = due.first;
@@ -748,13 +825,26 @@ impl ServiceLogs<'_> {
         });
     }
 
+    /// Whether instance `inst` (a running one with room on its disk) writes a resource
+    /// warning: what [`Self::instance_warnings`] tests.
+    fn may_warn(&self, inst: &crate::state::Instance) -> bool {
+        let fleet = self.fleet;
+        let zone = &fleet.zones[inst.zone as usize];
+        inst.m.memory_percent > WARN_ABOVE_PERCENT
+            || inst.fx.hog > 0.0
+            || inst.fx.steal.max(zone.steal) > 0.0
+            || inst.m.disk_percent > WARN_ABOVE_PERCENT
+            || (inst.fx.loss.max(zone.loss) > 0.0
+                && !fleet.services[self.s as usize].deps.is_empty())
+    }
+
     /// The resource warnings of instance `inst` (a running one with room on its disk).
     #[inline(never)]
     fn instance_warnings(&self, sink: &mut LineSink<'_>, inst: &crate::state::Instance) {
         let (fleet, s) = (self.fleet, self.s);
         let svc = &fleet.services[s as usize];
         let idx = Some(inst.index);
-        if inst.m.memory_percent > 80.0 {
+        if inst.m.memory_percent > WARN_ABOVE_PERCENT {
             let pause = 50.0 + (inst.m.memory_percent - 80.0) * 15.0;
             sink.line(s, idx, LogLevel::Warn, |b| {
                 let _ = write!(
@@ -784,7 +874,7 @@ impl ServiceLogs<'_> {
                 );
             });
         }
-        if inst.m.disk_percent > 80.0 {
+        if inst.m.disk_percent > WARN_ABOVE_PERCENT {
             sink.line(s, idx, LogLevel::Warn, |b| {
                 let _ = write!(
                     b,
