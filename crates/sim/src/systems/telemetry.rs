@@ -153,6 +153,20 @@ fn timeout_line(line: &mut String, callee: &str, timeout_ms: f64, request_id: u3
     line.push(')');
 }
 
+/// Appends `format!("pool timeout waiting for connection to {callee} after {:.0}ms (pool size
+/// {pool_size})", timeout_ms)` to `line`.
+fn pool_timeout_line(line: &mut String, callee: &str, timeout_ms: f64, pool_size: u32) {
+    line.push_str("pool timeout waiting for connection to ");
+    line.push_str(callee);
+    line.push_str(" after ");
+    // Writing into a String cannot fail.
+    let _ = Rounded(timeout_ms).write_to(line);
+    line.push_str("ms (pool size ");
+    // An integer below 2^53 is written by `{:.0}` as by `{}`.
+    let _ = Rounded(f64::from(pool_size)).write_to(line);
+    line.push(')');
+}
+
 /// Largest value [`Rounded`] writes with its own digits (exactly representable integers and
 /// halves; larger ones go through the standard formatter).
 const ROUNDED_FAST_MAX: f64 = 1e15;
@@ -994,12 +1008,11 @@ fn error_message(
             let dep = &svc.deps[d as usize];
             let callee = &model.services[dep.callee as usize].name;
             match cause {
-                DepCause::PoolTimeout => write!(
-                    out,
-                    "pool timeout waiting for connection to {callee} after {}ms (pool size {})",
-                    Rounded(dep.timeout_ms),
-                    inst.fx.pool_limit.map_or(dep.pool_size, |(_, n)| n)
-                ),
+                DepCause::PoolTimeout => {
+                    let pool_size = inst.fx.pool_limit.map_or(dep.pool_size, |(_, n)| n);
+                    pool_timeout_line(out, callee, dep.timeout_ms, pool_size);
+                    Ok(())
+                }
                 DepCause::Dns => write!(out, "dial tcp: lookup {callee}.internal: no such host"),
                 DepCause::Tls => write!(
                     out,
@@ -1056,7 +1069,9 @@ fn error_message(
 
 #[cfg(test)]
 mod tests {
-    use super::{Rounded, access_line, first_due, probe_due, timeout_line, upstream_line};
+    use super::{
+        Rounded, access_line, first_due, pool_timeout_line, probe_due, timeout_line, upstream_line,
+    };
 
     /// The line `write` appends to an empty buffer.
     fn built(write: impl FnOnce(&mut String)) -> String {
@@ -1152,6 +1167,15 @@ mod tests {
                 format!("timeout calling api after {v:.0}ms (request {id:08x})"),
                 "{v:e}"
             );
+            for size in [id, 0, 1, 9, 10, 99, 100, u32::MAX] {
+                assert_eq!(
+                    built(|b| pool_timeout_line(b, "db", v, size)),
+                    format!(
+                        "pool timeout waiting for connection to db after {v:.0}ms (pool size {size})"
+                    ),
+                    "{v:e} {size}"
+                );
+            }
             assert_eq!(format!("{}", Rounded(v)), format!("{v:.0}"), "{v:e}");
             assert_eq!(
                 built(|b| access_line(b, "/api/cart", v, "checkout")),
