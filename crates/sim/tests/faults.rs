@@ -152,6 +152,9 @@ fn memory_leak() {
         "memory slope {m1} {m2} {m3}"
     );
     assert!(logged(&t.none.sim, Some("api"), "OutOfMemoryError"));
+    // Above 80 % of memory the instances warn (telemetry visits them only when the service's
+    // highest memory says so).
+    assert!(logged(&t.none.sim, Some("api"), "GC pause"));
 }
 
 #[test]
@@ -380,6 +383,9 @@ fn disk_full() {
     );
     let sim = &t.none.sim;
     assert!(metrics(sim, "api").disk_percent > 99.0);
+    // Past 80 % the instances warn before the disk fills (telemetry visits them only when
+    // the service's highest disk says so).
+    assert!(logged(sim, Some("api"), "disk usage"));
     // The team goes partly blind: api writes no more logs.
     let last_api_line = sim
         .logs(Some("api"), None, 0, 1)
@@ -572,7 +578,8 @@ fn noisy_neighbor() {
         vec![Action::on_zone(A::DrainZone, "b")],
         vec![],
     );
-    let _ = t;
+    // Every instance in zone b warns of steal (the zone's effect, not the service's metrics).
+    assert!(logged(&t.none.sim, None, "cpu steal time"));
     let s = scenario(
         &fault("noisy_neighbor(steal_percent: 70.0)", r#"Zone("b")"#),
         Knobs::default(),
