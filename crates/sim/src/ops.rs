@@ -1,8 +1,10 @@
 //! Operations on instances shared by faults, actions and the lifecycle: restart, kill, add,
-//! remove, rolling restarts.
+//! remove, rolling restarts. Each gives the instances whose per-dependency rows it changes
+//! (and the followers sharing them) their own rows first (`systems::followers`).
 
 use crate::model::Model;
 use crate::state::{DownReason, Fleet, Instance, InstanceDep, InstanceEffects, InstanceTick, Life};
+use crate::systems::followers;
 
 /// Restarts instance `id` now: it boots (no traffic) for the service's boot time, then warms
 /// up. Memory, queue, pooled connections and clock are reset; it loads the service's current
@@ -16,6 +18,7 @@ pub fn restart(fleet: &mut Fleet, model: &Model, id: u32, tick: u64) {
     }
     let s = inst.service as usize;
     let zone_up = fleet.zones[inst.zone as usize].up;
+    followers::before_change(fleet, id as usize);
     drop_callers_connections(fleet, model, s as u32);
     let version = fleet.services[s].version.clone();
     let config_bad = fleet.services[s].config_bad;
@@ -56,6 +59,7 @@ fn drop_callers_connections(fleet: &mut Fleet, model: &Model, s: u32) {
         .max(1) as f64;
     let keep = 1.0 - 1.0 / existing;
     for &(c, d) in &model.services[s as usize].callers {
+        followers::materialise_service(fleet, c as usize);
         for i in 0..fleet.services[c as usize].instances.len() {
             let id = fleet.services[c as usize].instances[i] as usize;
             if let Some(dep) = fleet.instances[id].deps.get_mut(d as usize) {
@@ -67,6 +71,7 @@ fn drop_callers_connections(fleet: &mut Fleet, model: &Model, s: u32) {
 
 /// Takes instance `id` down for `reason`; the platform restarts it at `restart_tick` if given.
 pub fn kill(fleet: &mut Fleet, id: u32, reason: DownReason, restart_tick: Option<u64>) {
+    followers::before_change(fleet, id as usize);
     if let Some(inst) = fleet.instances.get_mut(id as usize)
         && inst.life != Life::Removed
     {
@@ -123,6 +128,7 @@ pub fn add_instance(fleet: &mut Fleet, model: &Model, s: u32, zone: u32, tick: u
 
 /// Takes instance `id` out of the fleet for good.
 pub fn remove(fleet: &mut Fleet, id: u32) {
+    followers::before_change(fleet, id as usize);
     if let Some(inst) = fleet.instances.get_mut(id as usize) {
         inst.life = Life::Removed;
         inst.queue = 0.0;

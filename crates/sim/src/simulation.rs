@@ -17,7 +17,7 @@ use crate::snapshot::{Fnv1a, RingDelta, RingMarks, RingTicks, SNAPSHOT_FORMAT, W
 use crate::state::{Clock, Fleet, Life};
 use crate::systems::customers::CustomerState;
 use crate::systems::telemetry::{MAX_LOG_LINES, TelemetryState, point_of};
-use crate::systems::{self, ActionQueue, PendingLogs, Recording, Report, Scratch};
+use crate::systems::{self, ActionQueue, PendingLogs, Recording, Report, Scratch, followers};
 use crate::telemetry::{AlertView, Complaint, LogLine, MetricPoint, TickReport};
 use crate::view::{
     DependencyView, FleetView, Health, InstanceMetrics, InstancePhase, InstanceView, ServiceView,
@@ -332,7 +332,7 @@ impl Simulation {
         WorldSnapshot {
             format: SNAPSHOT_FORMAT,
             clock: w.resource::<Clock>().clone(),
-            fleet: w.resource::<Fleet>().clone(),
+            fleet: followers::materialised(w.resource::<Fleet>()),
             incidents: w.resource::<Incidents>().clone(),
             telemetry: w.resource::<TelemetryState>().clone(),
             customers: w.resource::<CustomerState>().clone(),
@@ -459,7 +459,7 @@ impl Simulation {
         WorldSnapshot {
             format: SNAPSHOT_FORMAT,
             clock: w.resource::<Clock>().clone(),
-            fleet: w.resource::<Fleet>().clone(),
+            fleet: followers::materialised(w.resource::<Fleet>()),
             incidents: w.resource::<Incidents>().clone(),
             telemetry: emptied,
             customers: w.resource::<CustomerState>().clone(),
@@ -510,14 +510,16 @@ impl Simulation {
         Self::restore(scenario, schedule, base)
     }
 
-    /// A stable hash of the whole state (FNV-1a over its canonical RON form, streamed: no
-    /// copy of the state is made).
+    /// A stable hash of the whole state (FNV-1a over its canonical RON form, streamed; only
+    /// the fleet is copied, to materialise the rows followers share, `systems::followers`).
     pub fn state_hash(&self) -> u64 {
         let w = &self.world;
+        // Followers' rows materialised (`followers`), as snapshots hold them.
+        let fleet = followers::materialised(w.resource::<Fleet>());
         let state = (
             SNAPSHOT_FORMAT,
             w.resource::<Clock>(),
-            w.resource::<Fleet>(),
+            &fleet,
             w.resource::<Incidents>(),
             w.resource::<TelemetryState>(),
             w.resource::<CustomerState>(),

@@ -465,6 +465,11 @@ pub struct Fleet {
     pub reach: Vec<bool>,
     /// Some DNS resolver fails new lookups (this tick).
     pub dns_failing: bool,
+    /// Which instances share their leader's per-dependency rows (between the resources stage
+    /// and the next load stage; see `systems::followers`). Not serialized: snapshots and the
+    /// state hash see every row materialised.
+    #[serde(skip)]
+    pub followers: crate::systems::followers::Followers,
 }
 
 impl Fleet {

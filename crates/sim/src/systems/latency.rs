@@ -30,6 +30,7 @@ pub fn latency_and_errors(
         instances,
         reach,
         dns_failing,
+        ..
     } = &mut *fleet;
     let links = Links {
         zones,

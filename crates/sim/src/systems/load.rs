@@ -18,7 +18,7 @@ use crate::state::{
     Cause, Clock, Fleet, Instance, InstanceDep, InstanceEffects, InstanceTick, Life, ServiceState,
     ServiceTick, ZoneState,
 };
-use crate::systems::Scratch;
+use crate::systems::{Scratch, followers};
 
 /// Clock offset beyond which token checks fail, s.
 pub const SKEW_TOLERANCE_S: f64 = 1.0;
@@ -41,7 +41,11 @@ pub fn load(
         instances,
         reach,
         dns_failing,
+        followers,
     } = &mut *fleet;
+    // Who followed whom last tick: the leader search starts from it, and materialises the
+    // per-dependency rows of a follower that stops following (`followers`).
+    scratch.follows = followers.take(instances);
     let args = (zones.as_slice(), reach.as_slice(), *dns_failing);
     // The usual zone counts get code of their own, with the per-zone loops unrolled.
     let run = match zones.len() {
@@ -754,13 +758,15 @@ struct LeaderBufs<'a> {
 
 /// The leader search of one service (`ids`, its instances): sets `follows` and `group_n` of
 /// its instances and writes those that compute their own tick (all but the followers), in
-/// order, to the start of `own_ids`; returns their number. `zone_key` (one per zone) is
+/// order, to the start of `own_ids`; returns their number. A follower of last tick that stops
+/// following its leader gets its own per-dependency rows here (`followers::copy_rows`), before
+/// the leader is computed. `zone_key` (one per zone) is
 /// working space; `NZ` as in `load_of`. Inlined (callgrind, 1 200 ticks of `fleet-100`: out
 /// of line it cost 4.6 M instructions more, now that its buffers come in one struct).
 #[inline(always)]
 fn find_leaders<const NZ: usize>(
     ids: &[u32],
-    instances: &[Instance],
+    instances: &mut [Instance],
     bufs: &mut LeaderBufs<'_>,
 ) -> usize {
     let LeaderBufs {
@@ -803,18 +809,22 @@ fn find_leaders<const NZ: usize>(
     for &id in ids {
         let id = id as usize;
         // The leader it followed last tick, if any: the resources stage then copied that
-        // leader's whole tick into it (`copy_tick`), see `same_kept_state`.
+        // leader's whole tick into it (`copy_tick`) but its per-dependency rows, which are
+        // still the leader's (`followers`); see `same_kept_state`. No leader of this service
+        // has been computed yet: their rows are still those of last tick.
         let followed = follows[id];
         group_n[id] = 1;
-        let inst = &instances[id];
         // Only serving instances are compared (`|`: one branch for two plain tests).
-        if !rotation[id] | !inst.is_running() {
+        if !rotation[id] | !instances[id].is_running() {
+            if followed != NO_LEADER {
+                followers::copy_rows(instances, id, followed as usize);
+            }
             follows[id] = NO_LEADER;
             own_ids[n_own] = id as u32;
             n_own += 1;
             continue;
         }
-        let key = zone_key[inst.zone as usize];
+        let key = zone_key[instances[id].zone as usize];
         // At most one leader matches (a leader is an instance that matched no earlier one,
         // and matching is an equivalence). The one it followed last tick is tried first,
         // with the short check, and only if it does not match are the others tried.
@@ -828,29 +838,49 @@ fn find_leaders<const NZ: usize>(
             Some(k)
                 if leader_keys[k] == key && {
                     let lead = &instances[leaders[k] as usize];
-                    same_kept_state(lead, inst, leader_fx[k] || fx_maybe[id])
+                    same_kept_state(lead, &instances[id], leader_fx[k] || fx_maybe[id])
                 } =>
             {
+                // Its rows stay its leader's.
                 Some(k)
             }
-            _ => (0..n_leaders).find(|&k| {
-                leaders[k] != followed
-                    && leader_keys[k] == key
-                    && same_state(&instances[leaders[k] as usize], inst)
-            }),
+            _ => {
+                // It stops following: its own rows, before the full comparison reads them
+                // (and before its leader is computed).
+                if followed != NO_LEADER {
+                    followers::copy_rows(instances, id, followed as usize);
+                }
+                let inst = &instances[id];
+                (0..n_leaders).find(|&k| {
+                    leaders[k] != followed
+                        && leader_keys[k] == key
+                        && same_state(&instances[leaders[k] as usize], inst)
+                })
+            }
         };
-        debug_assert_eq!(
-            found,
-            leaders[..n_leaders].iter().position(|&l| {
-                let lead = &instances[l as usize];
-                let (lz, z) = (lead.zone as usize, inst.zone as usize);
-                let same_zone = lz == z
-                    || (zone_rps[lz].to_bits() == zone_rps[z].to_bits()
-                        && zone_class[lz] == zone_class[z]);
-                same_zone && same_state(lead, inst)
-            }),
-            "the first matching leader"
-        );
+        #[cfg(debug_assertions)]
+        {
+            // The instance as an eager copy would have left it: with its leader's rows if
+            // it keeps following.
+            let inst = &instances[id];
+            let rows = if found.is_some() && found == kept {
+                &instances[followed as usize].deps
+            } else {
+                &inst.deps
+            };
+            debug_assert_eq!(
+                found,
+                leaders[..n_leaders].iter().position(|&l| {
+                    let lead = &instances[l as usize];
+                    let (lz, z) = (lead.zone as usize, inst.zone as usize);
+                    let same_zone = lz == z
+                        || (zone_rps[lz].to_bits() == zone_rps[z].to_bits()
+                            && zone_class[lz] == zone_class[z]);
+                    same_zone && same_state_rows(lead, inst, rows)
+                }),
+                "the first matching leader"
+            );
+        }
         match found {
             Some(k) => {
                 follows[id] = leaders[k];
@@ -1098,8 +1128,15 @@ fn route(
 /// The floats are compared as one OR of XORed bits, without a branch per field: followers
 /// are the usual case, so every field is read anyway.
 fn same_state(a: &Instance, b: &Instance) -> bool {
+    same_state_rows(a, b, &b.deps)
+}
+
+/// `same_state` with `b_deps` for `b`'s per-dependency rows (debug builds: the rows a
+/// follower shares with its leader, `followers`).
+#[inline(always)]
+fn same_state_rows(a: &Instance, b: &Instance, b_deps: &[InstanceDep]) -> bool {
     let d = |x: f64, y: f64| x.to_bits() ^ y.to_bits();
-    if a.life != b.life || a.deps.len() != b.deps.len() || !same_effects(&a.fx, &b.fx) {
+    if a.life != b.life || a.deps.len() != b_deps.len() || !same_effects(&a.fx, &b.fx) {
         return false;
     }
     let mut diff = d(a.queue, b.queue)
@@ -1111,7 +1148,7 @@ fn same_state(a: &Instance, b: &Instance) -> bool {
         | d(a.m.thread_ms, b.m.thread_ms)
         | d(a.m.served_rps, b.m.served_rps)
         | d(a.m.ok_rps, b.m.ok_rps);
-    for (x, y) in a.deps.iter().zip(&b.deps) {
+    for (x, y) in a.deps.iter().zip(b_deps) {
         diff |= d(x.retry_rps, y.retry_rps)
             | d(x.conns, y.conns)
             | d(x.hold_ms, y.hold_ms)
@@ -1120,16 +1157,18 @@ fn same_state(a: &Instance, b: &Instance) -> bool {
     diff == 0
 }
 
-/// `same_state` for an instance that followed `a` last tick: the resources stage then copied
-/// `a`'s whole tick into it (`copy_tick`: metrics, per-dependency state, queue, memory leaked,
-/// disk used), so those fields are still equal unless a stage after it changed them. Between
-/// the resources stage of one tick and the load stage of the next, only these change them:
+/// `same_state` for an instance that followed `a` last tick and still shares its
+/// per-dependency rows (`followers`): the resources stage then copied `a`'s other per-tick
+/// state into it (`copy_tick`: metrics, queue, memory leaked, disk used), so those fields
+/// are still equal unless a stage after it changed them, and its rows are `a`'s. Between the
+/// resources stage of one tick and the load stage of the next, only these change them:
 /// restart, kill and removal (`ops`), which also change `life` (compared here: a restarted
 /// instance boots, or runs since another tick than its leader; both restarted at once get the
-/// same values); a restart's `drop_callers_connections`, which scales the pooled connections
-/// of every instance of a caller service alike; freeing disk (`disk_used_gb`, compared here);
-/// fault effects and clock skew (`fx`, `clock_skew_s`, compared here). Debug builds check that
-/// the answer is `same_state`'s.
+/// same values) and give the instance, and those sharing its rows, their own rows (then it
+/// follows nobody: this is not called); a restart's `drop_callers_connections` (the same);
+/// freeing disk (`disk_used_gb`, compared here); fault effects and clock skew (`fx`,
+/// `clock_skew_s`, compared here). Debug builds check that the answer is `same_state`'s for
+/// `b` with `a`'s rows.
 ///
 /// `fx_may_differ` is false when neither instance can have fault effects this tick (no
 /// incident struck either: both have the neutral effects), so they need no comparing.
@@ -1144,9 +1183,10 @@ fn same_kept_state(a: &Instance, b: &Instance, fx_may_differ: bool) -> bool {
         && (!fx_may_differ || same_effects(&a.fx, &b.fx))
         && a.clock_skew_s.to_bits() == b.clock_skew_s.to_bits()
         && a.disk_used_gb.to_bits() == b.disk_used_gb.to_bits();
+    // `b` as an eager copy would have left it: its per-dependency rows are `a`'s.
     debug_assert_eq!(
         kept,
-        same_state(a, b),
+        same_state_rows(a, b, &a.deps),
         "an instance changed after the resources stage copied its leader's tick into it"
     );
     kept
@@ -1168,10 +1208,11 @@ fn same_effects(a: &InstanceEffects, b: &InstanceEffects) -> bool {
     diff == 0 && a.pool_limit == b.pool_limit
 }
 
-/// Copies a leader's results of this tick into a follower: its whole per-tick state (metrics,
-/// per-dependency state, queue, memory leaked, disk used). Once per follower and tick, in the
-/// resources stage, after the leader's are final. The metrics field by field: a whole-struct
-/// assignment of this size compiles to a `memcpy` call.
+/// Copies a leader's results of this tick into a follower: its per-tick state (metrics,
+/// queue, memory leaked, disk used) but its per-dependency rows, which it shares with the
+/// leader until read (`followers`: not copied, they would mostly miss the cache). Once per
+/// follower and tick, in the resources stage, after the leader's are final. The metrics field
+/// by field: a whole-struct assignment of this size compiles to a `memcpy` call.
 #[inline]
 pub fn copy_tick(inst: &mut Instance, lead: &Instance) {
     let (to, from) = (&mut inst.m, &lead.m);
@@ -1194,11 +1235,6 @@ pub fn copy_tick(inst: &mut Instance, lead: &Instance) {
     to.disk_percent = from.disk_percent;
     to.abandoned_rps = from.abandoned_rps;
     to.cause = from.cause;
-    // The dependencies' states as one block (one `memcpy` call: fewer instructions than a
-    // loop of 88-byte moves for the usual one to four dependencies; the metrics above, of
-    // fixed size, are cheaper moved field by field).
-    let n = inst.deps.len().min(lead.deps.len());
-    inst.deps[..n].copy_from_slice(&lead.deps[..n]);
     inst.queue = lead.queue;
     inst.leaked_mb = lead.leaked_mb;
     inst.disk_used_gb = lead.disk_used_gb;

@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod customers;
 pub mod effects;
+pub mod followers;
 pub mod latency;
 pub mod lifecycle;
 pub mod load;

@@ -64,6 +64,10 @@ pub fn resources(
             (tick, &mut sc.life_due),
         );
     }
+    // From now until the next load stage, followers share their leader's per-dependency
+    // rows through the fleet's record (`followers`; the kills below materialise them).
+    let follows = std::mem::take(&mut sc.follows);
+    fleet.followers.keep(follows, &fleet.instances);
     // The lifecycle stage's list holds unless an instance was killed below.
     sc.life_due_tick = oom.is_empty().then_some(tick);
     for &id in &oom {
@@ -235,7 +239,8 @@ fn instance_resources(
         let leader = follows[id];
         if leader != NO_LEADER {
             // Same state as an instance computed before it: the same results (its
-            // connections were added to the callees' by its leader, for the whole group).
+            // connections were added to the callees' by its leader, for the whole group);
+            // its per-dependency rows stay its leader's (`followers`).
             let (head, tail) = instances.split_at_mut(id);
             copy_tick(&mut tail[0], &head[leader as usize]);
             continue;

@@ -110,5 +110,6 @@ pub fn initial_fleet(model: &Model) -> Fleet {
         instances,
         reach: vec![true; n * n],
         dns_failing: false,
+        followers: Default::default(),
     }
 }
