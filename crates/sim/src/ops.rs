@@ -1,6 +1,7 @@
 //! Operations on instances shared by faults, actions and the lifecycle: restart, kill, add,
 //! remove, rolling restarts. Each gives the instances whose per-dependency rows it changes
-//! (and the followers sharing them) their own rows first (`systems::followers`).
+//! (and the followers sharing them) their own rows first (`systems::followers`), and marks
+//! the service's load-balancer rotation changed (`Fleet::rotation_changed`).
 
 use crate::model::Model;
 use crate::state::{DownReason, Fleet, Instance, InstanceDep, InstanceEffects, InstanceTick, Life};
@@ -19,6 +20,7 @@ pub fn restart(fleet: &mut Fleet, model: &Model, id: u32, tick: u64) {
     let s = inst.service as usize;
     let zone_up = fleet.zones[inst.zone as usize].up;
     followers::before_change(fleet, id as usize);
+    fleet.rotation_changed(s as u32);
     drop_callers_connections(fleet, model, s as u32);
     let version = fleet.services[s].version.clone();
     let config_bad = fleet.services[s].config_bad;
@@ -75,6 +77,7 @@ pub fn kill(fleet: &mut Fleet, id: u32, reason: DownReason, restart_tick: Option
     if let Some(inst) = fleet.instances.get_mut(id as usize)
         && inst.life != Life::Removed
     {
+        let s = inst.service;
         inst.life = Life::Down {
             reason,
             restart_tick,
@@ -84,6 +87,7 @@ pub fn kill(fleet: &mut Fleet, id: u32, reason: DownReason, restart_tick: Option
             dep.conns = 0.0;
             dep.retry_rps = 0.0;
         }
+        fleet.rotation_changed(s);
     }
 }
 
@@ -123,6 +127,7 @@ pub fn add_instance(fleet: &mut Fleet, model: &Model, s: u32, zone: u32, tick: u
     let svc = &mut fleet.services[s as usize];
     svc.next_index += 1;
     svc.instances.push(id);
+    fleet.rotation_changed(s);
     Some(id)
 }
 
@@ -133,6 +138,8 @@ pub fn remove(fleet: &mut Fleet, id: u32) {
         inst.life = Life::Removed;
         inst.queue = 0.0;
         inst.m = InstanceTick::default();
+        let s = inst.service;
+        fleet.rotation_changed(s);
     }
 }
 

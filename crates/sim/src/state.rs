@@ -437,6 +437,12 @@ pub struct ServiceState {
     pub fx: ServiceEffects,
     /// Metrics this tick.
     pub m: ServiceTick,
+    /// Nothing the load balancer's rotation of its instances depends on (their lives, probes
+    /// and drains, its instance list, the zones' drains) changed since the load stage last
+    /// computed it: the next one keeps it (`Fleet::rotation_changed` clears it). Not
+    /// serialized (a restored world computes it again).
+    #[serde(skip)]
+    pub rotation_kept: bool,
 }
 
 /// One zone.
@@ -473,6 +479,22 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// Something service `s`'s rotation depends on changed (an instance's life, probes or
+    /// drain, its instance list): the next load stage computes it again.
+    #[inline]
+    pub fn rotation_changed(&mut self, s: u32) {
+        if let Some(svc) = self.services.get_mut(s as usize) {
+            svc.rotation_kept = false;
+        }
+    }
+
+    /// Every service's rotation is computed again by the next load stage (a zone's drain).
+    pub fn rotation_all_changed(&mut self) {
+        for svc in &mut self.services {
+            svc.rotation_kept = false;
+        }
+    }
+
     /// Whether zone `a` reaches zone `b`.
     pub fn reaches(&self, a: u32, b: u32) -> bool {
         let n = self.zones.len();

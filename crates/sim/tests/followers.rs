@@ -4,7 +4,8 @@
 //! that read or write rows: restarts of a leader and of a follower (and the connections their
 //! callers drop), removals, kills for running out of memory. (Rows a missed materialisation
 //! gets wrong often make no difference to the results; debug builds also check that no
-//! leader's rows change while followers share them, which is what fails then.)
+//! leader's rows change while followers share them, which is what fails then.) Likewise the
+//! load balancer's rotation, kept from tick to tick until something it depends on changes.
 
 mod common;
 
@@ -90,4 +91,28 @@ fn kills_for_memory_see_the_rows_followers_share() {
     );
     let oom = sim.logs(Some("api"), Some("OutOfMemoryError"), 0, 100);
     assert!(oom.len() >= 2, "api's instances ran out of memory: {oom:?}");
+}
+
+#[test]
+fn drains_recompute_the_kept_rotation() {
+    // The load balancer's rotation is kept from tick to tick until something it depends on
+    // changes (`ServiceState::rotation_kept`); a restored world computes it afresh.
+    let s = scenario("", Knobs::default());
+    let in_zone = |action: Action, zone: &str| Action {
+        zone: Some(zone.into()),
+        ..action
+    };
+    compare_through(
+        &s,
+        &[
+            (40, Action::on_zone(A::DrainZone, "a")),
+            (80, Action::on_zone(A::UndrainZone, "a")),
+            (120, in_zone(on(A::DrainZone, "api"), "b")),
+            (160, in_zone(on(A::UndrainZone, "api"), "b")),
+            (
+                200,
+                in_zone(Action::on_instance(A::DrainZone, "web", 1), "a"),
+            ),
+        ],
+    );
 }

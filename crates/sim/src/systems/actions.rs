@@ -526,7 +526,11 @@ pub fn apply(
             let Some(z) = target.zone else { return };
             let drain = action.kind != ActionKind::UndrainZone;
             match (s, target.instance) {
-                (_, Some(id)) => fleet.instances[id as usize].drained = drain,
+                (_, Some(id)) => {
+                    fleet.instances[id as usize].drained = drain;
+                    let s = fleet.instances[id as usize].service;
+                    fleet.rotation_changed(s);
+                }
                 (Some(s), None) => {
                     for i in 0..fleet.services[s as usize].instances.len() {
                         let id = fleet.services[s as usize].instances[i] as usize;
@@ -534,8 +538,12 @@ pub fn apply(
                             fleet.instances[id].drained = drain;
                         }
                     }
+                    fleet.rotation_changed(s);
                 }
-                (None, None) => fleet.zones[z as usize].drained = drain,
+                (None, None) => {
+                    fleet.zones[z as usize].drained = drain;
+                    fleet.rotation_all_changed();
+                }
             }
             if action.kind == ActionKind::FailoverZone {
                 let services: Vec<u32> = match s {

@@ -153,9 +153,11 @@ pub fn materialise_all(fleet: &mut Fleet) {
     fleet.followers = Followers::default();
 }
 
-/// A copy of `fleet` with every instance's own rows (what snapshots and the state hash see).
+/// A copy of `fleet` with every instance's own rows (what snapshots and the state hash see),
+/// and no kept rotation (`ServiceState::rotation_kept`: a restored world computes it again).
 pub fn materialised(fleet: &Fleet) -> Fleet {
     let mut copy = fleet.clone();
     materialise_all(&mut copy);
+    copy.rotation_all_changed();
     copy
 }

@@ -95,6 +95,7 @@ pub fn lifecycle(
                 fleet.instances[id].life = Life::Running {
                     since_tick: tick.max(1),
                 };
+                fleet.rotation_changed(s);
                 logs.lines.push((
                     s,
                     Some(index),

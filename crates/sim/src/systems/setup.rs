@@ -96,6 +96,7 @@ pub fn initial_fleet(model: &Model) -> Fleet {
             conn_refuse: 0.0,
             entry_rps: 0.0,
             instances: ids,
+            rotation_kept: false,
             fx: ServiceEffects {
                 load_factor: 1.0,
                 ..ServiceEffects::default()

@@ -522,7 +522,7 @@ fn probes(model: &Model, fleet: &mut Fleet, tick: u64, clock: &mut ProbeClock) {
     for (s, ((stat, svc), next)) in model
         .services
         .iter()
-        .zip(services.iter())
+        .zip(services.iter_mut())
         .zip(clock.next.iter_mut())
         .enumerate()
     {
@@ -536,6 +536,7 @@ fn probes(model: &Model, fleet: &mut Fleet, tick: u64, clock: &mut ProbeClock) {
                 continue;
             }
             let pass = inst.is_running() && inst.m.own_p50_ms <= hc.timeout_ms;
+            let was_healthy = inst.probe_healthy;
             if pass {
                 inst.probe_fail_streak = 0;
                 inst.probe_healthy = true;
@@ -545,6 +546,8 @@ fn probes(model: &Model, fleet: &mut Fleet, tick: u64, clock: &mut ProbeClock) {
                     inst.probe_healthy = false;
                 }
             }
+            // The load balancer's rotation depends on it (`Fleet::rotation_changed`).
+            svc.rotation_kept &= inst.probe_healthy == was_healthy;
         }
     }
 }
