@@ -439,8 +439,9 @@ pub struct ServiceState {
     pub m: ServiceTick,
     /// Nothing the load balancer's rotation of its instances depends on (their lives, probes
     /// and drains, its instance list, the zones' drains) changed since the load stage last
-    /// computed it: the next one keeps it (`Fleet::rotation_changed` clears it). Not
-    /// serialized (a restored world computes it again).
+    /// computed it, nor their clock skew or disk use (which its leader search also compares):
+    /// the next one keeps them (`Fleet::rotation_changed` clears it). Not serialized (a
+    /// restored world computes them again).
     #[serde(skip)]
     pub rotation_kept: bool,
 }
@@ -479,8 +480,9 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// Something service `s`'s rotation depends on changed (an instance's life, probes or
-    /// drain, its instance list): the next load stage computes it again.
+    /// Something service `s`'s rotation or leader search depends on changed (an instance's
+    /// life, probes, drain, clock skew or disk, its instance list): the next load stage
+    /// computes them again.
     #[inline]
     pub fn rotation_changed(&mut self, s: u32) {
         if let Some(svc) = self.services.get_mut(s as usize) {

@@ -116,3 +116,23 @@ fn drains_recompute_the_kept_rotation() {
         ],
     );
 }
+
+#[test]
+fn clock_skew_and_freed_disks_redo_the_kept_leader_search() {
+    // A service's leader search is kept from tick to tick while nothing it compares changed
+    // (`load::find_leaders`); clock skew and freed disks change what it compares.
+    let faults = r#"
+        (name: "skew", kind: clock_skew(), target: Instance("api", 1), trigger: At("30s")),
+        (name: "fill", kind: disk_full(), target: Service("web"), trigger: At("30s"))
+    "#;
+    let s = scenario(faults, Knobs::default());
+    compare_through(
+        &s,
+        &[
+            (20, on(A::FreeDisk, "api")),
+            (60, on(A::FreeDisk, "web")),
+            (100, Action::on_instance(A::RestartInstance, "api", 1)),
+            (140, on(A::FreeDisk, "web")),
+        ],
+    );
+}

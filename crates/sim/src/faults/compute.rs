@@ -43,6 +43,8 @@ pub fn inject(fleet: &mut Fleet, model: &Model, rt: &mut IncidentRuntime, tick: 
             }
             for id in rt.instances.clone() {
                 fleet.instances[id as usize].clock_skew_s = *skew_s;
+                let s = fleet.instances[id as usize].service;
+                fleet.rotation_changed(s);
             }
         }
         _ => {}
@@ -100,6 +102,8 @@ pub fn expire(fleet: &mut Fleet, model: &Model, rt: &IncidentRuntime, tick: u64)
         FaultKind::ClockSkew { .. } => {
             for &id in &rt.instances {
                 fleet.instances[id as usize].clock_skew_s = 0.0;
+                let s = fleet.instances[id as usize].service;
+                fleet.rotation_changed(s);
             }
         }
         _ => {}

@@ -642,6 +642,7 @@ pub fn apply(
                     let id = fleet.services[s as usize].instances[i] as usize;
                     fleet.instances[id].disk_used_gb = base;
                 }
+                fleet.rotation_changed(s);
                 note(s, "logs rotated, disk freed".into());
             }
         }

@@ -114,11 +114,14 @@ pub fn copy_rows(instances: &mut [Instance], id: usize, leader: usize) {
     to.deps.clone_from(&from.deps);
 }
 
-/// Gives instance `id` its own rows, if it shares its leader's.
+/// Gives instance `id` its own rows, if it shares its leader's. It then no longer follows
+/// anyone: its service's next leader search is made in full (`Fleet::rotation_changed`).
 pub fn materialise(fleet: &mut Fleet, id: usize) {
     if let Some(leader) = fleet.followers.leader_of(id) {
         copy_rows(&mut fleet.instances, id, leader);
         fleet.followers.leader[id] = NO_LEADER;
+        let s = fleet.instances[id].service;
+        fleet.rotation_changed(s);
     }
 }
 

@@ -47,6 +47,15 @@ pub fn load(
     // per-dependency rows of a follower that stops following (`followers`).
     scratch.follows = followers.take(instances);
     let args = (zones.as_slice(), reach.as_slice(), *dns_failing);
+    // A service's last leader search may be kept only if nothing it depends on changed since
+    // (`find_leaders`).
+    scratch.search_kept.resize(services.len(), false);
+    scratch
+        .last_zone_key
+        .resize(services.len() * zones.len(), u32::MAX);
+    for (kept, svc) in scratch.search_kept.iter_mut().zip(services.iter()) {
+        *kept &= svc.rotation_kept;
+    }
     // The usual zone counts get code of their own, with the per-zone loops unrolled.
     let run = match zones.len() {
         1 => load_of::<1>,
@@ -139,6 +148,8 @@ fn load_of<const NZ: usize>(
         zone_key,
         unrouted,
         timeout_bits,
+        search_kept,
+        last_zone_key,
         ..
     } = sc;
     // Per service and zone, and per service: cut to the service count, so that one bounds
@@ -182,6 +193,8 @@ fn load_of<const NZ: usize>(
         follows: &mut follows[..n],
         group_n: &mut group_n[..n],
         own_ids,
+        search_kept: &mut search_kept[..ns],
+        last_zone_key: &mut last_zone_key[..ns * nz],
     };
     // Every zone reaches every zone (the usual case): no caller's row needs looking at.
     let reach_everywhere = reach.iter().all(|&r| r);
@@ -758,6 +771,10 @@ struct LeaderBufs<'a> {
     group_n: &'a mut [u32],
     /// `Scratch::own_ids`.
     own_ids: &'a mut [u32],
+    /// `Scratch::search_kept`, one per service.
+    search_kept: &'a mut [bool],
+    /// `Scratch::last_zone_key`, one row of zones per service.
+    last_zone_key: &'a mut [u32],
 }
 
 /// The leader search of one service (`ids`, its instances): sets `follows` and `group_n` of
@@ -782,7 +799,13 @@ fn find_leaders<const NZ: usize>(
         follows,
         group_n,
         own_ids,
+        search_kept,
+        last_zone_key,
     } = bufs;
+    let Some(&first) = ids.first() else {
+        return 0;
+    };
+    let s = instances[first as usize].service as usize;
     let (zone_rps, zone_class) = (&**zone_rps, *zone_class);
     let nz = if NZ == 0 { zone_rps.len() } else { NZ };
     let (zone_rps, zone_class, zone_key) =
@@ -802,6 +825,35 @@ fn find_leaders<const NZ: usize>(
     let n = instances.len();
     let (rotation, fx_maybe) = (&rotation[..n], &fx_maybe[..n]);
     let (follows, group_n) = (&mut follows[..n], &mut group_n[..n]);
+    // Last tick's answer holds when the service's last search found at most one leader
+    // (then every other serving instance in rotation followed it: with a second leader,
+    // states that grew equal could merge), nothing its instances' lives, probes, drains,
+    // clock skew or disks depend on changed since (`ServiceState::rotation_kept`, folded into
+    // `search_kept` by `load`), its zones' keys are the same, and no instance may have fault
+    // effects: every follower then passes `same_kept_state` with the leader it had, and the
+    // others are what they were. Debug builds search in full and check that nothing changed.
+    let key_row = &mut last_zone_key[s * nz..(s + 1) * nz];
+    let keep = search_kept[s] && *key_row == *zone_key;
+    key_row.copy_from_slice(zone_key);
+    if keep && !cfg!(debug_assertions) {
+        let mut n_own = 0;
+        let mut fx_free = true;
+        for &id in ids {
+            let id = id as usize;
+            fx_free &= !fx_maybe[id];
+            if follows[id] == NO_LEADER {
+                own_ids[n_own] = id as u32;
+                n_own += 1;
+            }
+        }
+        if fx_free {
+            return n_own;
+        }
+    }
+    #[cfg(debug_assertions)]
+    let kept_answer = keep && ids.iter().all(|&id| !fx_maybe[id as usize]);
+    #[cfg(debug_assertions)]
+    let groups_before: u64 = ids.iter().map(|&id| u64::from(group_n[id as usize])).sum();
     // The leaders so far: their ids, their zones' keys, whether they may have fault effects,
     // and their followers so far.
     let mut leaders = [NO_LEADER; LEADER_SLOTS];
@@ -820,6 +872,11 @@ fn find_leaders<const NZ: usize>(
         group_n[id] = 1;
         // Only serving instances are compared (`|`: one branch for two plain tests).
         if !rotation[id] | !instances[id].is_running() {
+            #[cfg(debug_assertions)]
+            debug_assert!(
+                !kept_answer || followed == NO_LEADER,
+                "a kept leader search changed for instance {id}"
+            );
             if followed != NO_LEADER {
                 followers::copy_rows(instances, id, followed as usize);
             }
@@ -885,6 +942,11 @@ fn find_leaders<const NZ: usize>(
                 "the first matching leader"
             );
         }
+        #[cfg(debug_assertions)]
+        debug_assert!(
+            !kept_answer || found.map_or(NO_LEADER, |k| leaders[k]) == followed,
+            "a kept leader search changed for instance {id}"
+        );
         match found {
             Some(k) => {
                 follows[id] = leaders[k];
@@ -906,6 +968,13 @@ fn find_leaders<const NZ: usize>(
     for (&lead, &followers) in leaders[..n_leaders].iter().zip(&leader_followers) {
         group_n[lead as usize] = 1 + followers;
     }
+    #[cfg(debug_assertions)]
+    debug_assert!(
+        !kept_answer
+            || groups_before == ids.iter().map(|&id| u64::from(group_n[id as usize])).sum(),
+        "a kept leader search changed its groups"
+    );
+    search_kept[s] = n_leaders <= 1;
     n_own
 }
 

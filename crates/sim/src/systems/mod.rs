@@ -142,6 +142,12 @@ pub struct Scratch {
     pub life_due: Vec<u32>,
     /// The tick of `life_due`.
     pub life_due_tick: Option<u64>,
+    /// Per service: its last leader search found at most one leader, and (once `load` folded
+    /// in `ServiceState::rotation_kept`) nothing it depends on changed since (see
+    /// `load::find_leaders`).
+    pub search_kept: Vec<bool>,
+    /// `[s * zones + z]`: the zone keys of service `s`'s last leader search (see `load`).
+    pub last_zone_key: Vec<u32>,
 }
 
 impl Scratch {
