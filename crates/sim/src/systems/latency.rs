@@ -8,7 +8,9 @@ use bevy_ecs::prelude::*;
 
 use crate::model::{CUSTOMER_TIMEOUT_MS, Model, PACKETS_PER_CALL, RETRANSMIT_MS};
 use crate::num::Bound;
-use crate::state::{Cause, Clock, DepCause, Fleet, Instance, ServiceState, ZoneState};
+use crate::state::{
+    Cause, Clock, DepCause, Fleet, Instance, InstanceTick, ServiceState, ZoneState,
+};
 use crate::systems::load::{LEADER_SLOTS, NO_LEADER};
 use crate::systems::{Scratch, timeout_share, times_out_nothing};
 
@@ -113,6 +115,7 @@ fn latency_of<const NZ: usize>(
         dep_sums,
         group_zone_n,
         zone_acc,
+        uniform,
         ..
     } = sc;
     // Every dependency's sums, for the service with the most dependencies.
@@ -149,6 +152,8 @@ fn latency_of<const NZ: usize>(
     let (zones, reach_class, reach) = (&zones[..nz], &reach_class[..nz], &reach[..nz * nz]);
     // Likewise the per-service ones (the model and the fleet have the same services).
     let (edge_failed, stats) = (&edge_failed[..ns], &model.services[..ns]);
+    // The load stage's uniform flags (none if it did not set them for these services).
+    let uniform = uniform.get(..ns).unwrap_or_default();
     let (zone_memo, dep_sums, group_zone_n) = (
         &mut zone_memo[..ns * ZONE_MEMO_SLOTS],
         dep_sums.as_mut_slice(),
@@ -415,7 +420,41 @@ fn latency_of<const NZ: usize>(
         // zone (`group_zone_n`), and the zones' last causes with the followers'.
         let ids = &svcs[s].instances;
         let row = s * nz..(s + 1) * nz;
-        let (groups, n_groups) = if n_leads == 0 {
+        // A uniform service (as many instances in rotation in every zone, one share; see
+        // `load`) whose one group is every instance in rotation, its leader running (the
+        // usual service): `uniform_rows` computes its rows without the per-zone sums (not in
+        // debug builds, which compare its rows with theirs).
+        let lone = if n_leads == 1 && nz <= MAX_ZONES && uniform.get(s).is_some_and(|&u| u) {
+            let leader = leads[0] as usize;
+            let all = u64::from(count[row.start]) * nz as u64;
+            (u64::from(group_n[leader]) == all && instances[leader].is_running()).then_some(leader)
+        } else {
+            None
+        };
+        #[cfg(debug_assertions)]
+        let want = lone.map(|leader| {
+            let (counts, shares) = (&count[row.clone()], &share[row.clone()]);
+            assert!(
+                counts.iter().all(|&n| n == counts[0])
+                    && shares.iter().all(|w| w.to_bits() == shares[0].to_bits()),
+                "a uniform service's counts and shares"
+            );
+            let lead = &instances[leader];
+            let zl = lead.zone as usize;
+            for (z, a) in acc.iter().enumerate() {
+                assert_eq!(a.shared.n, u32::from(z == zl), "only the leader computed");
+            }
+            let mut rows = [ZoneRow::default(); MAX_ZONES];
+            let tick = (&lead.m, succ_of[leader]);
+            let sum = uniform_rows(acc[zl], zl, tick, counts[0], shares, &mut rows[..nz]);
+            (rows, sum)
+        });
+        let fast = if cfg!(debug_assertions) { None } else { lone };
+        let (groups, n_groups) = if let Some(leader) = fast {
+            let mut groups = [NO_LEADER; LEADER_SLOTS];
+            groups[0] = leader as u32;
+            (groups, 1)
+        } else if n_leads == 0 {
             ([NO_LEADER; LEADER_SLOTS], 0)
         } else if n_leads == 1 && nz <= MAX_ZONES {
             // One group: its followers in a zone are the instances in rotation there that
@@ -481,6 +520,10 @@ fn latency_of<const NZ: usize>(
                 sum[1] += ldep.calls_rps * (1.0 - ldep.ok_frac) * g;
                 sum[2] += ldep.calls_rps * ldep.latency_p50_ms * g;
             }
+            if fast.is_some() {
+                // Its followers' shares of the zones' sums: in `uniform_rows`.
+                continue;
+            }
             for (z, n) in counts.iter_mut().enumerate() {
                 // Taken: the counts are zero again for the next service.
                 let n = std::mem::take(n);
@@ -505,41 +548,65 @@ fn latency_of<const NZ: usize>(
         // and time none out see of them (`zone_call`'s sums for such calls, the same
         // operations in the same order).
         let (out_rows, row_share) = (&mut zone_rows[row.clone()], &share[row]);
-        let mut sum = CallSum::default();
-        for z in 0..nz {
-            let zk = z.min(MAX_ZONES - 1);
-            // Zones past the last tracked one share its sums (`MAX_ZONES`): they are taken
-            // (zeroed) with the service's last zone.
-            let shared = if z < MAX_ZONES - 1 || z + 1 == nz {
-                std::mem::take(&mut acc[zk].shared)
-            } else {
-                acc[zk].shared
-            };
-            let own = std::mem::take(&mut acc[z].own);
-            let (mut ok, mut p50, mut p99) = (own.ok, own.p50, own.p99);
-            let n = shared.n;
-            if n != 0 {
-                if shared.offered > 1e-9 && shared.done > 1e-9 {
-                    ok /= shared.done;
-                    p50 /= shared.offered;
+        if let Some(leader) = fast {
+            let lead = &instances[leader];
+            let zl = lead.zone as usize;
+            let lead_acc = std::mem::take(&mut acc[zl]);
+            let tick = (&lead.m, succ_of[leader]);
+            let per_zone = count[s * nz];
+            call_sums[s] = uniform_rows(lead_acc, zl, tick, per_zone, row_share, out_rows);
+        } else {
+            let mut sum = CallSum::default();
+            for z in 0..nz {
+                let zk = z.min(MAX_ZONES - 1);
+                // Zones past the last tracked one share its sums (`MAX_ZONES`): they are taken
+                // (zeroed) with the service's last zone.
+                let shared = if z < MAX_ZONES - 1 || z + 1 == nz {
+                    std::mem::take(&mut acc[zk].shared)
                 } else {
-                    ok = shared.potential / f64::from(n);
-                    p50 = shared.p50_plain / f64::from(n);
+                    acc[zk].shared
+                };
+                let own = std::mem::take(&mut acc[z].own);
+                let (mut ok, mut p50, mut p99) = (own.ok, own.p50, own.p99);
+                let n = shared.n;
+                if n != 0 {
+                    if shared.offered > 1e-9 && shared.done > 1e-9 {
+                        ok /= shared.done;
+                        p50 /= shared.offered;
+                    } else {
+                        ok = shared.potential / f64::from(n);
+                        p50 = shared.p50_plain / f64::from(n);
+                    }
+                    ok = ok.clamp(0.0, 1.0);
+                    p99 = p99.at_least(p50);
                 }
-                ok = ok.clamp(0.0, 1.0);
-                p99 = p99.at_least(p50);
+                let (w, quota) = (row_share[z], own.cause == Cause::Quota);
+                out_rows[z] = ZoneRow {
+                    share: w,
+                    ok,
+                    p50,
+                    p99,
+                    quota,
+                };
+                sum.add_zone(w, ok, p50, p99, quota);
             }
-            let (w, quota) = (row_share[z], own.cause == Cause::Quota);
-            out_rows[z] = ZoneRow {
-                share: w,
-                ok,
-                p50,
-                p99,
-                quota,
-            };
-            sum.add_zone(w, ok, p50, p99, quota);
+            call_sums[s] = sum.finish();
         }
-        call_sums[s] = sum.finish();
+        #[cfg(debug_assertions)]
+        if let Some((rows, sum)) = want {
+            for (a, b) in out_rows.iter().zip(&rows[..nz]) {
+                assert_eq!(row_bits(a), row_bits(b), "a uniform service's zone row");
+            }
+            let sum_bits = |c: &CallSum| {
+                let n = [c.s_net, c.upstream, c.l50, c.l99, c.tail].map(f64::to_bits);
+                (n, c.quota)
+            };
+            assert_eq!(
+                sum_bits(&call_sums[s]),
+                sum_bits(&sum),
+                "a uniform service's sums"
+            );
+        }
         let svc = &mut services[s];
         for (dep, sums) in svc.deps.iter_mut().zip(dep_sums.iter_mut()) {
             let [calls, failed, latency] = std::mem::take(sums);
@@ -563,6 +630,94 @@ fn latency_of<const NZ: usize>(
         };
         m.latency_p99_ms = p99_max;
     }
+}
+
+/// The rows of a uniform service (`Scratch::uniform`: `per_zone` instances in rotation in
+/// every zone, `shares` one value) whose instances in rotation are one running leader in zone
+/// `zl` and its followers, written to `out`, and its `CallSum`; from the leader's sums
+/// (`lead_acc`, its zone's before the followers'; taken) and `(m, succ)`, its numbers and
+/// success share. The same operations, in the same order, as the stage's per-zone sums and
+/// rows for such a service: a zone's followers add the leader's numbers times their count to
+/// its sums (zero, but in the leader's zone), and their last cause is the leader's. Every zone
+/// but the leader's has the same count, share and cause: the same sums, computed once.
+#[inline(always)]
+fn uniform_rows(
+    lead_acc: ZoneAcc,
+    zl: usize,
+    (m, succ): (&InstanceTick, f64),
+    per_zone: u32,
+    shares: &[f64],
+    out: &mut [ZoneRow],
+) -> CallSum {
+    let cause = m.cause;
+    debug_assert!(
+        lead_acc.own.cause == Cause::None || lead_acc.own.cause == cause,
+        "the leader's cause"
+    );
+    let mut lead = lead_acc;
+    lead.own.cause = cause;
+    if per_zone > 1 {
+        add_followers(&mut lead.shared, &mut lead.own, m, succ, per_zone - 1);
+    }
+    let lead_row = zone_row(lead.shared, lead.own, shares[zl]);
+    let mut rest = ZoneAcc::default();
+    rest.own.cause = cause;
+    add_followers(&mut rest.shared, &mut rest.own, m, succ, per_zone);
+    let rest_row = zone_row(rest.shared, rest.own, shares[zl]);
+    let mut sum = CallSum::default();
+    for (z, out) in out.iter_mut().enumerate() {
+        let r = if z == zl { lead_row } else { rest_row };
+        *out = r;
+        sum.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
+    }
+    sum.finish()
+}
+
+/// Adds `n` followers of a leader (its numbers `m`, its success share `succ`) to a zone's
+/// sums.
+#[inline(always)]
+fn add_followers(shared: &mut ZoneShared, own: &mut ZoneOwn, m: &InstanceTick, succ: f64, n: u32) {
+    let g = f64::from(n);
+    shared.offered += m.offered_rps * g;
+    shared.done += (m.served_rps + m.abandoned_rps) * g;
+    shared.potential += succ * g;
+    shared.p50_plain += m.latency_p50_ms * g;
+    shared.n += n;
+    own.ok += m.ok_rps * g;
+    own.p50 += m.latency_p50_ms * m.offered_rps * g;
+    own.p99 = own.p99.at_least(m.latency_p99_ms);
+}
+
+/// A zone's row of a service's results from its sums (`shared`, `own`) and its share `w` of
+/// the service's rotation.
+#[inline(always)]
+fn zone_row(shared: ZoneShared, own: ZoneOwn, w: f64) -> ZoneRow {
+    let (mut ok, mut p50, mut p99) = (own.ok, own.p50, own.p99);
+    let n = shared.n;
+    if n != 0 {
+        if shared.offered > 1e-9 && shared.done > 1e-9 {
+            ok /= shared.done;
+            p50 /= shared.offered;
+        } else {
+            ok = shared.potential / f64::from(n);
+            p50 = shared.p50_plain / f64::from(n);
+        }
+        ok = ok.clamp(0.0, 1.0);
+        p99 = p99.at_least(p50);
+    }
+    ZoneRow {
+        share: w,
+        ok,
+        p50,
+        p99,
+        quota: own.cause == Cause::Quota,
+    }
+}
+
+/// Debug builds: a zone row's numbers as bits, and its quota flag.
+#[cfg(debug_assertions)]
+fn row_bits(r: &ZoneRow) -> ([u64; 4], bool) {
+    ([r.share, r.ok, r.p50, r.p99].map(f64::to_bits), r.quota)
 }
 
 /// Sets each zone's last cause in instance order (`ZoneOwn::cause`) over the instances `ids`

@@ -33,7 +33,6 @@ pub fn load(
     clock: Res<Clock>,
     mut fleet: ResMut<Fleet>,
     mut scratch: ResMut<Scratch>,
-    mut uniform: Local<Vec<bool>>,
 ) {
     let Fleet {
         zones,
@@ -64,6 +63,9 @@ pub fn load(
         4 => load_of::<4>,
         _ => load_of::<0>,
     };
+    // The uniform flags live in `Scratch` (the latency stage reads them), taken out of it
+    // while the stage borrows the rest.
+    let mut uniform = std::mem::take(&mut scratch.uniform);
     uniform.resize(services.len(), false);
     let bufs = (&mut *scratch, uniform.as_mut_slice());
     run(&model, clock.tick, args, services, instances, bufs);
@@ -71,6 +73,7 @@ pub fn load(
     for svc in services.iter_mut() {
         svc.rotation_kept = true;
     }
+    scratch.uniform = uniform;
 }
 
 /// The load stage on plain references and slices (function arguments the compiler knows do

@@ -148,6 +148,10 @@ pub struct Scratch {
     pub search_kept: Vec<bool>,
     /// `[s * zones + z]`: the zone keys of service `s`'s last leader search (see `load`).
     pub last_zone_key: Vec<u32>,
+    /// Per service: its rotation has as many instances in every zone and every zone reaches
+    /// every zone this tick, so each of its `share`/`offered` rows (and the load stage's
+    /// `zone_rps`) holds one value, bit for bit (set by `load`; read by latency).
+    pub uniform: Vec<bool>,
 }
 
 impl Scratch {
