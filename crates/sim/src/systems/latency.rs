@@ -531,17 +531,9 @@ fn latency_of<const NZ: usize>(
                     continue;
                 }
                 let zk = z.min(MAX_ZONES - 1);
-                let g = f64::from(n);
-                let a = &mut acc[zk].shared;
-                a.offered += m.offered_rps * g;
-                a.done += (m.served_rps + m.abandoned_rps) * g;
-                a.potential += succ * g;
-                a.p50_plain += m.latency_p50_ms * g;
-                a.n += n;
-                let a = &mut acc[z].own;
-                a.ok += m.ok_rps * g;
-                a.p50 += m.latency_p50_ms * m.offered_rps * g;
-                a.p99 = a.p99.at_least(m.latency_p99_ms);
+                let mut shared = acc[zk].shared;
+                add_followers(&mut shared, &mut acc[z].own, m, succ, n);
+                acc[zk].shared = shared;
             }
         }
         // This service's rows of the per-zone results, and what calls that reach every zone
@@ -567,28 +559,9 @@ fn latency_of<const NZ: usize>(
                     acc[zk].shared
                 };
                 let own = std::mem::take(&mut acc[z].own);
-                let (mut ok, mut p50, mut p99) = (own.ok, own.p50, own.p99);
-                let n = shared.n;
-                if n != 0 {
-                    if shared.offered > 1e-9 && shared.done > 1e-9 {
-                        ok /= shared.done;
-                        p50 /= shared.offered;
-                    } else {
-                        ok = shared.potential / f64::from(n);
-                        p50 = shared.p50_plain / f64::from(n);
-                    }
-                    ok = ok.clamp(0.0, 1.0);
-                    p99 = p99.at_least(p50);
-                }
-                let (w, quota) = (row_share[z], own.cause == Cause::Quota);
-                out_rows[z] = ZoneRow {
-                    share: w,
-                    ok,
-                    p50,
-                    p99,
-                    quota,
-                };
-                sum.add_zone(w, ok, p50, p99, quota);
+                let r = zone_row(shared, own, row_share[z]);
+                out_rows[z] = r;
+                sum.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
             }
             call_sums[s] = sum.finish();
         }
@@ -635,7 +608,7 @@ fn latency_of<const NZ: usize>(
 /// The rows of a uniform service (`Scratch::uniform`: `per_zone` instances in rotation in
 /// every zone, `shares` one value) whose instances in rotation are one running leader in zone
 /// `zl` and its followers, written to `out`, and its `CallSum`; from the leader's sums
-/// (`lead_acc`, its zone's before the followers'; taken) and `(m, succ)`, its numbers and
+/// (`lead_acc`, its zone's sums before the followers') and `(m, succ)`, its numbers and
 /// success share. The same operations, in the same order, as the stage's per-zone sums and
 /// rows for such a service: a zone's followers add the leader's numbers times their count to
 /// its sums (zero, but in the leader's zone), and their last cause is the leader's. Every zone
@@ -650,12 +623,9 @@ fn uniform_rows(
     out: &mut [ZoneRow],
 ) -> CallSum {
     let cause = m.cause;
-    debug_assert!(
-        lead_acc.own.cause == Cause::None || lead_acc.own.cause == cause,
-        "the leader's cause"
-    );
+    // (The leader's zone's last cause is already the leader's, its followers' too.)
+    debug_assert_eq!(lead_acc.own.cause, cause, "the leader's cause");
     let mut lead = lead_acc;
-    lead.own.cause = cause;
     if per_zone > 1 {
         add_followers(&mut lead.shared, &mut lead.own, m, succ, per_zone - 1);
     }
@@ -1353,11 +1323,15 @@ fn add_zone_call(
 
 #[cfg(test)]
 mod tests {
-    use super::{CallSum, ZoneCall, ZoneRow, ZoneView, powi_exact, zone_call};
+    use super::{
+        CallSum, ZoneAcc, ZoneCall, ZoneRow, ZoneView, add_followers, powi_exact, uniform_rows,
+        zone_call, zone_row,
+    };
     use crate::FaultSchedule;
     use crate::model::Model;
     use crate::num::Bound;
     use crate::state::ZoneState;
+    use crate::state::{Cause, InstanceTick};
     use crate::systems::setup::initial_fleet;
     use crate::systems::{timeout_share, times_out_nothing};
     use std::hint::black_box;
@@ -1474,6 +1448,99 @@ mod tests {
             answered > 15_000 && declined > 15_000,
             "{answered} {declined}"
         );
+    }
+
+    /// `uniform_rows` gives, bit for bit, the rows and `CallSum` of the stage's per-zone sums
+    /// (the leader's own sums in its zone, then each zone's followers added in zone order, the
+    /// followers' cause merged, each zone's row, the sum over the rows in order): 1 to 5
+    /// zones, the leader in any zone, 1 to 4 instances per zone (1: the leader's zone has no
+    /// followers), with and without a cause, including quota, and numbers that take the
+    /// stage's other branch (load under 1e-9), zeros of either sign and NaN.
+    #[test]
+    fn uniform_rows_are_the_per_zone_sums_rows() {
+        let mut x: u64 = 0x6a09_e667_f3bc_c908;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let row_bits = |r: &ZoneRow| ([r.share, r.ok, r.p50, r.p99].map(f64::to_bits), r.quota);
+        let sum_bits = |c: &CallSum| {
+            let n = [c.s_net, c.upstream, c.l50, c.l99, c.tail].map(f64::to_bits);
+            (n, c.quota)
+        };
+        let causes = [Cause::None, Cause::Quota, Cause::Overload];
+        for i in 0..20_000 {
+            let nz = 1 + i % 5;
+            let zl = (i / 5) % nz;
+            let per_zone = 1 + (i / 25 % 4) as u32;
+            // Draws for this case: a value, and whether it is replaced by a special one.
+            let d: [f64; 16] = std::array::from_fn(|_| next());
+            let kind = (i / 100) % 7;
+            let special = |k: usize, v: f64| match kind {
+                0 if d[k] < 0.3 => 0.0,
+                1 if d[k] < 0.3 => -0.0,
+                2 if d[k] < 0.3 => 1e-12,
+                3 if d[k] < 0.05 => f64::NAN,
+                _ => v,
+            };
+            let served = special(0, d[1] * 100.0);
+            let m = InstanceTick {
+                offered_rps: special(2, served + d[3] * 10.0),
+                served_rps: served,
+                ok_rps: special(4, served * d[5]),
+                abandoned_rps: special(6, d[7]),
+                latency_p50_ms: special(8, d[9] * 50.0),
+                latency_p99_ms: special(10, d[11] * 500.0),
+                cause: causes[i / 7 % 3],
+                ..InstanceTick::default()
+            };
+            let succ = special(12, d[13]);
+            let shares = vec![d[14]; nz];
+            // The leader's own sums in its zone, as the stage adds them (its cause only if
+            // it has one).
+            let mut lead = ZoneAcc::default();
+            lead.shared.offered += m.offered_rps;
+            lead.shared.done += m.served_rps + m.abandoned_rps;
+            lead.shared.potential += succ;
+            lead.shared.p50_plain += m.latency_p50_ms;
+            lead.shared.n += 1;
+            lead.own.ok += m.ok_rps;
+            lead.own.p50 += m.latency_p50_ms * m.offered_rps;
+            lead.own.p99 = crate::num::Bound::at_least(lead.own.p99, m.latency_p99_ms);
+            if m.cause != Cause::None {
+                lead.own.cause = m.cause;
+            }
+            // The stage's per-zone way.
+            let mut acc = vec![ZoneAcc::default(); nz];
+            acc[zl] = lead;
+            let mut want = vec![ZoneRow::default(); nz];
+            let mut want_sum = CallSum::default();
+            for (z, a) in acc.iter_mut().enumerate() {
+                let n = per_zone - u32::from(z == zl);
+                if n > 0 {
+                    if m.cause != Cause::None && a.own.cause == Cause::None {
+                        a.own.cause = m.cause;
+                    }
+                    add_followers(&mut a.shared, &mut a.own, &m, succ, n);
+                }
+                want[z] = zone_row(a.shared, a.own, shares[z]);
+                let r = want[z];
+                want_sum.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
+            }
+            let want_sum = want_sum.finish();
+            let mut got = vec![ZoneRow::default(); nz];
+            let got_sum = uniform_rows(lead, zl, (&m, succ), per_zone, &shares, &mut got);
+            for (z, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(
+                    row_bits(a),
+                    row_bits(b),
+                    "zone {z} of {nz}, case {i}: {m:?}"
+                );
+            }
+            assert_eq!(sum_bits(&got_sum), sum_bits(&want_sum), "case {i}: {m:?}");
+        }
     }
 
     /// Where `times_out_nothing` holds (and `zone_call` and `add_zone_call` skip
