@@ -112,25 +112,36 @@ fn load_of<const NZ: usize>(
             .unwrap_or(z);
         sc.zone_class.push(class as u32);
     }
-    // Buffers sized once per tick, written by index below (`own_ids` holds at most one
-    // service's instances: the fleet's count bounds it without a scan).
+    // Buffers sized once per tick, written by index below.
     sc.zone_rps.resize(nz, 0.0);
     sc.zone_key.resize(nz, 0);
     sc.unrouted.resize(ns, 0.0);
-    sc.own_ids.resize(instances.len(), 0);
-    // Which instances may have fault effects this tick: those the fault-effects stage says
-    // an incident struck (the others have the neutral effects), or all when it cannot tell.
+    sc.own_ids.resize_with(ns, Vec::new);
+    // Which instances (and services) may have fault effects this tick: those the
+    // fault-effects stage says an incident struck (the others have the neutral effects), or
+    // all when it cannot tell.
     sc.fx_maybe.clear();
+    sc.svc_fx_maybe.clear();
     match &sc.fx_struck {
         Some(struck) => {
             sc.fx_maybe.resize(instances.len(), false);
+            sc.svc_fx_maybe.resize(ns, false);
             for &id in struck {
                 if let Some(maybe) = sc.fx_maybe.get_mut(id as usize) {
                     *maybe = true;
+                    if let Some(svc) = sc
+                        .svc_fx_maybe
+                        .get_mut(instances[id as usize].service as usize)
+                    {
+                        *svc = true;
+                    }
                 }
             }
         }
-        None => sc.fx_maybe.resize(instances.len(), true),
+        None => {
+            sc.fx_maybe.resize(instances.len(), true);
+            sc.svc_fx_maybe.resize(ns, true);
+        }
     }
     // The scratch buffers as slices from here on: their lengths and addresses stay in
     // registers across the stores below (through `sc` they would be reloaded after each).
@@ -148,6 +159,7 @@ fn load_of<const NZ: usize>(
         zone_rps,
         zone_class,
         fx_maybe,
+        svc_fx_maybe,
         zone_key,
         unrouted,
         timeout_bits,
@@ -171,7 +183,7 @@ fn load_of<const NZ: usize>(
     let (follows, group_n, own_ids, zone_rps) = (
         follows.as_mut_slice(),
         group_n.as_mut_slice(),
-        own_ids.as_mut_slice(),
+        &mut own_ids[..ns],
         zone_rps.as_mut_slice(),
     );
     let zone_key = zone_key.as_mut_slice();
@@ -190,6 +202,7 @@ fn load_of<const NZ: usize>(
     let mut bufs = LeaderBufs {
         rotation: &rotation[..n],
         fx_maybe: &fx_maybe[..n],
+        svc_fx_maybe: &svc_fx_maybe[..ns],
         zone_class: &zone_class[..nz],
         zone_rps: &mut zone_rps[..nz],
         zone_key: &mut zone_key[..nz],
@@ -405,7 +418,7 @@ fn load_of<const NZ: usize>(
         // that looks the same to it (same load per instance, CPU steal, packet loss and
         // reachability), gets exactly the same results this tick: it follows that leader,
         // and load, latency and resources copy the leader's results instead of recomputing.
-        let n_own = find_leaders::<NZ>(&svc.instances, instances, &mut bufs);
+        find_leaders::<NZ>(s, &svc.instances, instances, &mut bufs);
         let rotation = bufs.rotation;
         let follows = &*bufs.follows;
         // Each leader's group (itself and its followers): it routes the calls of its whole
@@ -415,7 +428,7 @@ fn load_of<const NZ: usize>(
         // Followers are skipped: their calls were routed with their leader's (see `group`,
         // below); the resources stage copies the leader's whole tick into them (`copy_tick`),
         // and nothing before reads them.
-        for &id in &bufs.own_ids[..n_own] {
+        for &id in &bufs.own_ids[s] {
             let id = id as usize;
             debug_assert_eq!(follows[id], NO_LEADER, "a follower in own_ids");
             let inst = &mut instances[id];
@@ -762,6 +775,8 @@ struct LeaderBufs<'a> {
     rotation: &'a [bool],
     /// Per instance: may have fault effects (`Scratch::fx_maybe`).
     fx_maybe: &'a [bool],
+    /// Per service: one of its instances may have fault effects (`Scratch::svc_fx_maybe`).
+    svc_fx_maybe: &'a [bool],
     /// Per zone: its class (`Scratch::zone_class`).
     zone_class: &'a [u32],
     /// Per zone: load offered to each instance in rotation of the service being loaded.
@@ -772,30 +787,32 @@ struct LeaderBufs<'a> {
     follows: &'a mut [u32],
     /// `Scratch::group_n`.
     group_n: &'a mut [u32],
-    /// `Scratch::own_ids`.
-    own_ids: &'a mut [u32],
+    /// `Scratch::own_ids`, one list per service.
+    own_ids: &'a mut [Vec<u32>],
     /// `Scratch::search_kept`, one per service.
     search_kept: &'a mut [bool],
     /// `Scratch::last_zone_key`, one row of zones per service.
     last_zone_key: &'a mut [u32],
 }
 
-/// The leader search of one service (`ids`, its instances): sets `follows` and `group_n` of
+/// The leader search of service `s` (`ids`, its instances): sets `follows` and `group_n` of
 /// its instances and writes those that compute their own tick (all but the followers), in
-/// order, to the start of `own_ids`; returns their number. A follower of last tick that stops
+/// order, to its list of `own_ids`. A follower of last tick that stops
 /// following its leader gets its own per-dependency rows here (`followers::copy_rows`), before
 /// the leader is computed. `zone_key` (one per zone) is
 /// working space; `NZ` as in `load_of`. Inlined (callgrind, 1 200 ticks of `fleet-100`: out
 /// of line it cost 4.6 M instructions more, now that its buffers come in one struct).
 #[inline(always)]
 fn find_leaders<const NZ: usize>(
+    s: usize,
     ids: &[u32],
     instances: &mut [Instance],
     bufs: &mut LeaderBufs<'_>,
-) -> usize {
+) {
     let LeaderBufs {
         rotation,
         fx_maybe,
+        svc_fx_maybe,
         zone_class,
         zone_rps,
         zone_key,
@@ -805,10 +822,15 @@ fn find_leaders<const NZ: usize>(
         search_kept,
         last_zone_key,
     } = bufs;
-    let Some(&first) = ids.first() else {
-        return 0;
-    };
-    let s = instances[first as usize].service as usize;
+    let own_ids = &mut own_ids[s];
+    if ids.is_empty() {
+        own_ids.clear();
+        return;
+    }
+    debug_assert!(
+        ids.iter()
+            .all(|&id| instances[id as usize].service as usize == s)
+    );
     let (zone_rps, zone_class) = (&**zone_rps, *zone_class);
     let nz = if NZ == 0 { zone_rps.len() } else { NZ };
     let (zone_rps, zone_class, zone_key) =
@@ -834,27 +856,23 @@ fn find_leaders<const NZ: usize>(
     // clock skew or disks depend on changed since (`ServiceState::rotation_kept`, folded into
     // `search_kept` by `load`), its zones' keys are the same, and no instance may have fault
     // effects: every follower then passes `same_kept_state` with the leader it had, and the
-    // others are what they were. Debug builds search in full and check that nothing changed.
+    // others are what they were, as is the list of those computing their own tick. Debug
+    // builds search in full and check that nothing changed.
+    debug_assert_eq!(
+        svc_fx_maybe[s],
+        ids.iter().any(|&id| fx_maybe[id as usize]),
+        "service {s} may have fault effects"
+    );
     let key_row = &mut last_zone_key[s * nz..(s + 1) * nz];
-    let keep = search_kept[s] && *key_row == *zone_key;
+    let keep = search_kept[s] && !svc_fx_maybe[s] && *key_row == *zone_key;
     key_row.copy_from_slice(zone_key);
     if keep && !cfg!(debug_assertions) {
-        let mut n_own = 0;
-        let mut fx_free = true;
-        for &id in ids {
-            let id = id as usize;
-            fx_free &= !fx_maybe[id];
-            if follows[id] == NO_LEADER {
-                own_ids[n_own] = id as u32;
-                n_own += 1;
-            }
-        }
-        if fx_free {
-            return n_own;
-        }
+        return;
     }
+    // (Only debug builds get here with a kept search: `own_ids` is then checked, not
+    // written.)
     #[cfg(debug_assertions)]
-    let kept_answer = keep && ids.iter().all(|&id| !fx_maybe[id as usize]);
+    let kept_answer = keep;
     #[cfg(debug_assertions)]
     let groups_before: u64 = ids.iter().map(|&id| u64::from(group_n[id as usize])).sum();
     // The leaders so far: their ids, their zones' keys, whether they may have fault effects,
@@ -865,6 +883,9 @@ fn find_leaders<const NZ: usize>(
     let mut leader_followers = [0u32; LEADER_SLOTS];
     let mut n_leaders = 0;
     let mut n_own = 0;
+    if !keep {
+        own_ids.clear();
+    }
     for &id in ids {
         let id = id as usize;
         // The leader it followed last tick, if any: the resources stage then copied that
@@ -884,8 +905,7 @@ fn find_leaders<const NZ: usize>(
                 followers::copy_rows(instances, id, followed as usize);
             }
             follows[id] = NO_LEADER;
-            own_ids[n_own] = id as u32;
-            n_own += 1;
+            push_own(own_ids, &mut n_own, id as u32, keep);
             continue;
         }
         let key = zone_key[instances[id].zone as usize];
@@ -963,8 +983,7 @@ fn find_leaders<const NZ: usize>(
                     leader_fx[n_leaders] = fx_maybe[id];
                     n_leaders += 1;
                 }
-                own_ids[n_own] = id as u32;
-                n_own += 1;
+                push_own(own_ids, &mut n_own, id as u32, keep);
             }
         }
     }
@@ -977,8 +996,28 @@ fn find_leaders<const NZ: usize>(
             || groups_before == ids.iter().map(|&id| u64::from(group_n[id as usize])).sum(),
         "a kept leader search changed its groups"
     );
+    debug_assert_eq!(
+        n_own,
+        own_ids.len(),
+        "a kept leader search changed who computes its own tick"
+    );
     search_kept[s] = n_leaders <= 1;
-    n_own
+}
+
+/// Appends `id` to a service's `own_ids` (its `n`-th), or, for a kept search (`kept`: debug
+/// builds only, which search in full all the same), checks that the kept list has it there.
+#[inline(always)]
+fn push_own(own_ids: &mut Vec<u32>, n: &mut usize, id: u32, kept: bool) {
+    if kept {
+        debug_assert_eq!(
+            own_ids.get(*n),
+            Some(&id),
+            "a kept leader search changed who computes its own tick"
+        );
+    } else {
+        own_ids.push(id);
+    }
+    *n += 1;
 }
 
 /// The load balancer's rotation of every service: `rotation` (per instance), `count` and

@@ -92,9 +92,10 @@ pub struct Scratch {
     pub follows: Vec<u32>,
     /// Per instance: the size of its group (itself and its followers) if it leads one, else 1.
     pub group_n: Vec<u32>,
-    /// The load stage's instances of one service that compute their own tick (not
-    /// followers), in instance order.
-    pub own_ids: Vec<u32>,
+    /// Per service: the load stage's instances of it that compute their own tick (not
+    /// followers), in instance order, as its last leader search found them (kept with the
+    /// search, see `load::find_leaders`).
+    pub own_ids: Vec<Vec<u32>>,
     /// Per instance: success share of its served requests this tick (set by latency).
     pub succ: Vec<f64>,
     /// Per zone: load offered to each instance in rotation of the service being loaded,
@@ -119,6 +120,8 @@ pub struct Scratch {
     pub fx_struck: Option<Vec<u32>>,
     /// Per instance: it may have fault effects this tick (see `fx_struck`; set by `load`).
     pub fx_maybe: Vec<bool>,
+    /// Per service: one of its instances may have fault effects this tick (`fx_maybe`).
+    pub svc_fx_maybe: Vec<bool>,
     /// Per zone: the smallest zone with the same reachability row.
     pub reach_class: Vec<u32>,
     /// `[c * ZONE_MEMO_SLOTS + k]`: calls to service `c` memoised this tick.
