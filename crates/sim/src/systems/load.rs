@@ -418,7 +418,7 @@ fn load_of<const NZ: usize>(
         // that looks the same to it (same load per instance, CPU steal, packet loss and
         // reachability), gets exactly the same results this tick: it follows that leader,
         // and load, latency and resources copy the leader's results instead of recomputing.
-        find_leaders::<NZ>(s, &svc.instances, instances, &mut bufs);
+        find_leaders::<NZ>(s, uniform[s], &svc.instances, instances, &mut bufs);
         let rotation = bufs.rotation;
         let follows = &*bufs.follows;
         // Each leader's group (itself and its followers): it routes the calls of its whole
@@ -795,7 +795,8 @@ struct LeaderBufs<'a> {
     last_zone_key: &'a mut [u32],
 }
 
-/// The leader search of service `s` (`ids`, its instances): sets `follows` and `group_n` of
+/// The leader search of service `s` (`ids`, its instances; `same_rps`: the load per instance
+/// is the same in every zone, bit for bit): sets `follows` and `group_n` of
 /// its instances and writes those that compute their own tick (all but the followers), in
 /// order, to its list of `own_ids`. A follower of last tick that stops
 /// following its leader gets its own per-dependency rows here (`followers::copy_rows`), before
@@ -805,6 +806,7 @@ struct LeaderBufs<'a> {
 #[inline(always)]
 fn find_leaders<const NZ: usize>(
     s: usize,
+    same_rps: bool,
     ids: &[u32],
     instances: &mut [Instance],
     bufs: &mut LeaderBufs<'_>,
@@ -837,15 +839,34 @@ fn find_leaders<const NZ: usize>(
         (&zone_rps[..nz], &zone_class[..nz], &mut zone_key[..nz]);
     // Zones that look the same to an instance of this service (the same load per instance,
     // and the same zone class) share a key: the first such zone. Both tests compare bits, so
-    // "looks the same" is an equivalence.
+    // "looks the same" is an equivalence. With the same load per instance in every zone
+    // (`same_rps`: the service's rows hold one value, `load_of`'s `uniform`) the key is the
+    // zone's class (the first zone of that class); debug builds check it.
+    let zone_key: &[u32] = if same_rps {
+        debug_assert!(is_uniform(zone_rps), "service {s}: one load per instance");
+        zone_class
+    } else {
+        for z in 0..nz {
+            zone_key[z] = (0..z)
+                .find(|&y| {
+                    zone_rps[y].to_bits() == zone_rps[z].to_bits() && zone_class[y] == zone_class[z]
+                })
+                .unwrap_or(z) as u32;
+        }
+        zone_key
+    };
+    #[cfg(debug_assertions)]
     for z in 0..nz {
-        zone_key[z] = (0..z)
+        let first = (0..z)
             .find(|&y| {
                 zone_rps[y].to_bits() == zone_rps[z].to_bits() && zone_class[y] == zone_class[z]
             })
-            .unwrap_or(z) as u32;
+            .unwrap_or(z);
+        debug_assert_eq!(
+            zone_key[z] as usize, first,
+            "service {s}: the key of zone {z}"
+        );
     }
-    let zone_key = &*zone_key;
     // Every per-instance slice cut to the same length: one bounds check covers them all.
     let n = instances.len();
     let (rotation, fx_maybe) = (&rotation[..n], &fx_maybe[..n]);
