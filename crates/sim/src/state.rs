@@ -444,6 +444,11 @@ pub struct ServiceState {
     /// restored world computes them again).
     #[serde(skip)]
     pub rotation_kept: bool,
+    /// No call edge's timeout of this service (`deps[_].timeout_ms`) was written since the
+    /// load stage last compared them with the ones its clients' timeouts came from: the next
+    /// one need not compare them (cleared wherever one is set). Not serialized.
+    #[serde(skip)]
+    pub timeouts_kept: bool,
 }
 
 /// One zone.

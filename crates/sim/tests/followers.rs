@@ -136,3 +136,24 @@ fn clock_skew_and_freed_disks_redo_the_kept_leader_search() {
         ],
     );
 }
+
+#[test]
+fn timeout_changes_recompute_the_kept_client_timeouts() {
+    // Clients' timeouts are kept from tick to tick until a call edge's timeout is written
+    // (`ServiceState::timeouts_kept`); a restored world computes them afresh. db is
+    // overloaded: how long api waits for it bounds db's queue, so the timeout matters.
+    let s = scenario(
+        "",
+        Knobs {
+            db_cap: 40.0,
+            ..Knobs::default()
+        },
+    );
+    compare_through(
+        &s,
+        &[
+            (60, common::set("api", "db.timeout", "50ms")),
+            (120, on(A::RevertConfig, "api")),
+        ],
+    );
+}

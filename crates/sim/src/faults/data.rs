@@ -136,6 +136,8 @@ pub fn revert_config(fleet: &mut Fleet, model: &Model, s: u32) {
     svc.config = spec.config.clone();
     svc.config_bad = false;
     svc.rate_limit_rps = None;
+    // Call edges' timeouts are set again (`load` compares them again).
+    svc.timeouts_kept = false;
     for (dep, d) in svc.deps.iter_mut().zip(&spec.dependencies) {
         dep.pool_size = d.pool_size;
         dep.timeout_ms = d.timeout.as_millis() as f64;

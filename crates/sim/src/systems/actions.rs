@@ -581,6 +581,8 @@ pub fn apply(
             };
             let svc = &mut fleet.services[s as usize];
             svc.config.insert(key.to_owned(), value.to_owned());
+            // A call edge's timeout may change (`load` compares them again).
+            svc.timeouts_kept = false;
             if let ConfigValue::RateLimit(limit) = parsed {
                 svc.rate_limit_rps = limit;
             }

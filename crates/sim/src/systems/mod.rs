@@ -155,6 +155,9 @@ pub struct Scratch {
     /// every zone this tick, so each of its `share`/`offered` rows (and the load stage's
     /// `zone_rps`) holds one value, bit for bit (set by `load`; read by latency).
     pub uniform: Vec<bool>,
+    /// No service's call-edge timeouts were written since the last load stage
+    /// (`ServiceState::timeouts_kept`, folded over the services by `load`).
+    pub timeouts_kept: bool,
 }
 
 impl Scratch {

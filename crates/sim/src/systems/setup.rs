@@ -97,6 +97,7 @@ pub fn initial_fleet(model: &Model) -> Fleet {
             entry_rps: 0.0,
             instances: ids,
             rotation_kept: false,
+            timeouts_kept: false,
             fx: ServiceEffects {
                 load_factor: 1.0,
                 ..ServiceEffects::default()
