@@ -432,8 +432,9 @@ fn load_of<const NZ: usize>(
         let group_n = &*bufs.group_n;
         let per_instance = &bufs.zone_rps[..nz];
         // Followers are skipped: their calls were routed with their leader's (see `group`,
-        // below); the resources stage copies the leader's whole tick into them (`copy_tick`),
-        // and nothing before reads them.
+        // below); the resources stage copies the leader's results into them (`copy_tick`;
+        // their per-dependency rows stay shared with the leader, `followers`), and nothing
+        // before reads them.
         for &id in &bufs.own_ids[s] {
             let id = id as usize;
             debug_assert_eq!(follows[id], NO_LEADER, "a follower in own_ids");
