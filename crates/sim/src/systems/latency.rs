@@ -1337,6 +1337,24 @@ mod tests {
     use std::hint::black_box;
     use std::sync::Arc;
 
+    /// A deterministic stream of 64-bit states for the property tests (an LCG): each call
+    /// returns the next state.
+    fn lcg(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            x
+        }
+    }
+
+    /// Numbers in [0, 1) from `lcg(seed)`'s states (their top 53 bits).
+    fn units(seed: u64) -> impl FnMut() -> f64 {
+        let mut next = lcg(seed);
+        move || (next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// `zone_call`'s numbers and cause, as bits.
     fn call_bits(c: &ZoneCall) -> ([u64; 6], crate::state::DepCause) {
         let n = [c.s_net, c.l50, c.l99, c.unreach, c.timed_out, c.upstream];
@@ -1355,13 +1373,7 @@ mod tests {
         let schedule = Arc::new(FaultSchedule::compute(&scenario, 1));
         let model = Model::new(scenario, schedule).expect("model");
         let mut services = initial_fleet(&model).services;
-        let mut x: u64 = 0x853c_49e6_748f_ea9b;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = units(0x853c_49e6_748f_ea9b);
         let (mut answered, mut declined) = (0, 0);
         for i in 0..60_000 {
             let nz = 1 + i % 5;
@@ -1458,13 +1470,7 @@ mod tests {
     /// stage's other branch (load under 1e-9), zeros of either sign and NaN.
     #[test]
     fn uniform_rows_are_the_per_zone_sums_rows() {
-        let mut x: u64 = 0x6a09_e667_f3bc_c908;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = units(0x6a09_e667_f3bc_c908);
         let row_bits = |r: &ZoneRow| ([r.share, r.ok, r.p50, r.p99].map(f64::to_bits), r.quota);
         let sum_bits = |c: &CallSum| {
             let n = [c.s_net, c.upstream, c.l50, c.l99, c.tail].map(f64::to_bits);
@@ -1548,13 +1554,7 @@ mod tests {
     /// a spread of latencies and timeouts, with timeouts on and around the boundary.
     #[test]
     fn a_timeout_far_past_the_tail_times_out_nothing_exactly() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = units(0x2545_f491_4f6c_dd1d);
         let mut taken = 0;
         for i in 0..300_000 {
             let scale = [1e-3, 1.0, 100.0, 1e4, 1e7][i % 5];
@@ -1596,11 +1596,9 @@ mod tests {
             f64::NEG_INFINITY,
             f64::NAN,
         ];
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = lcg(0x9e37_79b9_7f4a_7c15);
         for _ in 0..20_000 {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
+            let x = next();
             bases.push(f64::from_bits(x));
             // Shares in [0, 1], what the stage raises to a power.
             bases.push((x >> 11) as f64 / (1u64 << 53) as f64);

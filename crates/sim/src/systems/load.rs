@@ -1271,9 +1271,7 @@ fn route_reachable(
         debug_assert!(sent.is_finite(), "calls sent: {sent}");
         debug_assert_eq!(
             unrouted.to_bits(),
-            (1.0 - share_row.iter().filter(|&&w| w > 0.0).sum::<f64>())
-                .at_least(0.0)
-                .to_bits(),
+            unrouted_share(share_row).to_bits(),
             "the callee's unrouted share"
         );
         for (&w, offered) in share_row.iter().zip(offered_row) {
@@ -1303,9 +1301,7 @@ fn route_uniform(
         );
         debug_assert_eq!(
             unrouted.to_bits(),
-            (1.0 - share_row.iter().filter(|&&w| w > 0.0).sum::<f64>())
-                .at_least(0.0)
-                .to_bits(),
+            unrouted_share(share_row).to_bits(),
             "the callee's unrouted share"
         );
         let before = offered_row[0];
@@ -1319,6 +1315,12 @@ fn route_uniform(
         lost += sent * unrouted;
     }
     lost
+}
+
+/// The share of calls no zone of `share_row` takes: 1 minus the sum of its positive shares,
+/// at least 0 (the sum `route` makes; `Scratch::unrouted` keeps it per service).
+fn unrouted_share(share_row: &[f64]) -> f64 {
+    (1.0 - share_row.iter().filter(|&&w| w > 0.0).sum::<f64>()).at_least(0.0)
 }
 
 /// Whether every value of `row` has the bits of the first.
