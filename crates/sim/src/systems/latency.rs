@@ -116,6 +116,7 @@ fn latency_of<const NZ: usize>(
         group_zone_n,
         zone_acc,
         uniform,
+        own_ids,
         ..
     } = sc;
     // Every dependency's sums, for the service with the most dependencies.
@@ -154,6 +155,9 @@ fn latency_of<const NZ: usize>(
     let (edge_failed, stats) = (&edge_failed[..ns], &model.services[..ns]);
     // The load stage's uniform flags (none if it did not set them for these services).
     let uniform = uniform.get(..ns).unwrap_or_default();
+    // Per service, its instances that compute their own tick (not followers), in instance
+    // order: the load stage's lists, one per service.
+    let own_ids = &own_ids[..ns];
     let (zone_memo, dep_sums, group_zone_n) = (
         &mut zone_memo[..ns * ZONE_MEMO_SLOTS],
         dep_sums.as_mut_slice(),
@@ -188,16 +192,18 @@ fn latency_of<const NZ: usize>(
             lossless,
             reach_all,
         };
-        for &id in &svcs[s].instances {
+        // Followers are not visited: an instance in the same state as one computed before it
+        // gets the same results (the resources stage copies them into it), and what it adds
+        // to the sums is added once per group and zone after the loop (the sums are added in
+        // a different order: results can differ in the last bits).
+        debug_assert!(
+            (own_ids[s].iter().copied())
+                .eq((svcs[s].instances.iter().copied())
+                    .filter(|&id| follows[id as usize] == NO_LEADER)),
+            "the load stage's list of service {s}'s instances that compute their own tick"
+        );
+        for &id in &own_ids[s] {
             let id = id as usize;
-            // Followers first (most instances are): either way the instance is skipped.
-            if follows[id] != NO_LEADER {
-                // Same state as an instance computed before it: the same results (the
-                // resources stage copies them into it). What it adds to the sums is added
-                // once per group and zone after the loop (the sums are added in a different
-                // order: results can differ in the last bits).
-                continue;
-            }
             if !rotation[id] {
                 continue;
             }
