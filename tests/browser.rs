@@ -11,11 +11,14 @@
 
 use std::error::Error;
 use std::fs;
+use std::future::Future;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -48,6 +51,8 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Time between two looks at a page.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// Most tries at an action on an element the page keeps replacing (see `with_element`).
+const STALE_ATTEMPTS: u32 = 10;
 /// Most simulated time the test advances while waiting for the fix, in seconds.
 const MAX_FIX_WAIT_S: u64 = 600;
 /// Simulated seconds per advance while waiting for the fix.
@@ -297,26 +302,54 @@ async fn screenshot(client: &Client, name: &str) -> TestResult {
     Ok(())
 }
 
+/// Finds the element with `id` and does `act` with it. The pages redraw parts of themselves
+/// as the game moves (the team console refills its lists when the fleet changes), so an
+/// element found can be replaced before `act` reaches it (a stale element reference): then it
+/// is found again and `act` retried, up to `STALE_ATTEMPTS` times.
+async fn with_element<F, Fut>(client: &Client, id: &str, act: F) -> TestResult
+where
+    F: Fn(Element) -> Fut,
+    Fut: Future<Output = Result<(), CmdError>>,
+{
+    let mut attempts = 1;
+    loop {
+        let outcome = match client.find(Locator::Id(id)).await {
+            Ok(element) => act(element).await,
+            Err(err) => Err(err),
+        };
+        match outcome {
+            Err(err) if err.is_stale_element_reference() && attempts < STALE_ATTEMPTS => {
+                attempts += 1;
+                tokio::time::sleep(POLL_INTERVAL).await;
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 /// Types `text` into the field with `id` (after clearing it).
 async fn type_into(client: &Client, id: &str, text: &str) -> TestResult {
-    let field = client.find(Locator::Id(id)).await?;
-    field.clear().await?;
-    field.send_keys(text).await?;
-    Ok(())
+    with_element(client, id, |field| async move {
+        field.clear().await?;
+        field.send_keys(text).await
+    })
+    .await
 }
 
+/// Clicks the element with `id`.
 async fn click(client: &Client, id: &str) -> TestResult {
-    client.find(Locator::Id(id)).await?.click().await?;
-    Ok(())
+    with_element(client, id, |element| async move {
+        element.click().await.map(drop)
+    })
+    .await
 }
 
+/// Chooses `value` in the select with `id`.
 async fn select(client: &Client, id: &str, value: &str) -> TestResult {
-    client
-        .find(Locator::Id(id))
-        .await?
-        .select_by_value(value)
-        .await?;
-    Ok(())
+    with_element(client, id, |element| async move {
+        element.select_by_value(value).await.map(drop)
+    })
+    .await
 }
 
 /// Signs in on a page that shows the shared sign-in form.
