@@ -1361,6 +1361,19 @@ mod tests {
         move || (next() >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// Case `i`'s timeout around the boundary of `times_out_nothing` for `tail` (the tail plus
+    /// at least 1 ms): one case in four `random()` (drawn only then), the others on the
+    /// boundary and one ulp either side of it.
+    fn timeout_around(tail: f64, i: usize, random: impl FnOnce() -> f64) -> f64 {
+        let edge = tail + tail.at_least(1.0);
+        match i % 4 {
+            0 => random(),
+            1 => edge,
+            2 => f64::from_bits(edge.to_bits() + 1),
+            _ => f64::from_bits(edge.to_bits() - 1),
+        }
+    }
+
     /// `zone_call`'s numbers and cause, as bits.
     fn call_bits(c: &ZoneCall) -> ([u64; 6], crate::state::DepCause) {
         let n = [c.s_net, c.l50, c.l99, c.unreach, c.timed_out, c.upstream];
@@ -1402,13 +1415,7 @@ mod tests {
             }
             let sums = [sum.finish()];
             let tail = sums[0].tail;
-            let edge = tail + tail.at_least(1.0);
-            let timeout = match i % 4 {
-                0 => next() * 4.0 * scale,
-                1 => edge,
-                2 => f64::from_bits(edge.to_bits() + 1),
-                _ => f64::from_bits(edge.to_bits() - 1),
-            };
+            let timeout = timeout_around(tail, i, || next() * 4.0 * scale);
             // Every zone in reach, or (one case in 8) zone 0 out of reach of the caller's,
             // the last.
             let z = nz - 1;
@@ -1567,13 +1574,7 @@ mod tests {
             let c50 = next() * scale;
             let c99 = next() * scale;
             let tail = c99.at_least(c50);
-            let edge = tail + tail.at_least(1.0);
-            let timeout = match i % 4 {
-                0 => next() * 4.0 * scale,
-                1 => edge,
-                2 => f64::from_bits(edge.to_bits() + 1),
-                _ => f64::from_bits(edge.to_bits() - 1),
-            };
+            let timeout = timeout_around(tail, i, || next() * 4.0 * scale);
             if times_out_nothing(tail, timeout) {
                 taken += 1;
                 let to = timeout_share(c50, tail, timeout);
