@@ -574,17 +574,9 @@ fn latency_of<const NZ: usize>(
         #[cfg(debug_assertions)]
         if let Some((rows, sum)) = want {
             for (a, b) in out_rows.iter().zip(&rows[..nz]) {
-                assert_eq!(row_bits(a), row_bits(b), "a uniform service's zone row");
+                assert_eq!(a.bits(), b.bits(), "a uniform service's zone row");
             }
-            let sum_bits = |c: &CallSum| {
-                let n = [c.s_net, c.upstream, c.l50, c.l99, c.tail].map(f64::to_bits);
-                (n, c.quota)
-            };
-            assert_eq!(
-                sum_bits(&call_sums[s]),
-                sum_bits(&sum),
-                "a uniform service's sums"
-            );
+            assert_eq!(call_sums[s].bits(), sum.bits(), "a uniform service's sums");
         }
         let svc = &mut services[s];
         for (dep, sums) in svc.deps.iter_mut().zip(dep_sums.iter_mut()) {
@@ -688,12 +680,6 @@ fn zone_row(shared: ZoneShared, own: ZoneOwn, w: f64) -> ZoneRow {
         p99,
         quota: own.cause == Cause::Quota,
     }
-}
-
-/// Debug builds: a zone row's numbers as bits, and its quota flag.
-#[cfg(debug_assertions)]
-fn row_bits(r: &ZoneRow) -> ([u64; 4], bool) {
-    ([r.share, r.ok, r.p50, r.p99].map(f64::to_bits), r.quota)
 }
 
 /// Sets each zone's last cause in instance order (`ZoneOwn::cause`) over the instances `ids`
@@ -1087,6 +1073,15 @@ pub struct CallSum {
     pub quota: bool,
 }
 
+#[cfg(any(test, debug_assertions))]
+impl CallSum {
+    /// Its numbers as bits, and its quota flag (for bit-for-bit checks).
+    fn bits(&self) -> ([u64; 5], bool) {
+        let n = [self.s_net, self.upstream, self.l50, self.l99, self.tail];
+        (n.map(f64::to_bits), self.quota)
+    }
+}
+
 impl CallSum {
     /// Adds a zone's row (share `w` of the calls; success share `ok`, latencies `p50`,
     /// `p99`, ms; `quota` if it rejects for quota), as `zone_call`'s loop without packet
@@ -1151,6 +1146,17 @@ pub struct ZoneRow {
     pub p99: f64,
     /// Its dominant cause is a quota.
     pub quota: bool,
+}
+
+#[cfg(any(test, debug_assertions))]
+impl ZoneRow {
+    /// Its numbers as bits, and its quota flag (for bit-for-bit checks).
+    fn bits(&self) -> ([u64; 4], bool) {
+        (
+            [self.share, self.ok, self.p50, self.p99].map(f64::to_bits),
+            self.quota,
+        )
+    }
 }
 
 /// `zone_call` in a function of its own, for the rare calls that are not memoised.
@@ -1484,11 +1490,6 @@ mod tests {
     #[test]
     fn uniform_rows_are_the_per_zone_sums_rows() {
         let mut next = units(0x6a09_e667_f3bc_c908);
-        let row_bits = |r: &ZoneRow| ([r.share, r.ok, r.p50, r.p99].map(f64::to_bits), r.quota);
-        let sum_bits = |c: &CallSum| {
-            let n = [c.s_net, c.upstream, c.l50, c.l99, c.tail].map(f64::to_bits);
-            (n, c.quota)
-        };
         let causes = [Cause::None, Cause::Quota, Cause::Overload];
         for i in 0..20_000 {
             let nz = 1 + i % 5;
@@ -1552,13 +1553,9 @@ mod tests {
             let mut got = vec![ZoneRow::default(); nz];
             let got_sum = uniform_rows(lead, zl, (&m, succ), per_zone, &shares, &mut got);
             for (z, (a, b)) in got.iter().zip(&want).enumerate() {
-                assert_eq!(
-                    row_bits(a),
-                    row_bits(b),
-                    "zone {z} of {nz}, case {i}: {m:?}"
-                );
+                assert_eq!(a.bits(), b.bits(), "zone {z} of {nz}, case {i}: {m:?}");
             }
-            assert_eq!(sum_bits(&got_sum), sum_bits(&want_sum), "case {i}: {m:?}");
+            assert_eq!(got_sum.bits(), want_sum.bits(), "case {i}: {m:?}");
         }
     }
 
