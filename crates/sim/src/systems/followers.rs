@@ -50,11 +50,6 @@ impl Followers {
         }
     }
 
-    /// Whether every instance holds its own rows.
-    pub fn is_empty(&self) -> bool {
-        self.leader.iter().all(|&l| l == NO_LEADER)
-    }
-
     /// Records this tick's `follows` (`Scratch::follows`, one per instance of `instances`,
     /// after the resources stage): from now on each follower's rows are its leader's.
     pub fn keep(&mut self, follows: Vec<u32>, instances: &[Instance]) {

@@ -802,6 +802,15 @@ struct LeaderBufs<'a> {
     last_zone_key: &'a mut [u32],
 }
 
+/// The first zone that looks the same as zone `z` to an instance of the service being
+/// loaded: the same load per instance (`zone_rps`, bit for bit) and the same zone class.
+#[inline(always)]
+fn first_zone_alike(zone_rps: &[f64], zone_class: &[u32], z: usize) -> usize {
+    (0..z)
+        .find(|&y| zone_rps[y].to_bits() == zone_rps[z].to_bits() && zone_class[y] == zone_class[z])
+        .unwrap_or(z)
+}
+
 /// The leader search of service `s` (`ids`, its instances; `same_rps`: the load per instance
 /// is the same in every zone, bit for bit): sets `follows` and `group_n` of
 /// its instances and writes those that compute their own tick (all but the followers), in
@@ -853,24 +862,16 @@ fn find_leaders<const NZ: usize>(
         debug_assert!(is_uniform(zone_rps), "service {s}: one load per instance");
         zone_class
     } else {
-        for z in 0..nz {
-            zone_key[z] = (0..z)
-                .find(|&y| {
-                    zone_rps[y].to_bits() == zone_rps[z].to_bits() && zone_class[y] == zone_class[z]
-                })
-                .unwrap_or(z) as u32;
+        for (z, key) in zone_key.iter_mut().enumerate() {
+            *key = first_zone_alike(zone_rps, zone_class, z) as u32;
         }
         zone_key
     };
     #[cfg(debug_assertions)]
-    for z in 0..nz {
-        let first = (0..z)
-            .find(|&y| {
-                zone_rps[y].to_bits() == zone_rps[z].to_bits() && zone_class[y] == zone_class[z]
-            })
-            .unwrap_or(z);
+    for (z, &key) in zone_key.iter().enumerate() {
         debug_assert_eq!(
-            zone_key[z] as usize, first,
+            key as usize,
+            first_zone_alike(zone_rps, zone_class, z),
             "service {s}: the key of zone {z}"
         );
     }

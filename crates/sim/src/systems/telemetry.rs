@@ -862,7 +862,7 @@ impl ServiceLogs<'_> {
         let svc = &fleet.services[s as usize];
         let idx = Some(inst.index);
         if inst.m.memory_percent > WARN_ABOVE_PERCENT {
-            let pause = 50.0 + (inst.m.memory_percent - 80.0) * 15.0;
+            let pause = 50.0 + (inst.m.memory_percent - WARN_ABOVE_PERCENT) * 15.0;
             sink.line(s, idx, LogLevel::Warn, |b| {
                 let _ = write!(
                     b,
