@@ -9,7 +9,7 @@ use bevy_ecs::prelude::*;
 use crate::model::{CUSTOMER_TIMEOUT_MS, Model, PACKETS_PER_CALL, RETRANSMIT_MS};
 use crate::num::Bound;
 use crate::state::{
-    Cause, Clock, DepCause, Fleet, Instance, InstanceTick, ServiceState, ZoneState,
+    Cause, Clock, DepCause, DepState, Fleet, Instance, InstanceTick, ServiceState, ZoneState,
 };
 use crate::systems::load::{LEADER_SLOTS, NO_LEADER};
 use crate::systems::{Scratch, timeout_share, times_out_nothing};
@@ -167,41 +167,116 @@ fn latency_of<const NZ: usize>(
     // (callees before callers): a caller reads only rows written this tick.
     for &s in model.topo.iter().rev() {
         let s = s as usize;
-        let stat = &stats[s];
-        let is_entry = stat.entry_rps > 0.0;
-        // Per dependency (`dep_sums`): calls, failed calls and latency × calls over the
-        // instances (read by the resilience stage; instances out of rotation or down made no
-        // calls). Zero where used: every sum is taken (and left zero) at the end of its
-        // service.
-        let svc_loss = services[s].fx.loss;
+        let is_entry = stats[s].entry_rps > 0.0;
+        let row = s * nz..(s + 1) * nz;
+        debug_assert!(
+            (own_ids[s].iter().copied()).eq((services[s].instances.iter().copied())
+                .filter(|&id| follows[id as usize] == NO_LEADER)),
+            "the load stage's list of service {s}'s instances that compute their own tick"
+        );
+        // What the instances' calls read: the callees' rows (this service's are written only
+        // after its instances), the zones and the callees' settings.
+        let callees = Callees {
+            view: ZoneView {
+                rows: zone_rows,
+                sums: call_sums,
+                zones: nz,
+                lossless,
+                reach_all,
+            },
+            zones,
+            reach,
+            reach_class,
+            services,
+            tick,
+            dns_failing,
+            svc_loss: services[s].fx.loss,
+            is_entry,
+        };
+        if let Some(id) = lone_leader(
+            &own_ids[s],
+            (rotation, group_n),
+            instances,
+            uniform,
+            &count[row.clone()],
+            s,
+        ) {
+            // The usual service: one running leader in rotation, all the others its followers.
+            let deps = &services[s].deps;
+            let t = compute_instance::<NZ, false>(
+                &mut instances[id],
+                deps,
+                &callees,
+                zone_memo,
+                dep_sums,
+            );
+            succ_of[id] = t.succ;
+            let lead = &instances[id];
+            let m = &lead.m;
+            let zl = lead.zone as usize;
+            // The leader's sums, then its followers' (its group less itself): the sums the
+            // general path makes (from zero, the leader first), the same operations.
+            let g = f64::from(group_n[id] - 1);
+            let mut lead_acc = ZoneAcc::default();
+            let a = &mut lead_acc.shared;
+            a.offered += m.offered_rps;
+            a.done += m.served_rps + m.abandoned_rps;
+            a.potential += t.succ;
+            a.p50_plain += t.p50;
+            a.n += 1;
+            let a = &mut lead_acc.own;
+            a.ok += t.ok;
+            a.p50 += t.p50 * m.offered_rps;
+            a.p99 = a.p99.at_least(t.p99);
+            if m.cause != Cause::None {
+                a.cause = m.cause;
+            }
+            call_sums[s] = uniform_rows(
+                lead_acc,
+                zl,
+                (m, t.succ),
+                count[row.start],
+                &share[row.clone()],
+                &mut zone_rows[row.clone()],
+            );
+            let totals = Totals {
+                ok: (0.0 + t.ok) + m.ok_rps * g,
+                failed: (0.0 + t.failed) + m.failed_rps * g,
+                served: (0.0 + m.served_rps) + m.served_rps * g,
+                p50_weighted: (0.0 + t.p50 * m.served_rps) + m.latency_p50_ms * m.served_rps * g,
+                p99_max: 0.0.at_least(t.p99).at_least(m.latency_p99_ms),
+            };
+            let svc = &mut services[s];
+            for (dep, ldep) in svc.deps.iter_mut().zip(&lead.deps) {
+                let mut sums = [0.0; 3];
+                add_dep_sums(&mut sums, ldep);
+                sums[0] += ldep.calls_rps * g;
+                sums[1] += ldep.calls_rps * (1.0 - ldep.ok_frac) * g;
+                sums[2] += ldep.calls_rps * ldep.latency_p50_ms * g;
+                set_dep_sums(dep, sums);
+            }
+            set_service_metrics(&mut svc.m, totals, edge_failed[s]);
+            #[cfg(debug_assertions)]
+            check_lone(
+                (lead, t.succ, group_n[id]),
+                (&count[row.clone()], &share[row.clone()]),
+                (&zone_rows[row], &call_sums[s]),
+                (svc, edge_failed[s]),
+            );
+            continue;
+        }
+        // Any other service. Per dependency (`dep_sums`): calls, failed calls and latency ×
+        // calls over the instances (read by the resilience stage; instances out of rotation
+        // or down made no calls). Zero where used: every sum is taken (and left zero) at the
+        // end of its service.
         // Leaders with followers in this service, in instance order.
         let mut leads = [NO_LEADER; LEADER_SLOTS];
         let mut n_leads = 0;
-        let mut ok_total = 0.0;
-        let mut failed_total = 0.0;
-        let mut served_total = 0.0;
-        let mut p50_weighted = 0.0;
-        let mut p99_max: f64 = 0.0;
-        let svcs = &*services;
-        // What `zone_call` reads: the callees' rows (this service's are written only after
-        // its instances).
-        let view = ZoneView {
-            rows: zone_rows,
-            sums: call_sums,
-            zones: nz,
-            lossless,
-            reach_all,
-        };
+        let mut totals = Totals::default();
         // Followers are not visited: an instance in the same state as one computed before it
         // gets the same results (the resources stage copies them into it), and what it adds
         // to the sums is added once per group and zone after the loop (the sums are added in
         // a different order: results can differ in the last bits).
-        debug_assert!(
-            (own_ids[s].iter().copied())
-                .eq((svcs[s].instances.iter().copied())
-                    .filter(|&id| follows[id as usize] == NO_LEADER)),
-            "the load stage's list of service {s}'s instances that compute their own tick"
-        );
         for &id in &own_ids[s] {
             let id = id as usize;
             if !rotation[id] {
@@ -216,7 +291,7 @@ fn latency_of<const NZ: usize>(
             let z = inst.zone as usize;
             let zk = z.min(MAX_ZONES - 1);
             if !inst.is_running() {
-                failed_total += inst.m.failed_rps;
+                totals.failed += inst.m.failed_rps;
                 let a = &mut acc[zk].shared;
                 a.offered += inst.m.offered_rps;
                 a.done += inst.m.offered_rps;
@@ -227,240 +302,39 @@ fn latency_of<const NZ: usize>(
                 a.cause = Cause::Refused;
                 continue;
             }
-            let own_error = inst.m.own_error;
-            let mut succ = 1.0 - own_error;
-            let mut p50 = inst.m.own_p50_ms;
-            let mut p99 = inst.m.own_p99_ms;
-            let mut tail: f64 = 0.0;
-            let mut worst_dep = (own_error, None::<(u16, DepCause)>);
+            let t = compute_instance::<NZ, true>(
+                inst,
+                &services[s].deps,
+                &callees,
+                zone_memo,
+                dep_sums,
+            );
+            let inst = &instances[id];
             let served_rps = inst.m.served_rps;
-            let inv_served = 1.0 / served_rps;
-            // Packet loss on the calls of the instance's zone and service.
-            let zone_loss = zones[z].loss.at_least(svc_loss);
-            // This instance has packet loss of its own, beyond its zone's and service's.
-            let own_loss = inst.fx.loss > zone_loss;
-            let deps = &services[s].deps;
-            debug_assert_eq!(inst.deps.len(), deps.len());
-            debug_assert!(dep_sums.len() >= deps.len(), "a sum per dependency");
-            // First what each dependency's calls see (few values live across the calls it
-            // makes), then what they add up to for the instance.
-            for ((dep, idep), sums) in deps
-                .iter()
-                .zip(inst.deps.iter_mut())
-                .zip(dep_sums.iter_mut())
-            {
-                if dep.disabled {
-                    idep.ok_frac = 1.0;
-                    idep.latency_p50_ms = 0.0;
-                    idep.latency_p99_ms = 0.0;
-                    idep.cause = None;
-                    idep.retry_rps = 0.0;
-                    add_dep_sums(sums, idep);
-                    continue;
-                }
-                let c = dep.callee as usize;
-                let timeout = dep.timeout_ms;
-                let (ok_frac, lat50, lat99, cause, retry, hold) = if dep
-                    .breaker_open_until
-                    .is_some_and(|until| tick < until)
-                {
-                    (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
-                } else {
-                    let link = DepLink {
-                        refuse: services[c].conn_refuse,
-                        timeout,
-                        retries: dep.retries,
-                        dns_failing,
-                        cert_expired: services[c].fx.cert_expired,
-                    };
-                    let pool_frac = idep.pool_frac;
-                    let o = if own_loss {
-                        let zc = zone_call_apart::<NZ>(
-                            &view,
-                            zones,
-                            reach,
-                            services,
-                            c,
-                            z,
-                            inst.fx.loss,
-                            timeout,
-                        );
-                        dep_outcome(&zc, &link, pool_frac)
-                    } else {
-                        // Callers of the same callee with the same timeout, from zones
-                        // that see it the same way, see the same calls: memoised per
-                        // callee for this tick, with the last outcome computed from them.
-                        let key = Some((timeout.to_bits(), zone_loss.to_bits(), reach_class[z]));
-                        let slots = &mut zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
-                        let outcome_key = Some((dep.retries, pool_frac.to_bits()));
-                        // Slots are taken in order and kept all tick: the first slot with
-                        // this key or free is the one with the key if there is one.
-                        match slots.iter_mut().find(|m| m.key == key || m.key.is_none()) {
-                            Some(m) => {
-                                if m.key.is_none() {
-                                    // Computed in the slot.
-                                    m.key = key;
-                                    let callee_loss = services[c].fx.loss;
-                                    m.call =
-                                        match view.summed(c, z, zone_loss, callee_loss, timeout) {
-                                            Some(call) => {
-                                                #[cfg(debug_assertions)]
-                                                check_summed(
-                                                    &call,
-                                                    &zone_call::<NZ>(
-                                                        &view, zones, reach, services, c, z,
-                                                        zone_loss, timeout,
-                                                    ),
-                                                );
-                                                call
-                                            }
-                                            None => zone_call::<NZ>(
-                                                &view, zones, reach, services, c, z, zone_loss,
-                                                timeout,
-                                            ),
-                                        };
-                                    m.outcome = dep_outcome(&m.call, &link, pool_frac);
-                                    m.outcome_key = outcome_key;
-                                } else if m.outcome_key != outcome_key {
-                                    m.outcome = dep_outcome(&m.call, &link, pool_frac);
-                                    m.outcome_key = outcome_key;
-                                }
-                                m.outcome
-                            }
-                            None => {
-                                let call = zone_call_apart::<NZ>(
-                                    &view, zones, reach, services, c, z, zone_loss, timeout,
-                                );
-                                dep_outcome(&call, &link, pool_frac)
-                            }
-                        }
-                    };
-                    (
-                        o.ok_frac,
-                        o.l50,
-                        o.l99,
-                        o.cause,
-                        idep.fresh_rps * o.retry_factor,
-                        o.hold,
-                    )
-                };
-                // Smoothed: pools react to the recent past, not to one tick.
-                idep.hold_ms = if idep.hold_ms > 0.0 {
-                    HOLD_SMOOTHING * idep.hold_ms + (1.0 - HOLD_SMOOTHING) * hold
-                } else {
-                    hold
-                };
-                idep.ok_frac = ok_frac;
-                idep.latency_p50_ms = lat50;
-                idep.latency_p99_ms = lat99;
-                idep.cause = cause;
-                idep.retry_rps = retry;
-                add_dep_sums(sums, idep);
-            }
-            for (d, (dep, idep)) in deps.iter().zip(inst.deps.iter()).enumerate() {
-                if dep.disabled {
-                    continue;
-                }
-                let (ok_frac, lat50, lat99) =
-                    (idep.ok_frac, idep.latency_p50_ms, idep.latency_p99_ms);
-                let cpr = if served_rps > 0.0 {
-                    idep.fresh_rps * inv_served
-                } else {
-                    dep.calls_per_request
-                };
-                if dep.critical {
-                    let ds = if cpr <= 1.0 {
-                        1.0 - cpr * (1.0 - ok_frac)
-                    } else if ok_frac == 1.0 {
-                        // Exactly what `powf` gives, without its cost.
-                        1.0
-                    } else {
-                        ok_frac.powf(cpr)
-                    };
-                    succ *= ds;
-                    if 1.0 - ds > worst_dep.0
-                        && let Some(cause) = idep.cause
-                    {
-                        worst_dep = (1.0 - ds, Some((d as u16, cause)));
-                    }
-                }
-                p50 += cpr * lat50;
-                p99 += cpr * lat50;
-                tail = tail.at_least(lat99 - lat50);
-            }
-            p99 += tail;
-            if is_entry {
-                succ *= 1.0 - timeout_share(p50, p99, CUSTOMER_TIMEOUT_MS);
-            }
-            let ok = served_rps * succ;
-            let failed = served_rps - ok + inst.m.abandoned_rps;
-            inst.m.ok_rps = ok;
-            inst.m.failed_rps = failed;
-            inst.m.latency_p50_ms = p50;
-            inst.m.latency_p99_ms = p99;
-            inst.m.thread_ms = (p50 - inst.m.wait_ms).at_least(0.0);
-            if let Some((d, cause)) = worst_dep.1 {
-                inst.m.cause = Cause::Dependency(d, cause);
-            }
-            succ_of[id] = succ;
-            ok_total += ok;
-            failed_total += failed;
-            served_total += served_rps;
-            p50_weighted += p50 * served_rps;
-            p99_max = p99_max.at_least(p99);
+            succ_of[id] = t.succ;
+            totals.ok += t.ok;
+            totals.failed += t.failed;
+            totals.served += served_rps;
+            totals.p50_weighted += t.p50 * served_rps;
+            totals.p99_max = totals.p99_max.at_least(t.p99);
             let a = &mut acc[zk].shared;
             a.offered += inst.m.offered_rps;
             a.done += served_rps + inst.m.abandoned_rps;
-            a.potential += succ;
-            a.p50_plain += p50;
+            a.potential += t.succ;
+            a.p50_plain += t.p50;
             a.n += 1;
             let a = &mut acc[z].own;
-            a.ok += ok;
-            a.p50 += p50 * inst.m.offered_rps;
-            a.p99 = a.p99.at_least(p99);
+            a.ok += t.ok;
+            a.p50 += t.p50 * inst.m.offered_rps;
+            a.p99 = a.p99.at_least(t.p99);
             if inst.m.cause != Cause::None {
                 a.cause = inst.m.cause;
             }
         }
         // The groups (leaders in the order of their first follower) and their followers per
         // zone (`group_zone_n`), and the zones' last causes with the followers'.
-        let ids = &svcs[s].instances;
-        let row = s * nz..(s + 1) * nz;
-        // A uniform service (as many instances in rotation in every zone, one share; see
-        // `load`) whose one group is every instance in rotation, its leader running (the
-        // usual service): `uniform_rows` computes its rows without the per-zone sums (not in
-        // debug builds, which compare its rows with theirs).
-        let lone = if n_leads == 1 && nz <= MAX_ZONES && uniform.get(s).is_some_and(|&u| u) {
-            let leader = leads[0] as usize;
-            let all = u64::from(count[row.start]) * nz as u64;
-            (u64::from(group_n[leader]) == all && instances[leader].is_running()).then_some(leader)
-        } else {
-            None
-        };
-        #[cfg(debug_assertions)]
-        let want = lone.map(|leader| {
-            let (counts, shares) = (&count[row.clone()], &share[row.clone()]);
-            assert!(
-                counts.iter().all(|&n| n == counts[0])
-                    && shares.iter().all(|w| w.to_bits() == shares[0].to_bits()),
-                "a uniform service's counts and shares"
-            );
-            let lead = &instances[leader];
-            let zl = lead.zone as usize;
-            for (z, a) in acc.iter().enumerate() {
-                assert_eq!(a.shared.n, u32::from(z == zl), "only the leader computed");
-            }
-            let mut rows = [ZoneRow::default(); MAX_ZONES];
-            let tick = (&lead.m, succ_of[leader]);
-            let sum = uniform_rows(acc[zl], zl, tick, counts[0], shares, &mut rows[..nz]);
-            (rows, sum)
-        });
-        let fast = if cfg!(debug_assertions) { None } else { lone };
-        let (groups, n_groups) = if let Some(leader) = fast {
-            let mut groups = [NO_LEADER; LEADER_SLOTS];
-            groups[0] = leader as u32;
-            (groups, 1)
-        } else if n_leads == 0 {
+        let ids = &services[s].instances;
+        let (groups, n_groups) = if n_leads == 0 {
             ([NO_LEADER; LEADER_SLOTS], 0)
         } else if n_leads == 1 && nz <= MAX_ZONES {
             // One group: its followers in a zone are the instances in rotation there that
@@ -516,19 +390,15 @@ fn latency_of<const NZ: usize>(
             let n_all = group_n[leader as usize] - 1;
             debug_assert_eq!(n_all, counts.iter().sum::<u32>(), "a group's followers");
             let g = f64::from(n_all);
-            ok_total += m.ok_rps * g;
-            failed_total += m.failed_rps * g;
-            served_total += m.served_rps * g;
-            p50_weighted += m.latency_p50_ms * m.served_rps * g;
-            p99_max = p99_max.at_least(m.latency_p99_ms);
+            totals.ok += m.ok_rps * g;
+            totals.failed += m.failed_rps * g;
+            totals.served += m.served_rps * g;
+            totals.p50_weighted += m.latency_p50_ms * m.served_rps * g;
+            totals.p99_max = totals.p99_max.at_least(m.latency_p99_ms);
             for (sum, ldep) in dep_sums.iter_mut().zip(&lead.deps) {
                 sum[0] += ldep.calls_rps * g;
                 sum[1] += ldep.calls_rps * (1.0 - ldep.ok_frac) * g;
                 sum[2] += ldep.calls_rps * ldep.latency_p50_ms * g;
-            }
-            if fast.is_some() {
-                // Its followers' shares of the zones' sums: in `uniform_rows`.
-                continue;
             }
             for (z, n) in counts.iter_mut().enumerate() {
                 // Taken: the counts are zero again for the next service.
@@ -546,60 +416,420 @@ fn latency_of<const NZ: usize>(
         // and time none out see of them (`zone_call`'s sums for such calls, the same
         // operations in the same order).
         let (out_rows, row_share) = (&mut zone_rows[row.clone()], &share[row]);
-        if let Some(leader) = fast {
-            let lead = &instances[leader];
-            let zl = lead.zone as usize;
-            let lead_acc = std::mem::take(&mut acc[zl]);
-            let tick = (&lead.m, succ_of[leader]);
-            let per_zone = count[s * nz];
-            call_sums[s] = uniform_rows(lead_acc, zl, tick, per_zone, row_share, out_rows);
-        } else {
-            let mut sum = CallSum::default();
-            for z in 0..nz {
-                let zk = z.min(MAX_ZONES - 1);
-                // Zones past the last tracked one share its sums (`MAX_ZONES`): they are taken
-                // (zeroed) with the service's last zone.
-                let shared = if z < MAX_ZONES - 1 || z + 1 == nz {
-                    std::mem::take(&mut acc[zk].shared)
-                } else {
-                    acc[zk].shared
-                };
-                let own = std::mem::take(&mut acc[z].own);
-                let r = zone_row(shared, own, row_share[z]);
-                out_rows[z] = r;
-                sum.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
-            }
-            call_sums[s] = sum.finish();
+        let mut sum = CallSum::default();
+        for z in 0..nz {
+            let zk = z.min(MAX_ZONES - 1);
+            // Zones past the last tracked one share its sums (`MAX_ZONES`): they are taken
+            // (zeroed) with the service's last zone.
+            let shared = if z < MAX_ZONES - 1 || z + 1 == nz {
+                std::mem::take(&mut acc[zk].shared)
+            } else {
+                acc[zk].shared
+            };
+            let own = std::mem::take(&mut acc[z].own);
+            let r = zone_row(shared, own, row_share[z]);
+            out_rows[z] = r;
+            sum.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
         }
-        #[cfg(debug_assertions)]
-        if let Some((rows, sum)) = want {
-            for (a, b) in out_rows.iter().zip(&rows[..nz]) {
-                assert_eq!(a.bits(), b.bits(), "a uniform service's zone row");
-            }
-            assert_eq!(call_sums[s].bits(), sum.bits(), "a uniform service's sums");
-        }
+        call_sums[s] = sum.finish();
         let svc = &mut services[s];
         for (dep, sums) in svc.deps.iter_mut().zip(dep_sums.iter_mut()) {
-            let [calls, failed, latency] = std::mem::take(sums);
-            dep.calls_rps = calls;
-            dep.failed_rps = failed;
-            dep.latency_ms = if calls > 1e-9 { latency / calls } else { 0.0 };
+            set_dep_sums(dep, std::mem::take(sums));
         }
-        let m = &mut svc.m;
-        m.ok_rps = ok_total;
-        m.failed_rps = failed_total + edge_failed[s];
-        let done = m.ok_rps + m.failed_rps;
-        m.error_percent = if done > 1e-9 {
-            m.failed_rps / done * 100.0
+        set_service_metrics(&mut svc.m, totals, edge_failed[s]);
+    }
+}
+
+/// The services' and their callees' state that an instance's calls read this tick.
+struct Callees<'a> {
+    /// The callees' rows.
+    view: ZoneView<'a>,
+    /// The zones.
+    zones: &'a [ZoneState],
+    /// `[z * zones + y]`: zone `z` reaches zone `y`.
+    reach: &'a [bool],
+    /// Per zone: its reach class (`Scratch::reach_class`).
+    reach_class: &'a [u32],
+    /// The services (the callees' settings and effects).
+    services: &'a [ServiceState],
+    /// This tick.
+    tick: u64,
+    /// Name resolution fails.
+    dns_failing: bool,
+    /// Packet loss on the calls of the service being computed.
+    svc_loss: f64,
+    /// The service being computed takes customers' requests.
+    is_entry: bool,
+}
+
+/// What a computed instance adds to its service's sums (its numbers are also in its
+/// `InstanceTick`).
+struct Computed {
+    /// Success share of its served requests.
+    succ: f64,
+    /// Successful requests, requests/s.
+    ok: f64,
+    /// Failed requests, requests/s.
+    failed: f64,
+    /// Median latency, ms.
+    p50: f64,
+    /// 99th percentile latency, ms.
+    p99: f64,
+}
+
+/// A service's sums over its instances for its metrics.
+#[derive(Clone, Copy, Default)]
+struct Totals {
+    /// Successful requests, requests/s.
+    ok: f64,
+    /// Failed requests, requests/s.
+    failed: f64,
+    /// Served requests, requests/s.
+    served: f64,
+    /// Median latency × served requests.
+    p50_weighted: f64,
+    /// Highest p99 latency, ms.
+    p99_max: f64,
+}
+
+/// A service's metrics from its sums (`failed_elsewhere`: its requests and calls that never
+/// reached an instance).
+#[inline(always)]
+fn set_service_metrics(m: &mut crate::state::ServiceTick, t: Totals, failed_elsewhere: f64) {
+    m.ok_rps = t.ok;
+    m.failed_rps = t.failed + failed_elsewhere;
+    let done = m.ok_rps + m.failed_rps;
+    m.error_percent = if done > 1e-9 {
+        m.failed_rps / done * 100.0
+    } else {
+        0.0
+    };
+    m.latency_p50_ms = if t.served > 1e-9 {
+        t.p50_weighted / t.served
+    } else {
+        0.0
+    };
+    m.latency_p99_ms = t.p99_max;
+}
+
+/// A dependency's metrics from its sums over the caller's instances (`add_dep_sums`).
+#[inline(always)]
+fn set_dep_sums(dep: &mut DepState, [calls, failed, latency]: [f64; 3]) {
+    dep.calls_rps = calls;
+    dep.failed_rps = failed;
+    dep.latency_ms = if calls > 1e-9 { latency / calls } else { 0.0 };
+}
+
+/// The leader of a usual service, if it is one: uniform (`Scratch::uniform`, up to
+/// `MAX_ZONES` zones), one instance that computes its own tick in rotation (`ids`: those
+/// instances), running and leading a group of every instance in rotation (`counts`: per
+/// zone). Its followers in a zone are then all of the zone's instances in rotation but
+/// itself.
+#[inline(always)]
+fn lone_leader(
+    ids: &[u32],
+    (rotation, group_n): (&[bool], &[u32]),
+    instances: &[Instance],
+    uniform: &[bool],
+    counts: &[u32],
+    s: usize,
+) -> Option<usize> {
+    let nz = counts.len();
+    if !(uniform.get(s).is_some_and(|&u| u) && nz <= MAX_ZONES) {
+        return None;
+    }
+    let mut in_rotation = ids.iter().map(|&id| id as usize).filter(|&id| rotation[id]);
+    let id = in_rotation.next()?;
+    let n = group_n[id];
+    let lone = in_rotation.next().is_none()
+        && n > 1
+        && u64::from(n) == u64::from(counts[0]) * nz as u64
+        && instances[id].is_running();
+    lone.then_some(id)
+}
+
+/// Computes a running instance's tick (in rotation, not following a leader): what each
+/// dependency's calls see (`inst.deps`), its end-to-end success, latencies and cause
+/// (`inst.m`); with `SUMS`, adds its calls to `dep_sums` (`add_dep_sums`).
+#[inline(always)]
+fn compute_instance<const NZ: usize, const SUMS: bool>(
+    inst: &mut Instance,
+    deps: &[DepState],
+    k: &Callees<'_>,
+    zone_memo: &mut [ZoneMemo],
+    dep_sums: &mut [[f64; 3]],
+) -> Computed {
+    let Callees {
+        zones,
+        reach,
+        reach_class,
+        services,
+        tick,
+        dns_failing,
+        ..
+    } = *k;
+    let view = &k.view;
+    let z = inst.zone as usize;
+    let own_error = inst.m.own_error;
+    let mut succ = 1.0 - own_error;
+    let mut p50 = inst.m.own_p50_ms;
+    let mut p99 = inst.m.own_p99_ms;
+    let mut tail: f64 = 0.0;
+    let mut worst_dep = (own_error, None::<(u16, DepCause)>);
+    let served_rps = inst.m.served_rps;
+    let inv_served = 1.0 / served_rps;
+    // Packet loss on the calls of the instance's zone and service.
+    let zone_loss = zones[z].loss.at_least(k.svc_loss);
+    // This instance has packet loss of its own, beyond its zone's and service's.
+    let own_loss = inst.fx.loss > zone_loss;
+    debug_assert_eq!(inst.deps.len(), deps.len());
+    debug_assert!(dep_sums.len() >= deps.len(), "a sum per dependency");
+    // First what each dependency's calls see (few values live across the calls it
+    // makes), then what they add up to for the instance.
+    for ((dep, idep), sums) in deps
+        .iter()
+        .zip(inst.deps.iter_mut())
+        .zip(dep_sums.iter_mut())
+    {
+        if dep.disabled {
+            idep.ok_frac = 1.0;
+            idep.latency_p50_ms = 0.0;
+            idep.latency_p99_ms = 0.0;
+            idep.cause = None;
+            idep.retry_rps = 0.0;
+            if SUMS {
+                add_dep_sums(sums, idep);
+            }
+            continue;
+        }
+        let c = dep.callee as usize;
+        let timeout = dep.timeout_ms;
+        let (ok_frac, lat50, lat99, cause, retry, hold) =
+            if dep.breaker_open_until.is_some_and(|until| tick < until) {
+                (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
+            } else {
+                let link = DepLink {
+                    refuse: services[c].conn_refuse,
+                    timeout,
+                    retries: dep.retries,
+                    dns_failing,
+                    cert_expired: services[c].fx.cert_expired,
+                };
+                let pool_frac = idep.pool_frac;
+                let o = if own_loss {
+                    let zc = zone_call_apart::<NZ>(
+                        view,
+                        zones,
+                        reach,
+                        services,
+                        c,
+                        z,
+                        inst.fx.loss,
+                        timeout,
+                    );
+                    dep_outcome(&zc, &link, pool_frac)
+                } else {
+                    // Callers of the same callee with the same timeout, from zones
+                    // that see it the same way, see the same calls: memoised per
+                    // callee for this tick, with the last outcome computed from them.
+                    let key = Some((timeout.to_bits(), zone_loss.to_bits(), reach_class[z]));
+                    let slots = &mut zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
+                    let outcome_key = Some((dep.retries, pool_frac.to_bits()));
+                    // Slots are taken in order and kept all tick: the first slot with
+                    // this key or free is the one with the key if there is one.
+                    match slots.iter_mut().find(|m| m.key == key || m.key.is_none()) {
+                        Some(m) => {
+                            if m.key.is_none() {
+                                // Computed in the slot.
+                                m.key = key;
+                                let callee_loss = services[c].fx.loss;
+                                m.call = match view.summed(c, z, zone_loss, callee_loss, timeout) {
+                                    Some(call) => {
+                                        #[cfg(debug_assertions)]
+                                        check_summed(
+                                            &call,
+                                            &zone_call::<NZ>(
+                                                view, zones, reach, services, c, z, zone_loss,
+                                                timeout,
+                                            ),
+                                        );
+                                        call
+                                    }
+                                    None => zone_call::<NZ>(
+                                        view, zones, reach, services, c, z, zone_loss, timeout,
+                                    ),
+                                };
+                                m.outcome = dep_outcome(&m.call, &link, pool_frac);
+                                m.outcome_key = outcome_key;
+                            } else if m.outcome_key != outcome_key {
+                                m.outcome = dep_outcome(&m.call, &link, pool_frac);
+                                m.outcome_key = outcome_key;
+                            }
+                            m.outcome
+                        }
+                        None => {
+                            let call = zone_call_apart::<NZ>(
+                                view, zones, reach, services, c, z, zone_loss, timeout,
+                            );
+                            dep_outcome(&call, &link, pool_frac)
+                        }
+                    }
+                };
+                (
+                    o.ok_frac,
+                    o.l50,
+                    o.l99,
+                    o.cause,
+                    idep.fresh_rps * o.retry_factor,
+                    o.hold,
+                )
+            };
+        // Smoothed: pools react to the recent past, not to one tick.
+        idep.hold_ms = if idep.hold_ms > 0.0 {
+            HOLD_SMOOTHING * idep.hold_ms + (1.0 - HOLD_SMOOTHING) * hold
         } else {
-            0.0
+            hold
         };
-        m.latency_p50_ms = if served_total > 1e-9 {
-            p50_weighted / served_total
+        idep.ok_frac = ok_frac;
+        idep.latency_p50_ms = lat50;
+        idep.latency_p99_ms = lat99;
+        idep.cause = cause;
+        idep.retry_rps = retry;
+        if SUMS {
+            add_dep_sums(sums, idep);
+        }
+    }
+    for (d, (dep, idep)) in deps.iter().zip(inst.deps.iter()).enumerate() {
+        if dep.disabled {
+            continue;
+        }
+        let (ok_frac, lat50, lat99) = (idep.ok_frac, idep.latency_p50_ms, idep.latency_p99_ms);
+        let cpr = if served_rps > 0.0 {
+            idep.fresh_rps * inv_served
         } else {
-            0.0
+            dep.calls_per_request
         };
-        m.latency_p99_ms = p99_max;
+        if dep.critical {
+            let ds = if cpr <= 1.0 {
+                1.0 - cpr * (1.0 - ok_frac)
+            } else if ok_frac == 1.0 {
+                // Exactly what `powf` gives, without its cost.
+                1.0
+            } else {
+                ok_frac.powf(cpr)
+            };
+            succ *= ds;
+            if 1.0 - ds > worst_dep.0
+                && let Some(cause) = idep.cause
+            {
+                worst_dep = (1.0 - ds, Some((d as u16, cause)));
+            }
+        }
+        p50 += cpr * lat50;
+        p99 += cpr * lat50;
+        tail = tail.at_least(lat99 - lat50);
+    }
+    p99 += tail;
+    if k.is_entry {
+        succ *= 1.0 - timeout_share(p50, p99, CUSTOMER_TIMEOUT_MS);
+    }
+    let ok = served_rps * succ;
+    let failed = served_rps - ok + inst.m.abandoned_rps;
+    inst.m.ok_rps = ok;
+    inst.m.failed_rps = failed;
+    inst.m.latency_p50_ms = p50;
+    inst.m.latency_p99_ms = p99;
+    inst.m.thread_ms = (p50 - inst.m.wait_ms).at_least(0.0);
+    if let Some((d, cause)) = worst_dep.1 {
+        inst.m.cause = Cause::Dependency(d, cause);
+    }
+    Computed {
+        succ,
+        ok,
+        failed,
+        p50,
+        p99,
+    }
+}
+
+/// Debug builds: a usual service's rows, `CallSum`, dependency sums and metrics (see
+/// `lone_leader`) are bit for bit those of the general path: its leader's sums from zero in
+/// its zone, each zone's followers added in zone order with their cause, the rows and their
+/// `CallSum` in zone order; the service's sums the leader's, then its followers'.
+#[cfg(debug_assertions)]
+fn check_lone(
+    (lead, succ, group): (&Instance, f64, u32),
+    (counts, shares): (&[u32], &[f64]),
+    (rows, call_sum): (&[ZoneRow], &CallSum),
+    (svc, failed_elsewhere): (&ServiceState, f64),
+) {
+    let (m, zl, nz) = (&lead.m, lead.zone as usize, counts.len());
+    let mut acc = [ZoneAcc::default(); MAX_ZONES];
+    let a = &mut acc[zl];
+    a.shared.offered += m.offered_rps;
+    a.shared.done += m.served_rps + m.abandoned_rps;
+    a.shared.potential += succ;
+    a.shared.p50_plain += m.latency_p50_ms;
+    a.shared.n += 1;
+    a.own.ok += m.ok_rps;
+    a.own.p50 += m.latency_p50_ms * m.offered_rps;
+    a.own.p99 = a.own.p99.at_least(m.latency_p99_ms);
+    if m.cause != Cause::None {
+        a.own.cause = m.cause;
+    }
+    let mut sum = CallSum::default();
+    for (z, a) in acc[..nz].iter_mut().enumerate() {
+        let n = counts[z] - a.shared.n;
+        if n > 0 {
+            if m.cause != Cause::None && a.own.cause == Cause::None {
+                a.own.cause = m.cause;
+            }
+            add_followers(&mut a.shared, &mut a.own, m, succ, n);
+        }
+        let r = zone_row(a.shared, a.own, shares[z]);
+        assert_eq!(r.bits(), rows[z].bits(), "a usual service's zone row");
+        sum.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
+    }
+    assert_eq!(
+        sum.finish().bits(),
+        call_sum.bits(),
+        "a usual service's sums"
+    );
+    let g = f64::from(group - 1);
+    let mut t = Totals::default();
+    t.ok += m.ok_rps;
+    t.failed += m.failed_rps;
+    t.served += m.served_rps;
+    t.p50_weighted += m.latency_p50_ms * m.served_rps;
+    t.p99_max = t.p99_max.at_least(m.latency_p99_ms);
+    t.ok += m.ok_rps * g;
+    t.failed += m.failed_rps * g;
+    t.served += m.served_rps * g;
+    t.p50_weighted += m.latency_p50_ms * m.served_rps * g;
+    t.p99_max = t.p99_max.at_least(m.latency_p99_ms);
+    let mut want = svc.m.clone();
+    set_service_metrics(&mut want, t, failed_elsewhere);
+    let bits = |m: &crate::state::ServiceTick| {
+        [
+            m.ok_rps,
+            m.failed_rps,
+            m.error_percent,
+            m.latency_p50_ms,
+            m.latency_p99_ms,
+        ]
+        .map(f64::to_bits)
+    };
+    assert_eq!(bits(&want), bits(&svc.m), "a usual service's metrics");
+    for (dep, ldep) in svc.deps.iter().zip(&lead.deps) {
+        let mut sums = [0.0; 3];
+        add_dep_sums(&mut sums, ldep);
+        sums[0] += ldep.calls_rps * g;
+        sums[1] += ldep.calls_rps * (1.0 - ldep.ok_frac) * g;
+        sums[2] += ldep.calls_rps * ldep.latency_p50_ms * g;
+        let mut want = dep.clone();
+        set_dep_sums(&mut want, sums);
+        let bits = |d: &DepState| [d.calls_rps, d.failed_rps, d.latency_ms].map(f64::to_bits);
+        assert_eq!(bits(&want), bits(dep), "a usual service's dependency sums");
     }
 }
 
