@@ -15,8 +15,8 @@ use crate::model::{
 };
 use crate::num::Bound;
 use crate::state::{
-    Cause, Clock, Fleet, Instance, InstanceDep, InstanceEffects, InstanceTick, Life, ServiceState,
-    ServiceTick, ZoneState,
+    Cause, Clock, DepState, Fleet, Instance, InstanceDep, InstanceEffects, InstanceTick, Life,
+    ServiceState, ServiceTick, ZoneState,
 };
 use crate::systems::{Scratch, followers};
 
@@ -710,37 +710,59 @@ fn load_of<const NZ: usize>(
                 // Customers whose request failed elsewhere (last tick's success share) do not
                 // go on to buy: only calls for requests that can still succeed are demand.
                 first_rps[c] += fresh * first_share * prev_success * group;
+                // No call (a leader that served nothing, with no retries): none sent or lost,
+                // the pool free — what the computation below gives for +0 calls (debug builds
+                // check), so the callee's rows are left as they are.
+                if calls.to_bits() == 0 {
+                    #[cfg(debug_assertions)]
+                    {
+                        let breaker = dep.breaker_open_until.is_some_and(|until| tick < until);
+                        let hold_ms = idep.hold_ms.at_least(specs[c].base_latency_ms);
+                        let (pool_frac, sent, lost) = (!breaker)
+                            .then(|| {
+                                pool_outcome(
+                                    calls,
+                                    dep,
+                                    idep,
+                                    (d == limited_dep, limit),
+                                    blocked,
+                                    hold_ms,
+                                    callee.conn_refuse,
+                                )
+                            })
+                            .unwrap_or((1.0, 0.0, 0.0));
+                        debug_assert_eq!(
+                            (pool_frac.to_bits(), sent.to_bits()),
+                            (1f64.to_bits(), 0),
+                            "no call's pool share and calls sent"
+                        );
+                        debug_assert_eq!(
+                            (edge_failed[c] + lost * group).to_bits(),
+                            edge_failed[c].to_bits(),
+                            "no call's calls lost"
+                        );
+                    }
+                    idep.pool_frac = 1.0;
+                    idep.sent_rps = 0.0;
+                    continue;
+                }
                 if dep.breaker_open_until.is_some_and(|until| tick < until) {
                     idep.pool_frac = 1.0;
                     idep.sent_rps = 0.0;
                     continue;
                 }
-                let mut usable = f64::from(dep.pool_size);
-                if d == limited_dep {
-                    usable = usable.at_most(f64::from(limit));
-                }
-                if blocked {
-                    usable = usable.at_most(idep.conns);
-                }
-                let needed = calls * idep.hold_ms.at_least(specs[c].base_latency_ms) * 0.001;
-                let pool_frac = if needed <= usable {
-                    1.0
-                } else {
-                    usable / needed
-                };
+                let hold_ms = idep.hold_ms.at_least(specs[c].base_latency_ms);
+                let (pool_frac, sent, lost) = pool_outcome(
+                    calls,
+                    dep,
+                    idep,
+                    (d == limited_dep, limit),
+                    blocked,
+                    hold_ms,
+                    callee.conn_refuse,
+                );
                 idep.pool_frac = pool_frac;
-                let sent = calls * pool_frac * (1.0 - callee.conn_refuse);
                 idep.sent_rps = sent;
-                // Calls that never reach an instance of the callee count as the callee's
-                // failures (its error rate and SLO show the outage its callers see): refused
-                // connections, connections that cannot be made (DNS, TLS), unreachable zones,
-                // no instance in rotation at all.
-                let lost = calls * pool_frac * callee.conn_refuse
-                    + if blocked {
-                        calls * (1.0 - pool_frac)
-                    } else {
-                        0.0
-                    };
                 let (share_row, offered_row) = (
                     &share[c * nz..(c + 1) * nz],
                     &mut zone_load[c * nz..(c + 1) * nz],
@@ -773,6 +795,47 @@ fn load_of<const NZ: usize>(
             }
         }
     }
+}
+
+/// A dependency's pool for `calls` calls/s (`limited`: whether a fault limits this pool, to
+/// how many connections; `blocked`: no new connection can be made; `hold_ms`: how long a
+/// call holds a connection, at least the callee's base latency; `refuse`: the callee's
+/// share of refused connections): the share of calls the pool lets through, the calls sent,
+/// and the calls lost (refused, or blocked for want of a connection).
+#[inline(always)]
+fn pool_outcome(
+    calls: f64,
+    dep: &DepState,
+    idep: &InstanceDep,
+    (limited, limit): (bool, u32),
+    blocked: bool,
+    hold_ms: f64,
+    refuse: f64,
+) -> (f64, f64, f64) {
+    let mut usable = f64::from(dep.pool_size);
+    if limited {
+        usable = usable.at_most(f64::from(limit));
+    }
+    if blocked {
+        usable = usable.at_most(idep.conns);
+    }
+    let needed = calls * hold_ms * 0.001;
+    let pool_frac = if needed <= usable {
+        1.0
+    } else {
+        usable / needed
+    };
+    let sent = calls * pool_frac * (1.0 - refuse);
+    // Calls that never reach an instance of the callee count as the callee's failures (its
+    // error rate and SLO show the outage its callers see): refused connections, connections
+    // that cannot be made (DNS, TLS), unreachable zones, no instance in rotation at all.
+    let lost = calls * pool_frac * refuse
+        + if blocked {
+            calls * (1.0 - pool_frac)
+        } else {
+            0.0
+        };
+    (pool_frac, sent, lost)
 }
 
 /// The buffers the leader search reads and writes, cut once per tick (per instance: the
