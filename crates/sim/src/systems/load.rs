@@ -53,9 +53,11 @@ pub fn load(
         .last_zone_key
         .resize(services.len() * zones.len(), u32::MAX);
     let mut timeouts_kept = true;
+    let mut rotations_kept = true;
     for (kept, svc) in scratch.search_kept.iter_mut().zip(services.iter()) {
         *kept &= svc.rotation_kept;
         timeouts_kept &= svc.timeouts_kept;
+        rotations_kept &= svc.rotation_kept;
     }
     scratch.timeouts_kept = timeouts_kept;
     // The usual zone counts get code of their own, with the per-zone loops unrolled.
@@ -69,9 +71,20 @@ pub fn load(
     // The uniform flags live in `Scratch` (the latency stage reads them), taken out of it
     // while the stage borrows the rest.
     let mut uniform = std::mem::take(&mut scratch.uniform);
+    if uniform.len() != services.len() {
+        scratch.uniform_reach = None;
+    }
     uniform.resize(services.len(), false);
     let bufs = (&mut *scratch, uniform.as_mut_slice());
-    run(&model, clock.tick, args, services, instances, bufs);
+    run(
+        &model,
+        clock.tick,
+        args,
+        rotations_kept,
+        services,
+        instances,
+        bufs,
+    );
     // Every rotation is now computed: kept until something it depends on changes; so are
     // the clients' timeouts.
     for svc in services.iter_mut() {
@@ -88,6 +101,7 @@ fn load_of<const NZ: usize>(
     model: &Model,
     tick: u64,
     (zones, reach, dns_failing): (&[ZoneState], &[bool], bool),
+    rotations_kept: bool,
     services: &mut [ServiceState],
     instances: &mut [Instance],
     (sc, uniform): (&mut Scratch, &mut [bool]),
@@ -171,6 +185,7 @@ fn load_of<const NZ: usize>(
         search_kept,
         last_zone_key,
         timeouts_kept,
+        uniform_reach,
         ..
     } = sc;
     // Per service and zone, and per service: cut to the service count, so that one bounds
@@ -195,6 +210,12 @@ fn load_of<const NZ: usize>(
     let zone_key = zone_key.as_mut_slice();
     let unrouted = &mut unrouted[..ns];
     let (zone_class, fx_maybe) = (zone_class.as_slice(), fx_maybe.as_slice());
+    // The load offered per service and zone is zero between load stages: each service's row
+    // is zeroed as its load is read, after all its callers added to it.
+    debug_assert!(
+        zone_load.iter().all(|&o| o.to_bits() == 0),
+        "load offered left from the last tick"
+    );
 
     // The load balancer's rotation.
     // (It also compares the call edges' timeouts with those `client_timeout_ms` was last
@@ -202,15 +223,23 @@ fn load_of<const NZ: usize>(
     // written since; debug builds compare them all the same.)
     let timeouts_kept = *timeouts_kept && timeout_bits.first() == Some(&(ns as u64));
     let check_timeouts = !timeouts_kept || cfg!(debug_assertions);
-    let (timeout_diff, timeout_edges) = rotation_pass::<NZ>(
-        services,
-        instances,
-        zones,
-        (count, share, rotation),
-        (unrouted, zone_load, edge_failed, first_rps),
-        timeout_bits.get(1..).unwrap_or_default(),
-        check_timeouts,
-    );
+    let (timeout_diff, timeout_edges) = if rotations_kept && !check_timeouts {
+        // No rotation to compute and no timeout to compare (the usual tick): only the sums
+        // the pass down the call graph adds to are zeroed.
+        edge_failed.fill(0.0);
+        first_rps.fill(0.0);
+        (0, 0)
+    } else {
+        rotation_pass::<NZ>(
+            services,
+            instances,
+            zones,
+            (count, share, rotation),
+            (unrouted, edge_failed, first_rps),
+            timeout_bits.get(1..).unwrap_or_default(),
+            check_timeouts,
+        )
+    };
     let n = instances.len();
     let mut bufs = LeaderBufs {
         rotation: &rotation[..n],
@@ -231,14 +260,23 @@ fn load_of<const NZ: usize>(
     // every zone (the usual case): each of their per-zone rows holds one value, bit for bit
     // (the shares are the same quotient; the offered load starts at zero and only grows by
     // the same calls times the same share), so the value is computed once for all zones.
+    // They are kept while no rotation changed and every zone reaches every zone as before
+    // (debug builds compute them again and compare).
     let uniform = &mut uniform[..ns];
-    if reach_everywhere && nz > 0 {
-        for (s, u) in uniform.iter_mut().enumerate() {
-            let row = &count[s * nz..(s + 1) * nz];
-            *u = row.iter().all(|&n| n == row[0]);
-        }
+    let is_uniform_row = |s: usize| {
+        let row = &count[s * nz..(s + 1) * nz];
+        reach_everywhere && nz > 0 && row.iter().all(|&n| n == row[0])
+    };
+    if rotations_kept && *uniform_reach == Some(reach_everywhere) {
+        debug_assert!(
+            (uniform.iter().enumerate()).all(|(s, &u)| u == is_uniform_row(s)),
+            "the kept uniform flags"
+        );
     } else {
-        uniform.fill(false);
+        for (s, u) in uniform.iter_mut().enumerate() {
+            *u = is_uniform_row(s);
+        }
+        *uniform_reach = Some(reach_everywhere);
     }
     let uniform = &*uniform;
     // The model's per-service rows, cut to the service count like the slices above.
@@ -332,21 +370,31 @@ fn load_of<const NZ: usize>(
         } else {
             entry
         };
+        // The load offered per zone, into `zone_rps` until it is divided among the instances
+        // (below). Every caller came before (`model.topo`): the service's row of `zone_load`
+        // is read for the last time here, and zeroed for the next tick's callers.
         let mut offered_total = 0.0;
         if uniform[s] {
+            // Only the row's first zone is written (`route_uniform`), the others stay zero.
             debug_assert!(
-                is_uniform(&zone_load[row.clone()]) && is_uniform(&share[row.clone()]),
+                is_uniform(&share[row.clone()])
+                    && zone_load[row.start + 1..row.end]
+                        .iter()
+                        .all(|&o| o.to_bits() == 0),
                 "the rows of service {s} hold one value"
             );
             let v = zone_load[row.start] * factor + entry_admitted * share[row.start];
-            for offered in &mut zone_load[row.clone()] {
-                *offered = v;
+            zone_load[row.start] = 0.0;
+            for _ in 0..nz {
                 offered_total += v;
             }
+            bufs.zone_rps[0] = v;
         } else {
-            for (offered, &share) in zone_load[row.clone()].iter_mut().zip(&share[row.clone()]) {
+            let zones = zone_load[row.clone()].iter_mut().zip(&share[row.clone()]);
+            for ((offered, &share), rps) in zones.zip(bufs.zone_rps.iter_mut()) {
                 let v = *offered * factor + entry_admitted * share;
-                *offered = v;
+                *offered = 0.0;
+                *rps = v;
                 offered_total += v;
             }
         }
@@ -392,16 +440,11 @@ fn load_of<const NZ: usize>(
         let inv_gc_span = 1.0 / (1.0 - GC_PRESSURE_START);
         // Load offered to each instance in rotation, per zone.
         if uniform[s] {
-            let rps = zone_load[row.start] * keep / f64::from(count[row.start].max(1));
+            let rps = bufs.zone_rps[0] * keep / f64::from(count[row.start].max(1));
             bufs.zone_rps.fill(rps);
         } else {
-            for ((rps, &offered), &count) in bufs
-                .zone_rps
-                .iter_mut()
-                .zip(&zone_load[row.clone()])
-                .zip(&count[row])
-            {
-                *rps = offered * keep / f64::from(count.max(1));
+            for (rps, &count) in bufs.zone_rps.iter_mut().zip(&count[row]) {
+                *rps = *rps * keep / f64::from(count.max(1));
             }
         }
         let disk_full_gb = spec.disk_gb * 0.999;
@@ -795,6 +838,10 @@ fn load_of<const NZ: usize>(
             }
         }
     }
+    debug_assert!(
+        zone_load.iter().all(|&o| o.to_bits() == 0),
+        "load offered to a service after its load stage"
+    );
 }
 
 /// A dependency's pool for `calls` calls/s (`limited`: whether a fault limits this pool, to
@@ -1114,7 +1161,7 @@ fn push_own(own_ids: &mut Vec<u32>, n: &mut usize, id: u32, kept: bool) {
 
 /// The load balancer's rotation of every service: `rotation` (per instance), `count` and
 /// `share` (per service and zone, every row written), `unrouted` (per service); also zeroes
-/// every service's `zone_load` row, `edge_failed` and `first_rps`. `NZ` as in `load_of`.
+/// every service's `edge_failed` and `first_rps`. `NZ` as in `load_of`.
 /// A service whose rotation nothing changed since the last load stage
 /// (`ServiceState::rotation_kept`) keeps the one it has (debug builds compute it again and
 /// compare).
@@ -1129,7 +1176,7 @@ fn rotation_pass<const NZ: usize>(
     instances: &[Instance],
     zones: &[ZoneState],
     (count, share, rotation): (&mut [u32], &mut [f64], &mut [bool]),
-    (unrouted, zone_load, edge_failed, first_rps): (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+    (unrouted, edge_failed, first_rps): (&mut [f64], &mut [f64], &mut [f64]),
     kept_timeout_bits: &[u64],
     check_timeouts: bool,
 ) -> (u64, usize) {
@@ -1146,18 +1193,13 @@ fn rotation_pass<const NZ: usize>(
         &mut edge_failed[..ns],
         &mut first_rps[..ns],
     );
-    let (count, share, zone_load) = (
-        &mut count[..ns * nz],
-        &mut share[..ns * nz],
-        &mut zone_load[..ns * nz],
-    );
+    let (count, share) = (&mut count[..ns * nz], &mut share[..ns * nz]);
     for (s, svc) in services.iter().enumerate() {
         let mut healthy = 0u32;
         let mut candidates = 0u32;
         let count = &mut count[s * nz..(s + 1) * nz];
-        // The sums the pass down the call graph adds to, zeroed here rather than by three
-        // fills of whole buffers.
-        zone_load[s * nz..(s + 1) * nz].fill(0.0);
+        // The sums the pass down the call graph adds to, zeroed here rather than by two fills
+        // of whole buffers (the offered load's rows are zeroed as they are read).
         edge_failed[s] = 0.0;
         first_rps[s] = 0.0;
         edges += svc.deps.len();
@@ -1348,8 +1390,9 @@ fn route_reachable(
 }
 
 /// `route_reachable` for a callee whose rows hold one value each (`share_row`: the same
-/// share in every zone; `offered_row`: the same load): the one sum made once, for every zone.
-/// Debug builds check each zone against `route_reachable`'s sum.
+/// share in every zone; `offered_row`: the same load, kept in its first zone only, the
+/// others zero — the callee's load stage reads the first): the one sum made once, for every
+/// zone. Debug builds check it against `route_reachable`'s sum for each zone.
 #[inline]
 fn route_uniform(
     share_row: &[f64],
@@ -1360,7 +1403,7 @@ fn route_uniform(
 ) -> f64 {
     if sent > 0.0 {
         debug_assert!(
-            is_uniform(share_row) && is_uniform(offered_row),
+            is_uniform(share_row) && offered_row[1..].iter().all(|&o| o.to_bits() == 0),
             "a uniform callee's rows"
         );
         debug_assert_eq!(
@@ -1370,10 +1413,11 @@ fn route_uniform(
         );
         let before = offered_row[0];
         let v = before + sent * share_row[0];
-        offered_row.fill(v);
+        offered_row[0] = v;
         debug_assert!(
-            (offered_row.iter().zip(share_row))
-                .all(|(o, &w)| o.to_bits() == (before + sent * w).to_bits()),
+            share_row
+                .iter()
+                .all(|&w| v.to_bits() == (before + sent * w).to_bits()),
             "a uniform callee's offered load"
         );
         lost += sent * unrouted;
@@ -1543,7 +1587,8 @@ mod tests {
     use crate::num::Bound;
 
     /// `route_uniform` gives `route_reachable`'s sums bit for bit on rows that hold one
-    /// value, with and without calls, with and without a share no zone takes.
+    /// value (kept by `route_uniform` in the first zone, the others zero), with and without
+    /// calls, with and without a share no zone takes.
     #[test]
     fn a_uniform_callee_is_routed_like_any_reachable_one() {
         for share in [1.0 / 3.0, 0.25, 0.0] {
@@ -1553,13 +1598,14 @@ mod tests {
             let unrouted = (1.0 - routed).at_least(0.0);
             for sent in [0.0, 1e-9, 7.3, 12_345.678] {
                 for before in [0.0, 0.1, 99.9] {
-                    let (mut a, mut b) = ([before; 3], [before; 3]);
+                    let (mut a, mut b) = ([before, 0.0, 0.0], [before; 3]);
                     let lost_a = route_uniform(&shares, &mut a, unrouted, sent, 0.5);
                     let lost_b = route_reachable(&shares, &mut b, unrouted, sent, 0.5);
                     assert_eq!(lost_a.to_bits(), lost_b.to_bits(), "lost, sent {sent}");
-                    for (x, y) in a.iter().zip(&b) {
-                        assert_eq!(x.to_bits(), y.to_bits(), "offered, sent {sent}");
+                    for y in &b {
+                        assert_eq!(a[0].to_bits(), y.to_bits(), "offered, sent {sent}");
                     }
+                    assert_eq!(a[1..], [0.0; 2], "the other zones, sent {sent}");
                 }
             }
         }

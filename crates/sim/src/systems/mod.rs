@@ -153,8 +153,12 @@ pub struct Scratch {
     pub last_zone_key: Vec<u32>,
     /// Per service: its rotation has as many instances in every zone and every zone reaches
     /// every zone this tick, so each of its `share`/`offered` rows (and the load stage's
-    /// `zone_rps`) holds one value, bit for bit (set by `load`; read by latency).
+    /// `zone_rps`) holds one value, bit for bit (set by `load`; read by latency). The load
+    /// stage keeps that value of its `offered` row in the row's first zone only.
     pub uniform: Vec<bool>,
+    /// Whether every zone reached every zone when `uniform` was last computed (`None`: never
+    /// computed); `load` keeps `uniform` while this holds and no rotation changed.
+    pub uniform_reach: Option<bool>,
     /// No service's call-edge timeouts were written since the last load stage
     /// (`ServiceState::timeouts_kept`, folded over the services by `load`).
     pub timeouts_kept: bool,
