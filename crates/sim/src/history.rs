@@ -229,10 +229,19 @@ impl ServiceHistory {
     /// instead of waiting for each in turn. Changes nothing.
     #[inline]
     pub fn touch_oldest(&self) {
-        if let Some(p) = self.recent.items.front() {
-            // The first and the last field: a point may straddle two cache lines.
-            std::hint::black_box((p.tick, p.values[METRICS - 1]));
-        }
+        std::hint::black_box(self.oldest_stamp());
+    }
+
+    /// What [`Self::touch_oldest`] reads, as a number (the oldest point's tick and last
+    /// value mixed; 0 for an empty ring), so that a caller touching many histories can keep
+    /// one number of them all instead of one per history.
+    #[inline]
+    pub fn oldest_stamp(&self) -> u64 {
+        // The first and the last field: a point may straddle two cache lines.
+        self.recent
+            .items
+            .front()
+            .map_or(0, |p| p.tick ^ u64::from(p.values[METRICS - 1].to_bits()))
     }
 
     /// Records the point `packed` gives, asked for once the oldest point has been folded

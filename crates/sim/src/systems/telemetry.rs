@@ -14,7 +14,7 @@ use crate::faults::{IncidentRuntime, Incidents};
 use crate::history::{PackedPoint, Ring, ServiceHistory};
 use crate::model::{Model, STALE_LAG_S};
 use crate::rng::Rngs;
-use crate::state::{Cause, Clock, DepCause, Fleet, Life, ServiceTick};
+use crate::state::{Cause, Clock, DepCause, Fleet, Instance, Life, ServiceState, ServiceTick};
 use crate::systems::{PendingLogs, Recording};
 use crate::telemetry::{LogLevel, METRICS, MetricPoint, StoredLine};
 
@@ -307,9 +307,14 @@ pub fn telemetry(
     if state.history.len() != ns {
         state.history.resize_with(ns, ServiceHistory::default);
     }
-    for history in &state.history {
-        history.touch_oldest();
+    // The guard, and each service's oldest full-resolution point read ahead of the pushes
+    // (`ServiceHistory::touch_oldest`).
+    let mut stamps = 0u64;
+    for (svc, history) in fleet.services.iter_mut().zip(&state.history) {
+        stamps ^= history.oldest_stamp();
+        guard_service(svc, tick);
     }
+    std::hint::black_box(stamps);
     // Service `s` writes warnings when `(tick + s)` is a multiple of WARN_LOG_EVERY_TICKS and
     // routine lines when it is one of INFO_LOG_EVERY_TICKS: every so many services from the
     // first such `s`.
@@ -321,7 +326,6 @@ pub fn telemetry(
         buf: line_buf,
         tick,
     };
-    guard_finite(fleet, tick);
     // The history point and the lines of each service, in order.
     let fleet: &Fleet = fleet;
     let mut logs = ServiceLogs {
@@ -374,7 +378,7 @@ pub fn telemetry(
     if keys.0.len() != model.alert_rules.len() {
         keys.0 = RuleKey::all(model);
     }
-    for (i, (key, alert)) in keys.0.iter().zip(state.alerts.iter_mut()).enumerate() {
+    for (key, alert) in keys.0.iter().zip(state.alerts.iter_mut()) {
         let Some(svc) = fleet.services.get(key.service as usize) else {
             continue;
         };
@@ -386,20 +390,12 @@ pub fn telemetry(
                 metric_of(&svc.m, key.metric)
             };
             alert.last_value = value;
-            if key.above {
-                value > key.threshold
-            } else {
-                value < key.threshold
-            }
+            key.holds(value)
         };
         if holds {
             let firing = alert.episodes.back().is_some_and(|e| e.1.is_none());
             let since = *alert.holding_since.get_or_insert(tick);
-            let need = model.alert_rules[i]
-                .when
-                .for_duration
-                .to_ticks(model.scenario.tick);
-            if !firing && tick - since >= need {
+            if !firing && tick - since >= key.need_ticks {
                 if alert.episodes.len() >= MAX_ALERT_EPISODES {
                     alert.episodes.pop_front();
                 }
@@ -435,10 +431,12 @@ struct RuleKey {
     service: u32,
     /// The metric it watches.
     metric: Metric,
-    /// Whether it holds above the threshold (else below).
-    above: bool,
-    /// The threshold.
-    threshold: f64,
+    /// 1 when it holds above the threshold, -1 when below.
+    sign: f64,
+    /// The threshold times `sign`.
+    signed_threshold: f64,
+    /// Ticks the condition must hold before the rule fires.
+    need_ticks: u64,
 }
 
 impl RuleKey {
@@ -448,13 +446,38 @@ impl RuleKey {
             .alert_rules
             .iter()
             .zip(&model.alert_rule_service)
-            .map(|(rule, &service)| RuleKey {
-                service: service.unwrap_or(u32::MAX),
-                metric: rule.when.metric,
-                above: rule.when.op == Comparison::Above,
-                threshold: rule.when.threshold,
+            .map(|(rule, &service)| {
+                let sign = if rule.when.op == Comparison::Above {
+                    1.0
+                } else {
+                    -1.0
+                };
+                RuleKey {
+                    service: service.unwrap_or(u32::MAX),
+                    metric: rule.when.metric,
+                    sign,
+                    signed_threshold: sign * rule.when.threshold,
+                    need_ticks: rule.when.for_duration.to_ticks(model.scenario.tick),
+                }
             })
             .collect()
+    }
+
+    /// Whether the rule's condition holds for `value`: `value > threshold` for a rule
+    /// above, `value < threshold` for one below (a negation is exact, so comparing the
+    /// negated values compares the same numbers).
+    #[inline]
+    fn holds(&self, value: f64) -> bool {
+        let holds = self.sign * value > self.signed_threshold;
+        debug_assert_eq!(
+            holds,
+            if self.sign > 0.0 {
+                value > self.signed_threshold
+            } else {
+                value < -self.signed_threshold
+            }
+        );
+        holds
     }
 }
 
@@ -470,6 +493,9 @@ pub struct AlertKeys(Vec<RuleKey>);
 #[derive(Debug, Default)]
 pub struct ProbeClock {
     next: Vec<u64>,
+    /// The probe interval of every service, when they all share one (then `next` is not
+    /// used: the services due are found by their index).
+    uniform: Option<u64>,
 }
 
 /// Whether the probes of service `s`, every `interval` ticks (at least 1, as the model's
@@ -493,22 +519,38 @@ fn probe_due(next: &mut u64, tick: u64, s: u64, interval: u64) -> bool {
     due
 }
 
-/// Runs the health probes due this tick.
 /// Guard: no NaN or infinity ever leaves the engine in a service's metrics (a bug, caught in
 /// debug builds; zeroed in release builds).
 fn guard_finite(fleet: &mut Fleet, tick: u64) {
     for svc in &mut fleet.services {
-        debug_assert!(
-            svc.m.is_finite(),
-            "non-finite service metrics at tick {tick}: {:?}",
-            svc.m
-        );
-        if !all_finite(&svc.m) {
-            svc.m.sanitize();
-        }
+        guard_service(svc, tick);
     }
 }
 
+/// [`guard_finite`] for one service.
+#[inline]
+fn guard_service(svc: &mut ServiceState, tick: u64) {
+    debug_assert!(
+        svc.m.is_finite(),
+        "non-finite service metrics at tick {tick}: {:?}",
+        svc.m
+    );
+    if !all_finite(&svc.m) {
+        svc.m.sanitize();
+    }
+}
+
+/// The probe interval every service of `model` shares, if they all have the same one.
+fn uniform_interval(model: &Model) -> Option<u64> {
+    let first = model.services.first()?.probe_interval_ticks;
+    model
+        .services
+        .iter()
+        .all(|stat| stat.probe_interval_ticks == first)
+        .then_some(first)
+}
+
+/// Runs the health probes due this tick.
 fn probes(model: &Model, fleet: &mut Fleet, tick: u64, clock: &mut ProbeClock) {
     let Fleet {
         services,
@@ -518,6 +560,24 @@ fn probes(model: &Model, fleet: &mut Fleet, tick: u64, clock: &mut ProbeClock) {
     if clock.next.len() != services.len() {
         // Not within one interval of any clock: set on first use below.
         clock.next = vec![u64::MAX; services.len()];
+        clock.uniform = uniform_interval(model).filter(|_| model.services.len() == services.len());
+    }
+    if let Some(interval) = clock.uniform {
+        // Every service probes every `interval` ticks: those due (`tick + s` a multiple of
+        // the interval) are every interval-th from the first.
+        let interval = interval.max(1);
+        let mut s = first_due(tick, interval);
+        debug_assert!(
+            (0..services.len())
+                .filter(|&s| (tick + s as u64).is_multiple_of(interval))
+                .eq((s..services.len()).step_by(interval as usize)),
+            "the probes due at tick {tick}"
+        );
+        while let Some(svc) = services.get_mut(s) {
+            probe_service(model, svc, instances, s as u32);
+            s += interval as usize;
+        }
+        return;
     }
     for (s, ((stat, svc), next)) in model
         .services
@@ -526,29 +586,34 @@ fn probes(model: &Model, fleet: &mut Fleet, tick: u64, clock: &mut ProbeClock) {
         .zip(clock.next.iter_mut())
         .enumerate()
     {
-        if !probe_due(next, tick, s as u64, stat.probe_interval_ticks) {
+        if probe_due(next, tick, s as u64, stat.probe_interval_ticks) {
+            probe_service(model, svc, instances, s as u32);
+        }
+    }
+}
+
+/// Probes the instances of service `s` (`svc`).
+#[inline]
+fn probe_service(model: &Model, svc: &mut ServiceState, instances: &mut [Instance], s: u32) {
+    let hc = &model.spec(s).health_check;
+    for &id in &svc.instances {
+        let inst = &mut instances[id as usize];
+        if matches!(inst.life, Life::Booting { .. } | Life::Removed) {
             continue;
         }
-        let hc = &model.spec(s as u32).health_check;
-        for &id in &svc.instances {
-            let inst = &mut instances[id as usize];
-            if matches!(inst.life, Life::Booting { .. } | Life::Removed) {
-                continue;
+        let pass = inst.is_running() && inst.m.own_p50_ms <= hc.timeout_ms;
+        let was_healthy = inst.probe_healthy;
+        if pass {
+            inst.probe_fail_streak = 0;
+            inst.probe_healthy = true;
+        } else {
+            inst.probe_fail_streak += 1;
+            if inst.probe_fail_streak >= hc.failures.max(1) {
+                inst.probe_healthy = false;
             }
-            let pass = inst.is_running() && inst.m.own_p50_ms <= hc.timeout_ms;
-            let was_healthy = inst.probe_healthy;
-            if pass {
-                inst.probe_fail_streak = 0;
-                inst.probe_healthy = true;
-            } else {
-                inst.probe_fail_streak += 1;
-                if inst.probe_fail_streak >= hc.failures.max(1) {
-                    inst.probe_healthy = false;
-                }
-            }
-            // The load balancer's rotation depends on it (`Fleet::rotation_changed`).
-            svc.rotation_kept &= inst.probe_healthy == was_healthy;
         }
+        // The load balancer's rotation depends on it (`Fleet::rotation_changed`).
+        svc.rotation_kept &= inst.probe_healthy == was_healthy;
     }
 }
 
