@@ -791,6 +791,12 @@ impl ServiceLogs<'_> {
         let (model, fleet, s, tick) = (self.model, self.fleet, self.s, self.tick);
         let svc = &fleet.services[s as usize];
         let mut errors = 0usize;
+        // The usual service-tick: neither warnings nor a routine line due, so only the error
+        // lines of the instances due (what the general path below does then).
+        if !(warn_due | info_due) && svc.next_index as usize == svc.instances.len() {
+            self.error_lines(sink, rngs, &svc.instances, due, &mut errors);
+            return;
+        }
         let unsure = self.unsure.get(s as usize).is_none_or(|&u| u);
         // Whether every disk is full matters only on the ticks of warnings and routine lines;
         // with a disk below SOME_DISK_FREE_BELOW_PERCENT among the instances the aggregates
@@ -837,17 +843,7 @@ impl ServiceLogs<'_> {
                 self.instance_lines(sink, rngs, inst, instance_warnings, error_due, &mut errors);
             }
         } else {
-            let mut k = due.first;
-            while k < instances.len() && errors < MAX_ERROR_LINES_PER_SERVICE_TICK {
-                let inst = &fleet.instances[instances[k] as usize];
-                debug_assert_eq!(inst.index as usize, k, "instance index is its position");
-                // Without warnings due, an instance whose requests fail for no cause (most
-                // of them) writes nothing.
-                if inst.m.cause != Cause::None {
-                    self.instance_lines(sink, rngs, inst, false, true, &mut errors);
-                }
-                k += ERROR_LOG_EVERY_TICKS as usize;
-            }
+            self.error_lines(sink, rngs, instances, due, &mut errors);
         }
         if warn_tick {
             self.service_warnings(sink);
@@ -863,6 +859,31 @@ impl ServiceLogs<'_> {
                     &model.services[s as usize].name,
                 )
             });
+        }
+    }
+
+    /// The error lines of the service's `instances` due this tick, without warnings, when
+    /// each instance's index is its position (counted in `errors`).
+    #[inline(always)]
+    fn error_lines(
+        &self,
+        sink: &mut LineSink<'_>,
+        rngs: &mut Rngs,
+        instances: &[u32],
+        due: ErrorsDue,
+        errors: &mut usize,
+    ) {
+        let fleet = self.fleet;
+        let mut k = due.first;
+        while k < instances.len() && *errors < MAX_ERROR_LINES_PER_SERVICE_TICK {
+            let inst = &fleet.instances[instances[k] as usize];
+            debug_assert_eq!(inst.index as usize, k, "instance index is its position");
+            // Without warnings due, an instance whose requests fail for no cause (most
+            // of them) writes nothing.
+            if inst.m.cause != Cause::None {
+                self.instance_lines(sink, rngs, inst, false, true, errors);
+            }
+            k += ERROR_LOG_EVERY_TICKS as usize;
         }
     }
 
