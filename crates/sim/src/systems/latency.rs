@@ -618,7 +618,7 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
                 let pool_frac = idep.pool_frac;
                 let o = if own_loss {
                     let zc = zone_call_apart::<NZ>(
-                        view,
+                        *view,
                         zones,
                         reach,
                         services,
@@ -669,7 +669,7 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
                         }
                         None => {
                             let call = zone_call_apart::<NZ>(
-                                view, zones, reach, services, c, z, zone_loss, timeout,
+                                *view, zones, reach, services, c, z, zone_loss, timeout,
                             );
                             dep_outcome(&call, &link, pool_frac)
                         }
@@ -1232,6 +1232,7 @@ fn powi_exact(x: f64, n: i32) -> f64 {
 }
 
 /// The callees' rows `zone_call` reads.
+#[derive(Clone, Copy)]
 pub struct ZoneView<'a> {
     /// `[c * zones + b]`: service `c` in zone `b`.
     rows: &'a [ZoneRow],
@@ -1389,11 +1390,13 @@ impl ZoneRow {
     }
 }
 
-/// `zone_call` in a function of its own, for the rare calls that are not memoised.
+/// `zone_call` in a function of its own, for the rare calls that are not memoised (the view
+/// by value: a copy made where it is called, so that the hot path need not keep one in
+/// memory).
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn zone_call_apart<const NZ: usize>(
-    v: &ZoneView<'_>,
+    v: ZoneView<'_>,
     zones: &[crate::state::ZoneState],
     reach: &[bool],
     services: &[crate::state::ServiceState],
@@ -1402,7 +1405,7 @@ fn zone_call_apart<const NZ: usize>(
     own_loss: f64,
     timeout: f64,
 ) -> ZoneCall {
-    zone_call::<NZ>(v, zones, reach, services, c, z, own_loss, timeout)
+    zone_call::<NZ>(&v, zones, reach, services, c, z, own_loss, timeout)
 }
 
 /// Calls from zone `z` (with packet loss `own_loss` on the caller's side) to service `c`
