@@ -584,12 +584,13 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
     let own_loss = inst.fx.loss > zone_loss;
     debug_assert_eq!(inst.deps.len(), deps.len());
     debug_assert!(dep_sums.len() >= deps.len(), "a sum per dependency");
-    // First what each dependency's calls see (few values live across the calls it
-    // makes), then what they add up to for the instance.
-    for ((dep, idep), sums) in deps
+    // What each dependency's calls see, and what they add to the instance's success and
+    // latencies (in dependency order).
+    for (d, ((dep, idep), sums)) in deps
         .iter()
         .zip(inst.deps.iter_mut())
         .zip(dep_sums.iter_mut())
+        .enumerate()
     {
         if dep.disabled {
             idep.ok_frac = 1.0;
@@ -698,12 +699,6 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
         if SUMS {
             add_dep_sums(sums, idep);
         }
-    }
-    for (d, (dep, idep)) in deps.iter().zip(inst.deps.iter()).enumerate() {
-        if dep.disabled {
-            continue;
-        }
-        let (ok_frac, lat50, lat99) = (idep.ok_frac, idep.latency_p50_ms, idep.latency_p99_ms);
         let cpr = if served_rps > 0.0 {
             idep.fresh_rps * inv_served
         } else {
@@ -720,7 +715,7 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
             };
             succ *= ds;
             if 1.0 - ds > worst_dep.0
-                && let Some(cause) = idep.cause
+                && let Some(cause) = cause
             {
                 worst_dep = (1.0 - ds, Some((d as u16, cause)));
             }
