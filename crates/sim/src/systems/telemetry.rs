@@ -666,17 +666,21 @@ impl LineSink<'_> {
     ) {
         self.buf.clear();
         write(self.buf);
-        push_log(
-            self.logs,
-            self.tick,
-            s,
+        // Room first: the oldest line's memory is given back before this one's is taken
+        // (the allocator can hand it out again at once).
+        make_room(self.logs);
+        let line = StoredLine {
+            tick: self.tick,
+            message: Box::from(self.buf.as_str()),
             instance,
+            service: s,
             level,
-            Box::from(self.buf.as_str()),
-        );
+        };
+        append(self.logs, line);
     }
 }
 
+/// Appends a line of service `s` to `logs`, as [`LineSink::line`] does.
 fn push_log(
     logs: &mut Ring<StoredLine>,
     tick: u64,
@@ -685,8 +689,9 @@ fn push_log(
     level: LogLevel,
     message: Box<str>,
 ) {
-    let growth = logs.items.len().max(MIN_LOG_GROWTH_LINES);
-    logs.push(
+    make_room(logs);
+    append(
+        logs,
         StoredLine {
             tick,
             message,
@@ -694,9 +699,30 @@ fn push_log(
             service: s,
             level,
         },
-        MAX_LOG_LINES,
-        growth,
     );
+}
+
+/// Makes room in `logs` for one more line: drops the oldest if it holds [`MAX_LOG_LINES`],
+/// else grows its capacity when it is full (doubling, by at least [`MIN_LOG_GROWTH_LINES`],
+/// never beyond [`MAX_LOG_LINES`]). What `Ring::push` does before it appends.
+#[inline]
+fn make_room(logs: &mut Ring<StoredLine>) {
+    let len = logs.items.len();
+    if len >= MAX_LOG_LINES {
+        logs.items.pop_front();
+    } else if len == logs.items.capacity() {
+        let growth = len.max(MIN_LOG_GROWTH_LINES);
+        logs.items
+            .reserve_exact(growth.clamp(1, MAX_LOG_LINES - len));
+    }
+}
+
+/// Appends `line` to `logs` after [`make_room`].
+#[inline]
+fn append(logs: &mut Ring<StoredLine>, line: StoredLine) {
+    debug_assert!(logs.items.len() < MAX_LOG_LINES);
+    logs.items.push_back(line);
+    logs.pushed += 1;
 }
 
 /// The smallest `i` that makes `tick + i` a multiple of `every` (at least 1).
