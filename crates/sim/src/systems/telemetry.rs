@@ -378,7 +378,13 @@ pub fn telemetry(
     if keys.0.len() != model.alert_rules.len() {
         keys.0 = RuleKey::all(model);
     }
-    for (key, alert) in keys.0.iter().zip(state.alerts.iter_mut()) {
+    alerts(&keys.0, &mut state.alerts, fleet, tick);
+}
+
+/// Evaluates every alert rule (keys `keys`, states `alerts`) at `tick`.
+#[inline(never)]
+fn alerts(keys: &[RuleKey], alerts: &mut [AlertState], fleet: &Fleet, tick: u64) {
+    for (key, alert) in keys.iter().zip(alerts.iter_mut()) {
         let Some(svc) = fleet.services.get(key.service as usize) else {
             continue;
         };
