@@ -605,86 +605,83 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
         }
         let c = dep.callee as usize;
         let timeout = dep.timeout_ms;
-        let (ok_frac, lat50, lat99, cause, retry, hold) =
-            if dep.breaker_open_until.is_some_and(|until| tick < until) {
-                (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
-            } else {
-                let link = DepLink {
-                    refuse: services[c].conn_refuse,
-                    timeout,
-                    retries: dep.retries,
-                    dns_failing,
-                    cert_expired: services[c].fx.cert_expired,
-                };
-                let pool_frac = idep.pool_frac;
-                let o = if own_loss {
-                    let zc = zone_call_apart::<NZ>(
-                        *view,
-                        zones,
-                        reach,
-                        services,
-                        c,
-                        z,
-                        inst.fx.loss,
-                        timeout,
-                    );
-                    dep_outcome(&zc, &link, pool_frac)
-                } else {
-                    // Callers of the same callee with the same timeout, from zones
-                    // that see it the same way, see the same calls: memoised per
-                    // callee for this tick, with the last outcome computed from them.
-                    let key = Some((timeout.to_bits(), zone_loss.to_bits(), reach_class[z]));
-                    let slots = &mut zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
-                    let outcome_key = Some((dep.retries, pool_frac.to_bits()));
-                    // Slots are taken in order and kept all tick: the first slot with
-                    // this key or free is the one with the key if there is one.
-                    match slots.iter_mut().find(|m| m.key == key || m.key.is_none()) {
-                        Some(m) => {
-                            if m.key.is_none() {
-                                // Computed in the slot.
-                                m.key = key;
-                                let callee_loss = services[c].fx.loss;
-                                m.call = match view.summed(c, z, zone_loss, callee_loss, timeout) {
-                                    Some(call) => {
-                                        #[cfg(debug_assertions)]
-                                        check_summed(
-                                            &call,
-                                            &zone_call::<NZ>(
-                                                view, zones, reach, services, c, z, zone_loss,
-                                                timeout,
-                                            ),
-                                        );
-                                        call
-                                    }
-                                    None => zone_call::<NZ>(
-                                        view, zones, reach, services, c, z, zone_loss, timeout,
-                                    ),
-                                };
-                                m.outcome = dep_outcome(&m.call, &link, pool_frac);
-                                m.outcome_key = outcome_key;
-                            } else if m.outcome_key != outcome_key {
-                                m.outcome = dep_outcome(&m.call, &link, pool_frac);
-                                m.outcome_key = outcome_key;
-                            }
-                            m.outcome
-                        }
-                        None => {
-                            let call = zone_call_apart::<NZ>(
-                                *view, zones, reach, services, c, z, zone_loss, timeout,
-                            );
-                            dep_outcome(&call, &link, pool_frac)
-                        }
-                    }
-                };
-                (
-                    o.ok_frac,
-                    o.l50,
-                    o.l99,
-                    o.cause,
-                    idep.fresh_rps * o.retry_factor,
-                    o.hold,
-                )
+        let (ok_frac, lat50, lat99, cause, retry, hold) = if dep
+            .breaker_open_until
+            .is_some_and(|until| tick < until)
+        {
+            (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
+        } else {
+            let link = DepLink {
+                refuse: services[c].conn_refuse,
+                timeout,
+                retries: dep.retries,
+                dns_failing,
+                cert_expired: services[c].fx.cert_expired,
             };
+            let pool_frac = idep.pool_frac;
+            let o = if own_loss {
+                let zc = zone_call_apart::<NZ>(
+                    *view,
+                    zones,
+                    reach,
+                    services,
+                    c,
+                    z,
+                    inst.fx.loss,
+                    timeout,
+                );
+                dep_outcome(&zc, &link, pool_frac)
+            } else if let Some(call) = view.summed(c, z, zone_loss, services[c].fx.loss, timeout) {
+                // Calls that see the callee's zones summed (the usual case): the call is
+                // at hand, and its outcome costs less than a memo slot's stores would.
+                #[cfg(debug_assertions)]
+                check_summed(
+                    &call,
+                    &zone_call::<NZ>(view, zones, reach, services, c, z, zone_loss, timeout),
+                );
+                dep_outcome(&call, &link, pool_frac)
+            } else {
+                // Callers of the same callee with the same timeout, from zones
+                // that see it the same way, see the same calls: memoised per
+                // callee for this tick, with the last outcome computed from them.
+                let key = Some((timeout.to_bits(), zone_loss.to_bits(), reach_class[z]));
+                let slots = &mut zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
+                let outcome_key = Some((dep.retries, pool_frac.to_bits()));
+                // Slots are taken in order and kept all tick: the first slot with
+                // this key or free is the one with the key if there is one.
+                match slots.iter_mut().find(|m| m.key == key || m.key.is_none()) {
+                    Some(m) => {
+                        if m.key.is_none() {
+                            // Computed in the slot.
+                            m.key = key;
+                            m.call = zone_call::<NZ>(
+                                view, zones, reach, services, c, z, zone_loss, timeout,
+                            );
+                            m.outcome = dep_outcome(&m.call, &link, pool_frac);
+                            m.outcome_key = outcome_key;
+                        } else if m.outcome_key != outcome_key {
+                            m.outcome = dep_outcome(&m.call, &link, pool_frac);
+                            m.outcome_key = outcome_key;
+                        }
+                        m.outcome
+                    }
+                    None => {
+                        let call = zone_call_apart::<NZ>(
+                            *view, zones, reach, services, c, z, zone_loss, timeout,
+                        );
+                        dep_outcome(&call, &link, pool_frac)
+                    }
+                }
+            };
+            (
+                o.ok_frac,
+                o.l50,
+                o.l99,
+                o.cause,
+                idep.fresh_rps * o.retry_factor,
+                o.hold,
+            )
+        };
         // Smoothed: pools react to the recent past, not to one tick.
         idep.hold_ms = if idep.hold_ms > 0.0 {
             HOLD_SMOOTHING * idep.hold_ms + (1.0 - HOLD_SMOOTHING) * hold
@@ -1018,7 +1015,8 @@ fn add_dep_sums(sum: &mut [f64; 3], idep: &crate::state::InstanceDep) {
 /// Most zones the engine tracks separately (more zones share the last slot).
 pub const MAX_ZONES: usize = 16;
 
-/// Calls memoised per callee and tick (distinct caller timeouts, losses and reach classes).
+/// Calls memoised per callee and tick (distinct caller timeouts, losses and reach classes; only
+/// calls `ZoneView::summed` does not answer).
 pub const ZONE_MEMO_SLOTS: usize = 4;
 
 /// Per-zone sums of the service being computed (`Scratch::zone_acc`), zero between services.
