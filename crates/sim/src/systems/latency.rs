@@ -538,12 +538,22 @@ fn lone_leader(
     if !(uniform.get(s).is_some_and(|&u| u) && nz <= MAX_ZONES) {
         return None;
     }
-    let mut in_rotation = ids.iter().map(|&id| id as usize).filter(|&id| rotation[id]);
-    let id = in_rotation.next()?;
+    let id = match *ids {
+        // The usual list: the leader alone.
+        [id] => id as usize,
+        _ => {
+            let mut in_rotation = ids.iter().map(|&id| id as usize).filter(|&id| rotation[id]);
+            let id = in_rotation.next()?;
+            if in_rotation.next().is_some() {
+                return None;
+            }
+            id
+        }
+    };
     let n = group_n[id];
-    let lone = in_rotation.next().is_none()
+    let lone = rotation[id]
         && n > 1
-        && u64::from(n) == u64::from(counts[0]) * nz as u64
+        && u64::from(n) == u64::from(*counts.first()?) * nz as u64
         && instances[id].is_running();
     lone.then_some(id)
 }
