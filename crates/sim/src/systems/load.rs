@@ -86,11 +86,19 @@ pub fn load(
         bufs,
     );
     // Every rotation is now computed: kept until something it depends on changes; so are
-    // the clients' timeouts.
-    for svc in services.iter_mut() {
-        svc.rotation_kept = true;
-        svc.timeouts_kept = true;
+    // the clients' timeouts (nothing to set when all were kept).
+    if !(rotations_kept & timeouts_kept) {
+        for svc in services.iter_mut() {
+            svc.rotation_kept = true;
+            svc.timeouts_kept = true;
+        }
     }
+    debug_assert!(
+        services
+            .iter()
+            .all(|svc| svc.rotation_kept & svc.timeouts_kept),
+        "a rotation or timeouts not marked kept"
+    );
     scratch.uniform = uniform;
 }
 
@@ -136,30 +144,27 @@ fn load_of<const NZ: usize>(
     sc.zone_key.resize(nz, 0);
     sc.unrouted.resize(ns, 0.0);
     sc.own_ids.resize_with(ns, Vec::new);
-    // Which instances (and services) may have fault effects this tick: those the
-    // fault-effects stage says an incident struck (the others have the neutral effects), or
-    // all when it cannot tell.
+    // Which instances may have fault effects this tick: those the fault-effects stage says
+    // an incident struck (the others have the neutral effects), or all when it cannot tell.
+    // A service one of whose instances may have fault effects cannot keep its last leader
+    // search (`find_leaders`).
     sc.fx_maybe.clear();
-    sc.svc_fx_maybe.clear();
     match &sc.fx_struck {
         Some(struck) => {
             sc.fx_maybe.resize(instances.len(), false);
-            sc.svc_fx_maybe.resize(ns, false);
             for &id in struck {
                 if let Some(maybe) = sc.fx_maybe.get_mut(id as usize) {
                     *maybe = true;
-                    if let Some(svc) = sc
-                        .svc_fx_maybe
-                        .get_mut(instances[id as usize].service as usize)
-                    {
-                        *svc = true;
+                    let s = instances[id as usize].service as usize;
+                    if let Some(kept) = sc.search_kept.get_mut(s) {
+                        *kept = false;
                     }
                 }
             }
         }
         None => {
             sc.fx_maybe.resize(instances.len(), true);
-            sc.svc_fx_maybe.resize(ns, true);
+            sc.search_kept.fill(false);
         }
     }
     // The scratch buffers as slices from here on: their lengths and addresses stay in
@@ -178,7 +183,6 @@ fn load_of<const NZ: usize>(
         zone_rps,
         zone_class,
         fx_maybe,
-        svc_fx_maybe,
         zone_key,
         unrouted,
         timeout_bits,
@@ -244,7 +248,6 @@ fn load_of<const NZ: usize>(
     let mut bufs = LeaderBufs {
         rotation: &rotation[..n],
         fx_maybe: &fx_maybe[..n],
-        svc_fx_maybe: &svc_fx_maybe[..ns],
         zone_class: &zone_class[..nz],
         zone_rps: &mut zone_rps[..nz],
         zone_key: &mut zone_key[..nz],
@@ -528,8 +531,7 @@ fn load_of<const NZ: usize>(
             let warm = if since == 0 || warmup_ticks == 0 {
                 1.0
             } else {
-                let progress = (tick.saturating_sub(since)) as f64 / warmup_ticks as f64;
-                (WARMUP_START_FACTOR + (1.0 - WARMUP_START_FACTOR) * progress).at_most(1.0)
+                warm_share(tick, since, warmup_ticks)
             };
             // No incident struck it: the neutral fault effects (no CPU hog, no added latency),
             // whose terms leave the sums below as they are (none of them is negative zero).
@@ -696,7 +698,11 @@ fn load_of<const NZ: usize>(
                 cause,
                 ..fresh_tick
             };
-            // Forward calls through the pools.
+            // Forward calls through the pools (a service calling nothing, about a third of
+            // them, skips the shares below).
+            if svc.deps.is_empty() {
+                continue;
+            }
             let miss = cache.map_or(1.0, |(cd, hit)| {
                 let ok = if prev.served_rps > 0.0 {
                     inst.deps[cd].ok_frac
@@ -844,6 +850,16 @@ fn load_of<const NZ: usize>(
     );
 }
 
+/// The share of its capacity an instance running since `since_tick` has at `tick` while it
+/// warms up for `warmup_ticks` (not 0). Out of line and cold: an instance warming up is
+/// rare, and inlined its conversions were made for every service.
+#[cold]
+#[inline(never)]
+fn warm_share(tick: u64, since_tick: u64, warmup_ticks: u64) -> f64 {
+    let progress = (tick.saturating_sub(since_tick)) as f64 / warmup_ticks as f64;
+    (WARMUP_START_FACTOR + (1.0 - WARMUP_START_FACTOR) * progress).at_most(1.0)
+}
+
 /// A dependency's pool for `calls` calls/s (`limited`: whether a fault limits this pool, to
 /// how many connections; `blocked`: no new connection can be made; `hold_ms`: how long a
 /// call holds a connection, at least the callee's base latency; `refuse`: the callee's
@@ -892,8 +908,6 @@ struct LeaderBufs<'a> {
     rotation: &'a [bool],
     /// Per instance: may have fault effects (`Scratch::fx_maybe`).
     fx_maybe: &'a [bool],
-    /// Per service: one of its instances may have fault effects (`Scratch::svc_fx_maybe`).
-    svc_fx_maybe: &'a [bool],
     /// Per zone: its class (`Scratch::zone_class`).
     zone_class: &'a [u32],
     /// Per zone: load offered to each instance in rotation of the service being loaded.
@@ -940,7 +954,6 @@ fn find_leaders<const NZ: usize>(
     let LeaderBufs {
         rotation,
         fx_maybe,
-        svc_fx_maybe,
         zone_class,
         zone_rps,
         zone_key,
@@ -992,18 +1005,17 @@ fn find_leaders<const NZ: usize>(
     // Last tick's answer holds when the service's last search found at most one leader
     // (then every other serving instance in rotation followed it: with a second leader,
     // states that grew equal could merge), nothing its instances' lives, probes, drains,
-    // clock skew or disks depend on changed since (`ServiceState::rotation_kept`, folded into
-    // `search_kept` by `load`), its zones' keys are the same, and no instance may have fault
-    // effects: every follower then passes `same_kept_state` with the leader it had, and the
+    // clock skew or disks depend on changed since (`ServiceState::rotation_kept`), no
+    // instance may have fault effects (both folded into `search_kept` by `load`), and its
+    // zones' keys are the same: every follower then passes `same_kept_state` with the leader it had, and the
     // others are what they were, as is the list of those computing their own tick. Debug
     // builds search in full and check that nothing changed.
-    debug_assert_eq!(
-        svc_fx_maybe[s],
-        ids.iter().any(|&id| fx_maybe[id as usize]),
-        "service {s} may have fault effects"
+    debug_assert!(
+        !(search_kept[s] && ids.iter().any(|&id| fx_maybe[id as usize])),
+        "service {s} may have fault effects and keep its search"
     );
     let key_row = &mut last_zone_key[s * nz..(s + 1) * nz];
-    let keep = search_kept[s] && !svc_fx_maybe[s] && *key_row == *zone_key;
+    let keep = search_kept[s] && *key_row == *zone_key;
     key_row.copy_from_slice(zone_key);
     if keep && !cfg!(debug_assertions) {
         return;

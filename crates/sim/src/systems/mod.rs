@@ -120,8 +120,6 @@ pub struct Scratch {
     pub fx_struck: Option<Vec<u32>>,
     /// Per instance: it may have fault effects this tick (see `fx_struck`; set by `load`).
     pub fx_maybe: Vec<bool>,
-    /// Per service: one of its instances may have fault effects this tick (`fx_maybe`).
-    pub svc_fx_maybe: Vec<bool>,
     /// Per zone: the smallest zone with the same reachability row.
     pub reach_class: Vec<u32>,
     /// `[c * ZONE_MEMO_SLOTS + k]`: calls to service `c` memoised this tick.
@@ -146,7 +144,8 @@ pub struct Scratch {
     /// The tick of `life_due`.
     pub life_due_tick: Option<u64>,
     /// Per service: its last leader search found at most one leader, and (once `load` folded
-    /// in `ServiceState::rotation_kept`) nothing it depends on changed since (see
+    /// in `ServiceState::rotation_kept` and the instances struck by an incident) nothing it
+    /// depends on changed since and no instance may have fault effects (see
     /// `load::find_leaders`).
     pub search_kept: Vec<bool>,
     /// `[s * zones + z]`: the zone keys of service `s`'s last leader search (see `load`).
