@@ -742,13 +742,6 @@ fn load_of<const NZ: usize>(
                     no_calls(std::slice::from_mut(idep));
                     continue;
                 }
-                // The dependency's live settings, read here (a service has about one leader:
-                // a row of them per service cost more than it saved).
-                let c = dep.callee as usize;
-                let callee = &services[c];
-                // New connections cannot be made (DNS failing or the callee's certificate
-                // expired).
-                let blocked = dns_failing | callee.fx.cert_expired;
                 let filter = if behind_cache { miss } else { 1.0 };
                 // A request failing on the service's own error (bad config or flag, quota,
                 // full disk) fails before it calls anything.
@@ -756,15 +749,18 @@ fn load_of<const NZ: usize>(
                 let calls = fresh + idep.retry_rps;
                 idep.fresh_rps = fresh;
                 idep.calls_rps = calls;
-                // Customers whose request failed elsewhere (last tick's success share) do not
-                // go on to buy: only calls for requests that can still succeed are demand.
-                first_rps[c] += fresh * first_share * prev_success * group;
-                // No call (a leader that served nothing, with no retries): none sent or lost,
-                // the pool free — what the computation below gives for +0 calls (debug builds
-                // check), so the callee's rows are left as they are.
-                if calls.to_bits() == 0 {
+                // The dependency's live settings, read here (a service has about one leader:
+                // a row of them per service cost more than it saved).
+                let c = dep.callee as usize;
+                // No call, no new one (a leader that served nothing, with no retries): no first
+                // attempt to add, none sent or lost, the pool free — what the computation
+                // below gives for +0 calls (debug builds check), so the callee's sums and
+                // rows are left as they are.
+                if (calls.to_bits() | fresh.to_bits()) == 0 {
                     #[cfg(debug_assertions)]
                     {
+                        let callee = &services[c];
+                        let blocked = dns_failing | callee.fx.cert_expired;
                         let breaker = dep.breaker_open_until.is_some_and(|until| tick < until);
                         let hold_ms = idep.hold_ms.at_least(specs[c].base_latency_ms);
                         let (pool_frac, sent, lost) = (!breaker)
@@ -790,11 +786,24 @@ fn load_of<const NZ: usize>(
                             edge_failed[c].to_bits(),
                             "no call's calls lost"
                         );
+                        let first = fresh * first_share * prev_success * group;
+                        debug_assert_eq!(
+                            (first_rps[c] + first).to_bits(),
+                            first_rps[c].to_bits(),
+                            "no call's first attempts"
+                        );
                     }
                     idep.pool_frac = 1.0;
                     idep.sent_rps = 0.0;
                     continue;
                 }
+                // Customers whose request failed elsewhere (last tick's success share) do not
+                // go on to buy: only calls for requests that can still succeed are demand.
+                first_rps[c] += fresh * first_share * prev_success * group;
+                let callee = &services[c];
+                // New connections cannot be made (DNS failing or the callee's certificate
+                // expired).
+                let blocked = dns_failing | callee.fx.cert_expired;
                 if dep.breaker_open_until.is_some_and(|until| tick < until) {
                     idep.pool_frac = 1.0;
                     idep.sent_rps = 0.0;
