@@ -449,6 +449,12 @@ pub struct ServiceState {
     /// one need not compare them (cleared wherever one is set). Not serialized.
     #[serde(skip)]
     pub timeouts_kept: bool,
+    /// Every instance of it ran (or was removed) with no restart planned when the resources
+    /// stage last looked (`lifecycle::find_due`), and no instance's life changed since
+    /// (`Fleet::rotation_changed` clears it): while no incident strikes one of them, the
+    /// lifecycle stage has nothing to do for it. Not serialized.
+    #[serde(skip)]
+    pub life_kept: bool,
 }
 
 /// One zone.
@@ -487,11 +493,13 @@ pub struct Fleet {
 impl Fleet {
     /// Something service `s`'s rotation or leader search depends on changed (an instance's
     /// life, probes, drain, clock skew or disk, its instance list): the next load stage
-    /// computes them again.
+    /// computes them again, and the next resources stage looks again for lifecycle work in
+    /// it (`ServiceState::life_kept`).
     #[inline]
     pub fn rotation_changed(&mut self, s: u32) {
         if let Some(svc) = self.services.get_mut(s as usize) {
             svc.rotation_kept = false;
+            svc.life_kept = false;
         }
     }
 
@@ -499,6 +507,7 @@ impl Fleet {
     pub fn rotation_all_changed(&mut self) {
         for svc in &mut self.services {
             svc.rotation_kept = false;
+            svc.life_kept = false;
         }
     }
 

@@ -5,7 +5,8 @@
 //! callers drop), removals, kills for running out of memory. (Rows a missed materialisation
 //! gets wrong often make no difference to the results; debug builds also check that no
 //! leader's rows change while followers share them, which is what fails then.) Likewise the
-//! load balancer's rotation, kept from tick to tick until something it depends on changes.
+//! load balancer's rotation, kept from tick to tick until something it depends on changes, and
+//! the services the lifecycle stage has nothing to do for.
 
 mod common;
 
@@ -156,4 +157,32 @@ fn timeout_changes_recompute_the_kept_client_timeouts() {
             (120, on(A::RevertConfig, "api")),
         ],
     );
+}
+
+#[test]
+fn restarts_scale_out_and_crash_loops_wake_calm_services() {
+    // The resources stage looks for lifecycle work only in services whose instances were
+    // not all running with no restart planned when it last looked, or that an incident may
+    // strike (`ServiceState::life_kept`); a restored world looks at every service afresh.
+    // A rolling restart plans its later batches, a scale-out boots an instance (whose id
+    // comes after every other service's), a bad deploy crash-loops until rolled back.
+    let fault = r#"(name: "f", kind: bad_deploy(), target: Select(service: "api", pick: One), trigger: At("30s"))"#;
+    let s = scenario(fault, Knobs::default());
+    let sim = compare_through(
+        &s,
+        &[
+            (20, on(A::RestartService, "db")),
+            (
+                60,
+                on(A::ScaleOut, "web").with(ActionParams {
+                    count: Some(1),
+                    ..ActionParams::default()
+                }),
+            ),
+            (200, on(A::Rollback, "api")),
+            (240, on(A::RestartService, "web")),
+        ],
+    );
+    let crashes = sim.logs(Some("api"), Some("startup exception in v-bad"), 0, 100);
+    assert!(!crashes.is_empty(), "api crash-looped");
 }

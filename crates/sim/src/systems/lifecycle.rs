@@ -41,6 +41,25 @@ fn due_unusual(inst: &Instance, tick: u64) -> bool {
         }
 }
 
+/// Adds the instances among `ids` due at `tick` (`due`) to `found`; returns whether they
+/// are all calm: running (or removed) with no restart planned. A service whose instances
+/// were all calm when last looked at (`ServiceState::life_kept`, cleared wherever an
+/// instance's life changes or a restart is planned: `ops`, this stage) has none due while no
+/// incident may have struck one of them (a crash loop): the resources stage looks only at
+/// the others.
+pub fn find_due(ids: &[u32], instances: &[Instance], tick: u64, found: &mut Vec<u32>) -> bool {
+    let mut calm = true;
+    for &id in ids {
+        let inst = &instances[id as usize];
+        if due(inst, tick) {
+            found.push(id);
+        }
+        calm &=
+            inst.restart_at.is_none() && matches!(inst.life, Life::Running { .. } | Life::Removed);
+    }
+    calm
+}
+
 /// The caches and databases of a world, in order: the services with slow state (derived from
 /// its model on the lifecycle stage's first run; a world's model never changes).
 #[derive(Debug, Default)]
@@ -58,8 +77,9 @@ pub fn lifecycle(
     let tick = clock.tick;
     let dt = model.tick_s;
     let backoff = model.secs_to_ticks(CRASH_RESTART_BACKOFF_S);
-    // The instances found due by the resources stage this tick (rare: an instance out of
-    // memory makes it scan again), else every instance scanned here; only they are visited.
+    // The instances found due by the resources stage this tick (`find_due`; rare: an
+    // instance out of memory makes it scan again), else every instance scanned here; only
+    // they are visited.
     // Visiting one changes no other's answer: the list stays valid as they are visited.
     let mut found = std::mem::take(&mut scratch.life_due);
     if scratch.life_due_tick != Some(tick) {

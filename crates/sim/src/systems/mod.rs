@@ -138,7 +138,7 @@ pub struct Scratch {
     /// none of them out see of it (set by latency with its rows).
     pub call_sums: Vec<latency::CallSum>,
     /// The instances the lifecycle stage has work for this tick (`lifecycle::due`), in id
-    /// order, found by the resources stage's pass over every instance; `life_due_tick` is the
+    /// order, found by the resources stage (`lifecycle::find_due`); `life_due_tick` is the
     /// tick they were found for (`None`: the lifecycle stage scans every instance itself).
     pub life_due: Vec<u32>,
     /// The tick of `life_due`.

@@ -54,15 +54,30 @@ pub fn resources(
             sc.follows.resize(n, NO_LEADER);
             sc.group_n.resize(n, 1);
         }
+        let (follows, group_n) = (&sc.follows[..n], &sc.group_n[..n]);
+        let factors = &sc.resource_factors[..];
         instance_resources(
             dt,
             (zones, services, *dns_failing),
             instances,
-            (&sc.follows[..n], &sc.group_n[..n], &sc.resource_factors),
+            (follows, group_n, factors),
             &mut sc.held,
             &mut oom,
-            (tick, &mut sc.life_due),
         );
+        if oom.is_empty() {
+            // The usual case: each service's followers get their leader's results as its
+            // sums are taken, and its instances due in the lifecycle stage are found.
+            service_pass(
+                services,
+                instances,
+                (follows, &sc.held, factors),
+                (tick, &sc.svc_fx_maybe, &mut sc.life_due),
+            );
+        } else {
+            // Followers as their leaders before the kills below; the aggregates after them
+            // (and the lifecycle stage scans every instance).
+            copy_followers(instances, follows);
+        }
     }
     // From now until the next load stage, followers share their leader's per-dependency
     // rows through the fleet's record (`followers`; the kills below materialise them).
@@ -70,6 +85,9 @@ pub fn resources(
     fleet.followers.keep(follows, &fleet.instances);
     // The lifecycle stage's list holds unless an instance was killed below.
     sc.life_due_tick = oom.is_empty().then_some(tick);
+    if oom.is_empty() {
+        return;
+    }
     for &id in &oom {
         let backoff = model.secs_to_ticks(CRASH_RESTART_BACKOFF_S);
         ops::kill(fleet, id, DownReason::OomKilled, Some(tick + backoff));
@@ -81,64 +99,105 @@ pub fn resources(
             "java.lang.OutOfMemoryError: Java heap space; process killed (exit 137)".to_owned(),
         ));
     }
-    // Service aggregates.
     let Fleet {
         services,
         instances,
         ..
     } = &mut *fleet;
-    service_aggregates(services, instances, &sc.held, &sc.resource_factors);
+    for ((svc, &held), f) in services.iter_mut().zip(&sc.held).zip(&sc.resource_factors) {
+        let sums = ServiceSums::of(&svc.instances, instances);
+        aggregates(svc, held, f, &sums);
+    }
 }
 
-/// Each service's aggregates over its instances (CPU, memory, disk, connections,
-/// saturation, health), on plain slices.
-fn service_aggregates(
+/// Per service, in order: its followers get their leader's results (`copy_tick`) as its
+/// sums are taken (`ServiceSums::with_followers`), then its aggregates; the instances the
+/// lifecycle stage has work for at `tick` go to `life_due`, in id order (`svc_fx_maybe`:
+/// the load stage's, per service). `follows` is `Scratch`'s, one per instance; `held`,
+/// `factors` one per service.
+fn service_pass(
     services: &mut [ServiceState],
-    instances: &[Instance],
-    held: &[f64],
-    factors: &[Factors],
+    instances: &mut [Instance],
+    (follows, held, factors): (&[u32], &[f64], &[Factors]),
+    (tick, svc_fx_maybe, life_due): (u64, &[bool], &mut Vec<u32>),
 ) {
-    for ((svc, &held), f) in services.iter_mut().zip(held).zip(factors) {
-        let ServiceSums {
-            existing,
-            running,
-            healthy,
-            cpu,
-            memory_percent: mem,
-            disk_percent: disk,
-            inflight,
-            capacity,
-        } = ServiceSums::of(&svc.instances, instances);
-        let limit = f.max_connections * running;
-        svc.conn_refuse = if held > limit && held > 0.0 {
-            refused_share(limit, held)
-        } else {
-            0.0
-        };
-        let m = &mut svc.m;
-        m.cpu_percent = if running > 0.0 { cpu / running } else { 0.0 };
-        m.memory_percent = mem;
-        m.disk_percent = disk;
-        // Connections past the limit are refused, not in use: at most 100 %.
-        m.connections_percent = if limit > 0.0 {
-            ((held + inflight) / limit * 100.0).at_most(100.0)
-        } else {
-            0.0
-        };
-        let admitted = m.offered_rps - m.shed_rps;
-        m.saturation_percent = if capacity > 0.0 {
-            admitted / capacity * 100.0
-        } else if admitted > 0.0 {
-            1000.0
-        } else {
-            0.0
-        };
-        m.healthy_percent = if existing > 0.0 {
-            healthy / existing * 100.0
-        } else {
-            0.0
-        };
+    life_due.clear();
+    for ((s, svc), (&held, f)) in services
+        .iter_mut()
+        .enumerate()
+        .zip(held.iter().zip(factors))
+    {
+        // Nothing below changes what the lifecycle stage looks at.
+        if !svc.life_kept || svc_fx_maybe.get(s).copied().unwrap_or(true) {
+            svc.life_kept = lifecycle::find_due(&svc.instances, instances, tick, life_due);
+        }
+        let sums = ServiceSums::with_followers(&svc.instances, instances, follows);
+        aggregates(svc, held, f, &sums);
     }
+    // (Found in service order: the same as id order unless an instance was added since the
+    // start.)
+    life_due.sort_unstable();
+    debug_assert!(
+        life_due.iter().copied().eq((instances.iter().enumerate())
+            .filter(|(_, inst)| lifecycle::due(inst, tick))
+            .map(|(id, _)| id as u32)),
+        "the instances due at tick {tick}, found by service"
+    );
+}
+
+/// Every follower gets its leader's results (`copy_tick`).
+fn copy_followers(instances: &mut [Instance], follows: &[u32]) {
+    for (id, &leader) in follows.iter().enumerate().take(instances.len()) {
+        if leader != NO_LEADER {
+            let (head, tail) = instances.split_at_mut(id);
+            copy_tick(&mut tail[0], &head[leader as usize]);
+        }
+    }
+}
+
+/// Service `svc`'s aggregates (CPU, memory, disk, connections, saturation, health) from its
+/// instances' sums, the connections its callers hold to it and its factors.
+#[inline(always)]
+fn aggregates(svc: &mut ServiceState, held: f64, f: &Factors, sums: &ServiceSums) {
+    let ServiceSums {
+        existing,
+        running,
+        healthy,
+        cpu,
+        memory_percent: mem,
+        disk_percent: disk,
+        inflight,
+        capacity,
+    } = *sums;
+    let limit = f.max_connections * running;
+    svc.conn_refuse = if held > limit && held > 0.0 {
+        refused_share(limit, held)
+    } else {
+        0.0
+    };
+    let m = &mut svc.m;
+    m.cpu_percent = if running > 0.0 { cpu / running } else { 0.0 };
+    m.memory_percent = mem;
+    m.disk_percent = disk;
+    // Connections past the limit are refused, not in use: at most 100 %.
+    m.connections_percent = if limit > 0.0 {
+        ((held + inflight) / limit * 100.0).at_most(100.0)
+    } else {
+        0.0
+    };
+    let admitted = m.offered_rps - m.shed_rps;
+    m.saturation_percent = if capacity > 0.0 {
+        admitted / capacity * 100.0
+    } else if admitted > 0.0 {
+        1000.0
+    } else {
+        0.0
+    };
+    m.healthy_percent = if existing > 0.0 {
+        healthy / existing * 100.0
+    } else {
+        0.0
+    };
 }
 
 /// Share of new connections refused when callers hold `held` connections against a limit of
@@ -176,29 +235,122 @@ impl ServiceSums {
     fn of(ids: &[u32], instances: &[Instance]) -> ServiceSums {
         let mut sums = ServiceSums::default();
         for &id in ids {
-            let inst = &instances[id as usize];
-            match inst.life {
-                Life::Removed => {}
-                Life::Running { .. } => {
-                    sums.existing += 1.0;
-                    sums.running += 1.0;
-                    sums.cpu += inst.m.cpu_percent;
-                    sums.memory_percent = sums.memory_percent.at_least(inst.m.memory_percent);
-                    sums.disk_percent = sums.disk_percent.at_least(inst.m.disk_percent);
-                    sums.inflight += inst.m.connections_in_use;
-                    sums.capacity += inst.m.capacity_rps;
-                    if inst.probe_healthy {
-                        sums.healthy += 1.0;
-                    }
-                }
-                Life::Booting { .. } => {
-                    sums.existing += 1.0;
-                    sums.disk_percent = sums.disk_percent.at_least(inst.m.disk_percent);
-                }
-                Life::Down { .. } => sums.existing += 1.0,
-            }
+            sums.add(&instances[id as usize]);
         }
         sums
+    }
+
+    /// `of`, where the followers among `ids` (`follows`, one per instance: their leader, or
+    /// `NO_LEADER`) first get their leader's results (`copy_tick`). A follower's numbers are
+    /// its leader's: in a run of followers of one leader they are added one by one as for
+    /// any instance (the same sums, bit for bit) but from registers. Followers run (they
+    /// serve), with their own probes' verdict; their leader, an earlier instance of the
+    /// service, is in the sums already, so its memory and disk are the highest of theirs.
+    /// Debug builds compare with `of`.
+    #[inline(always)]
+    fn with_followers(ids: &[u32], instances: &mut [Instance], follows: &[u32]) -> ServiceSums {
+        let mut sums = ServiceSums::default();
+        let mut i = 0;
+        while i < ids.len() {
+            let id = ids[i] as usize;
+            let leader = follows[id];
+            i += 1;
+            if leader == NO_LEADER {
+                sums.add(&instances[id]);
+                continue;
+            }
+            let (head, tail) = instances.split_at_mut(id);
+            let lead = &head[leader as usize];
+            debug_assert!(
+                lead.is_running()
+                    && lead.service == tail[0].service
+                    && sums.memory_percent >= lead.m.memory_percent
+                    && sums.disk_percent >= lead.m.disk_percent,
+                "the leader of instance {id} is not in its service's sums"
+            );
+            let (cpu, inflight, capacity) = (
+                lead.m.cpu_percent,
+                lead.m.connections_in_use,
+                lead.m.capacity_rps,
+            );
+            let mut run = (sums.cpu, sums.inflight, sums.capacity);
+            let (mut k, mut healthy) = (0u32, 0u32);
+            let mut fid = id;
+            loop {
+                let inst = &mut tail[fid - id];
+                copy_tick(inst, lead);
+                debug_assert!(inst.is_running(), "follower {fid} does not run");
+                healthy += u32::from(inst.probe_healthy);
+                run.0 += cpu;
+                run.1 += inflight;
+                run.2 += capacity;
+                k += 1;
+                if i == ids.len() {
+                    break;
+                }
+                let next = ids[i] as usize;
+                if follows[next] != leader {
+                    break;
+                }
+                fid = next;
+                i += 1;
+            }
+            (sums.cpu, sums.inflight, sums.capacity) = run;
+            // (Sums of ones: exact.)
+            sums.existing += f64::from(k);
+            sums.running += f64::from(k);
+            sums.healthy += f64::from(healthy);
+        }
+        #[cfg(debug_assertions)]
+        {
+            let full = ServiceSums::of(ids, instances);
+            debug_assert!(
+                sums.bits() == full.bits(),
+                "sums taken with the followers: {sums:?}, not {full:?}"
+            );
+        }
+        sums
+    }
+
+    /// Its numbers' bits, for bit-for-bit checks.
+    #[cfg(debug_assertions)]
+    fn bits(&self) -> [u64; 8] {
+        [
+            self.existing,
+            self.running,
+            self.healthy,
+            self.cpu,
+            self.memory_percent,
+            self.disk_percent,
+            self.inflight,
+            self.capacity,
+        ]
+        .map(f64::to_bits)
+    }
+
+    /// Adds instance `inst`.
+    #[inline(always)]
+    fn add(&mut self, inst: &Instance) {
+        match inst.life {
+            Life::Removed => {}
+            Life::Running { .. } => {
+                self.existing += 1.0;
+                self.running += 1.0;
+                self.cpu += inst.m.cpu_percent;
+                self.memory_percent = self.memory_percent.at_least(inst.m.memory_percent);
+                self.disk_percent = self.disk_percent.at_least(inst.m.disk_percent);
+                self.inflight += inst.m.connections_in_use;
+                self.capacity += inst.m.capacity_rps;
+                if inst.probe_healthy {
+                    self.healthy += 1.0;
+                }
+            }
+            Life::Booting { .. } => {
+                self.existing += 1.0;
+                self.disk_percent = self.disk_percent.at_least(inst.m.disk_percent);
+            }
+            Life::Down { .. } => self.existing += 1.0,
+        }
     }
 }
 
@@ -217,10 +369,10 @@ pub struct Factors {
     pub max_connections: f64,
 }
 
-/// Pools, CPU, memory and disk of every instance, on plain references and slices (function
-/// arguments the compiler knows do not alias); instances out of memory are added to `oom`.
+/// Pools, CPU, memory and disk of every instance but the followers, on plain references and
+/// slices (function arguments the compiler knows do not alias); instances out of memory are
+/// added to `oom`.
 /// `follows` and `group_n` are `Scratch`'s, one per instance; `factors` one per service.
-/// The instances the lifecycle stage has work for at `tick` go to `life_due`.
 fn instance_resources(
     dt: f64,
     (zones, services, dns_failing): (&[ZoneState], &[ServiceState], bool),
@@ -228,21 +380,13 @@ fn instance_resources(
     (follows, group_n, factors): (&[u32], &[u32], &[Factors]),
     held: &mut [f64],
     oom: &mut Vec<u32>,
-    (tick, life_due): (u64, &mut Vec<u32>),
 ) {
-    life_due.clear();
     for id in 0..instances.len().min(follows.len()).min(group_n.len()) {
-        // Nothing below changes what the lifecycle stage looks at.
-        if lifecycle::due(&instances[id], tick) {
-            life_due.push(id as u32);
-        }
-        let leader = follows[id];
-        if leader != NO_LEADER {
-            // Same state as an instance computed before it: the same results (its
-            // connections were added to the callees' by its leader, for the whole group);
-            // its per-dependency rows stay its leader's (`followers`).
-            let (head, tail) = instances.split_at_mut(id);
-            copy_tick(&mut tail[0], &head[leader as usize]);
+        if follows[id] != NO_LEADER {
+            // Same state as an instance computed before it: the same results, copied after
+            // this pass (`service_pass`, `copy_followers`; its connections were added to the
+            // callees' by its leader, for the whole group); its per-dependency rows stay its
+            // leader's (`followers`).
             continue;
         }
         let inst = &mut instances[id];

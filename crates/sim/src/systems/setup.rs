@@ -98,6 +98,7 @@ pub fn initial_fleet(model: &Model) -> Fleet {
             instances: ids,
             rotation_kept: false,
             timeouts_kept: false,
+            life_kept: false,
             fx: ServiceEffects {
                 load_factor: 1.0,
                 ..ServiceEffects::default()
