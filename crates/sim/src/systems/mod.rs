@@ -239,9 +239,9 @@ pub struct LateLocals {
     data: lifecycle::DataServices,
 }
 
-/// The stages after resilience, in order, as one bevy system: resources → lifecycle →
-/// telemetry → customers → clock. (Each system bevy runs costs about 900 instructions of
-/// its executor and parameter fetching per tick, more than some stages.)
+/// The stages after latency, in order, as one bevy system: resilience → resources →
+/// lifecycle → telemetry → customers → clock. (Each system bevy runs costs about 900
+/// instructions of its executor and parameter fetching per tick, more than some stages.)
 #[allow(clippy::too_many_arguments)]
 pub fn late_stages(
     model: Res<Model>,
@@ -259,6 +259,7 @@ pub fn late_stages(
 ) {
     let (model, fleet, scratch, logs) = (&*model, &mut *fleet, &mut *scratch, &mut *logs);
     let locals = &mut *locals;
+    resilience::resilience(model, &clock, fleet);
     resources::resources(model, &clock, fleet, scratch, logs);
     lifecycle::lifecycle(model, &clock, fleet, logs, scratch, &mut locals.data);
     telemetry::telemetry(
@@ -295,7 +296,6 @@ pub fn tick_schedule() -> Schedule {
             early_stages,
             load::load,
             latency::latency_and_errors,
-            resilience::resilience,
             late_stages,
         )
             .chain(),

@@ -3,8 +3,6 @@
 //! requests next tick. Timeouts act in the latency stage; load shedding and rate limits in the
 //! load stage.
 
-use bevy_ecs::prelude::*;
-
 use crate::model::{CUSTOMER_RETRY_SHARE, Model, STORM_CLIENT_RETRIES};
 use crate::num::Bound;
 use crate::state::{Clock, Fleet};
@@ -12,8 +10,8 @@ use crate::state::{Clock, Fleet};
 /// Highest share of failed requests retried next tick (keeps retry load bounded).
 pub const MAX_CLIENT_RETRY_SHARE: f64 = 0.9;
 
-/// The resilience system.
-pub fn resilience(model: Res<Model>, clock: Res<Clock>, mut fleet: ResMut<Fleet>) {
+/// The resilience stage (run by `systems::late_stages`, first).
+pub fn resilience(model: &Model, clock: &Clock, fleet: &mut Fleet) {
     let tick = clock.tick;
     let services = &mut fleet.services;
     for (s, svc) in services.iter_mut().enumerate() {
