@@ -147,11 +147,13 @@ fn load_of<const NZ: usize>(
     // Which instances may have fault effects this tick: those the fault-effects stage says
     // an incident struck (the others have the neutral effects), or all when it cannot tell.
     // A service one of whose instances may have fault effects cannot keep its last leader
-    // search (`find_leaders`).
+    // search (`find_leaders`) nor its calm lifecycle (`resources`, `svc_fx_maybe`).
     sc.fx_maybe.clear();
+    sc.svc_fx_maybe.clear();
     match &sc.fx_struck {
         Some(struck) => {
             sc.fx_maybe.resize(instances.len(), false);
+            sc.svc_fx_maybe.resize(ns, false);
             for &id in struck {
                 if let Some(maybe) = sc.fx_maybe.get_mut(id as usize) {
                     *maybe = true;
@@ -159,11 +161,15 @@ fn load_of<const NZ: usize>(
                     if let Some(kept) = sc.search_kept.get_mut(s) {
                         *kept = false;
                     }
+                    if let Some(svc) = sc.svc_fx_maybe.get_mut(s) {
+                        *svc = true;
+                    }
                 }
             }
         }
         None => {
             sc.fx_maybe.resize(instances.len(), true);
+            sc.svc_fx_maybe.resize(ns, true);
             sc.search_kept.fill(false);
         }
     }

@@ -120,6 +120,9 @@ pub struct Scratch {
     pub fx_struck: Option<Vec<u32>>,
     /// Per instance: it may have fault effects this tick (see `fx_struck`; set by `load`).
     pub fx_maybe: Vec<bool>,
+    /// Per service: one of its instances may have fault effects this tick (`fx_maybe`; set
+    /// by `load`, read by `resources`).
+    pub svc_fx_maybe: Vec<bool>,
     /// Per zone: the smallest zone with the same reachability row.
     pub reach_class: Vec<u32>,
     /// `[c * ZONE_MEMO_SLOTS + k]`: calls to service `c` memoised this tick.
