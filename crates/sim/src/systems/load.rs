@@ -371,7 +371,6 @@ fn load_of<const NZ: usize>(
         let mut m = ServiceTick::default();
         // This service's rows of the per-zone buffers.
         let row = s * nz..(s + 1) * nz;
-        let total_rotation: u32 = count[row.clone()].iter().sum();
         // Customers' TLS handshakes fail at the edge when the certificate expired.
         let entry_admitted = if cert_expired {
             edge_failed[s] += entry;
@@ -383,7 +382,11 @@ fn load_of<const NZ: usize>(
         // (below). Every caller came before (`model.topo`): the service's row of `zone_load`
         // is read for the last time here, and zeroed for the next tick's callers.
         let mut offered_total = 0.0;
+        // Instances in rotation (a uniform service has as many in every zone).
+        let total_rotation: u32;
         if uniform[s] {
+            total_rotation = count[row.start] * nz as u32;
+            debug_assert_eq!(total_rotation, count[row.clone()].iter().sum::<u32>());
             // Only the row's first zone is written (`route_uniform`), the others stay zero.
             debug_assert!(
                 is_uniform(&share[row.clone()])
@@ -399,6 +402,7 @@ fn load_of<const NZ: usize>(
             }
             bufs.zone_rps[0] = v;
         } else {
+            total_rotation = count[row.clone()].iter().sum();
             let zones = zone_load[row.clone()].iter_mut().zip(&share[row.clone()]);
             for ((offered, &share), rps) in zones.zip(bufs.zone_rps.iter_mut()) {
                 let v = *offered * factor + entry_admitted * share;
@@ -748,10 +752,13 @@ fn load_of<const NZ: usize>(
                     no_calls(std::slice::from_mut(idep));
                     continue;
                 }
-                let filter = if behind_cache { miss } else { 1.0 };
                 // A request failing on the service's own error (bad config or flag, quota,
-                // full disk) fails before it calls anything.
-                let fresh = good_rps * dep.calls_per_request * filter;
+                // full disk) fails before it calls anything. (Calls not behind the cache are
+                // not multiplied by a filter of 1: the same bits, one product less.)
+                let mut fresh = good_rps * dep.calls_per_request;
+                if behind_cache {
+                    fresh *= miss;
+                }
                 let calls = fresh + idep.retry_rps;
                 idep.fresh_rps = fresh;
                 idep.calls_rps = calls;
@@ -1031,10 +1038,11 @@ fn find_leaders<const NZ: usize>(
     );
     let key_row = &mut last_zone_key[s * nz..(s + 1) * nz];
     let keep = search_kept[s] && *key_row == *zone_key;
-    key_row.copy_from_slice(zone_key);
     if keep && !cfg!(debug_assertions) {
+        // (Its zone keys are the ones kept.)
         return;
     }
+    key_row.copy_from_slice(zone_key);
     // (Only debug builds get here with a kept search: `own_ids` is then checked, not
     // written.)
     #[cfg(debug_assertions)]
