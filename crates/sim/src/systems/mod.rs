@@ -115,6 +115,9 @@ pub struct Scratch {
     pub timeout_bits: Vec<u64>,
     /// Per service: the resources stage's constants.
     pub resource_factors: Vec<resources::Factors>,
+    /// The instance count for which the resources stage last found whether the instance
+    /// ids are grouped by service in service order, and its answer (`resources`).
+    pub by_service: Option<(usize, bool)>,
     /// The instances whose fault effects the last fault-effects stage may have set (ids,
     /// possibly repeated); `None` when it could not tell, or before the first tick.
     pub fx_struck: Option<Vec<u32>>,

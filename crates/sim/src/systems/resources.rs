@@ -56,11 +56,24 @@ pub fn resources(
         }
         let (follows, group_n) = (&sc.follows[..n], &sc.group_n[..n]);
         let factors = &sc.resource_factors[..];
+        // Instances are only ever added, and keep their service: the answer holds while
+        // their count does.
+        let by_service = match sc.by_service {
+            Some((count, answer)) if count == n => answer,
+            _ => {
+                let answer = ids_by_service(services, instances);
+                sc.by_service = Some((n, answer));
+                answer
+            }
+        };
+        debug_assert_eq!(by_service, ids_by_service(services, instances));
+        let own = by_service.then_some(&sc.own_ids[..services.len()]);
         instance_resources(
-            dt,
-            (zones, services, *dns_failing),
+            (dt, zones, *dns_failing),
+            services,
             instances,
             (follows, group_n, factors),
+            own,
             &mut sc.held,
             &mut oom,
         );
@@ -371,79 +384,56 @@ pub struct Factors {
 
 /// Pools, CPU, memory and disk of every instance but the followers, on plain references and
 /// slices (function arguments the compiler knows do not alias); instances out of memory are
-/// added to `oom`.
-/// `follows` and `group_n` are `Scratch`'s, one per instance; `factors` one per service.
+/// added to `oom`. `follows` and `group_n` are `Scratch`'s, one per instance; `factors` one
+/// per service. With `own` (`Scratch::own_ids`: per service, its instances that are not
+/// followers, in order), when the instance ids are grouped by service in service order
+/// (`ids_by_service`), only those are visited, in the same order; else every instance.
 fn instance_resources(
-    dt: f64,
-    (zones, services, dns_failing): (&[ZoneState], &[ServiceState], bool),
+    (dt, zones, dns_failing): (f64, &[ZoneState], bool),
+    services: &[ServiceState],
     instances: &mut [Instance],
     (follows, group_n, factors): (&[u32], &[u32], &[Factors]),
+    own: Option<&[Vec<u32>]>,
     held: &mut [f64],
     oom: &mut Vec<u32>,
 ) {
-    for id in 0..instances.len().min(follows.len()).min(group_n.len()) {
-        if follows[id] != NO_LEADER {
-            // Same state as an instance computed before it: the same results, copied after
-            // this pass (`service_pass`, `copy_followers`; its connections were added to the
-            // callees' by its leader, for the whole group); its per-dependency rows stay its
-            // leader's (`followers`).
-            continue;
-        }
-        let inst = &mut instances[id];
-        let s = inst.service as usize;
-        let f = &factors[s];
-        let running = inst.is_running();
-        // The connections of its followers too (sums in a different order than one
-        // instance at a time: results can differ in the last bits).
-        let group = f64::from(group_n[id]);
-        for (d, (dep, idep)) in services[s].deps.iter().zip(&mut inst.deps).enumerate() {
-            if !running {
-                idep.conns = 0.0;
-                continue;
-            }
-            let pool = f64::from(dep.pool_size);
-            let stuck = inst.fx.pool_limit.is_some_and(|(pd, _)| pd as usize == d);
-            if stuck {
-                idep.conns = pool;
-            } else {
-                let needed = idep.sent_rps * idep.hold_ms * 0.001;
-                let target = pool.at_most(needed * POOL_HEADROOM + POOL_MIN_IDLE);
-                let blocked = dns_failing || services[dep.callee as usize].fx.cert_expired;
-                if blocked {
-                    idep.conns = idep.conns.at_most(target) * (1.0 - CONN_CHURN_PER_S * dt);
-                } else {
-                    idep.conns = target;
+    let world = (dt, zones, dns_failing);
+    if let Some(own) = own {
+        for ids in own {
+            for &id in ids {
+                let id = id as usize;
+                debug_assert_eq!(follows[id], NO_LEADER, "a follower among the own ids");
+                if own_resources(
+                    world,
+                    services,
+                    &mut instances[id],
+                    group_n[id],
+                    factors,
+                    held,
+                ) {
+                    oom.push(id as u32);
                 }
             }
-            held[dep.callee as usize] += idep.conns * group;
         }
-        if !running {
-            inst.m.cpu_percent = 0.0;
-            inst.m.memory_percent = 0.0;
-            inst.m.connections_in_use = 0.0;
-            inst.m.disk_percent = inst.disk_used_gb * f.disk_percent_per_gb;
-            continue;
-        }
-        let steal = inst.fx.steal.at_least(zones[inst.zone as usize].steal);
-        let busy = if inst.m.capacity_rps > 0.0 {
-            (inst.m.served_rps / inst.m.capacity_rps).at_most(1.0)
-        } else {
-            0.0
-        };
-        let hog = inst.fx.hog;
-        inst.m.cpu_percent = ((busy * (1.0 - hog) * (1.0 - steal) + hog + steal * (1.0 - hog))
-            * 100.0)
-            .at_most(100.0);
-        let inflight = inst.m.served_rps * inst.m.latency_p50_ms * 0.001;
-        inst.m.connections_in_use = inflight;
-        inst.leaked_mb += inst.fx.leak_mb_per_tick * (0.5 + inst.m.utilisation.at_most(2.0));
-        let memory = f.base_memory_mb + inflight * MEMORY_PER_INFLIGHT_MB + inst.leaked_mb;
-        let share = memory * f.inv_memory_mb;
-        inst.m.memory_percent = (share * 100.0).at_most(100.0);
-        inst.disk_used_gb = (inst.disk_used_gb + inst.fx.disk_fill_gb_per_tick).at_most(f.disk_gb);
-        inst.m.disk_percent = inst.disk_used_gb * f.disk_percent_per_gb;
-        if share >= 1.0 {
-            oom.push(id as u32);
+    } else {
+        for id in 0..instances.len().min(follows.len()).min(group_n.len()) {
+            if follows[id] != NO_LEADER {
+                // Same state as an instance computed before it: the same results, copied
+                // after this pass (`service_pass`, `copy_followers`; its connections were
+                // added to the callees' by its leader, for the whole group); its
+                // per-dependency rows stay its leader's (`followers`).
+                continue;
+            }
+            if own_resources(
+                world,
+                services,
+                &mut instances[id],
+                group_n[id],
+                factors,
+                held,
+            ) {
+                oom.push(id as u32);
+            }
         }
     }
     // The followers of a leader out of memory are, as it is (rare: after the loop, which
@@ -457,4 +447,86 @@ fn instance_resources(
         }
         oom.sort_unstable();
     }
+}
+
+/// Pools, CPU, memory and disk of instance `inst`, which leads a group of `group` instances
+/// (itself and its followers; 1 if it leads none), adding its group's connections to
+/// `held`; returns whether it is out of memory.
+#[inline(always)]
+fn own_resources(
+    (dt, zones, dns_failing): (f64, &[ZoneState], bool),
+    services: &[ServiceState],
+    inst: &mut Instance,
+    group: u32,
+    factors: &[Factors],
+    held: &mut [f64],
+) -> bool {
+    let s = inst.service as usize;
+    let f = &factors[s];
+    let running = inst.is_running();
+    // The connections of its followers too (sums in a different order than one instance at
+    // a time: results can differ in the last bits).
+    let group = f64::from(group);
+    for (d, (dep, idep)) in services[s].deps.iter().zip(&mut inst.deps).enumerate() {
+        if !running {
+            idep.conns = 0.0;
+            continue;
+        }
+        let pool = f64::from(dep.pool_size);
+        let stuck = inst.fx.pool_limit.is_some_and(|(pd, _)| pd as usize == d);
+        if stuck {
+            idep.conns = pool;
+        } else {
+            let needed = idep.sent_rps * idep.hold_ms * 0.001;
+            let target = pool.at_most(needed * POOL_HEADROOM + POOL_MIN_IDLE);
+            let blocked = dns_failing || services[dep.callee as usize].fx.cert_expired;
+            if blocked {
+                idep.conns = idep.conns.at_most(target) * (1.0 - CONN_CHURN_PER_S * dt);
+            } else {
+                idep.conns = target;
+            }
+        }
+        held[dep.callee as usize] += idep.conns * group;
+    }
+    if !running {
+        inst.m.cpu_percent = 0.0;
+        inst.m.memory_percent = 0.0;
+        inst.m.connections_in_use = 0.0;
+        inst.m.disk_percent = inst.disk_used_gb * f.disk_percent_per_gb;
+        return false;
+    }
+    let steal = inst.fx.steal.at_least(zones[inst.zone as usize].steal);
+    let busy = if inst.m.capacity_rps > 0.0 {
+        (inst.m.served_rps / inst.m.capacity_rps).at_most(1.0)
+    } else {
+        0.0
+    };
+    let hog = inst.fx.hog;
+    inst.m.cpu_percent =
+        ((busy * (1.0 - hog) * (1.0 - steal) + hog + steal * (1.0 - hog)) * 100.0).at_most(100.0);
+    let inflight = inst.m.served_rps * inst.m.latency_p50_ms * 0.001;
+    inst.m.connections_in_use = inflight;
+    inst.leaked_mb += inst.fx.leak_mb_per_tick * (0.5 + inst.m.utilisation.at_most(2.0));
+    let memory = f.base_memory_mb + inflight * MEMORY_PER_INFLIGHT_MB + inst.leaked_mb;
+    let share = memory * f.inv_memory_mb;
+    inst.m.memory_percent = (share * 100.0).at_most(100.0);
+    inst.disk_used_gb = (inst.disk_used_gb + inst.fx.disk_fill_gb_per_tick).at_most(f.disk_gb);
+    inst.m.disk_percent = inst.disk_used_gb * f.disk_percent_per_gb;
+    share >= 1.0
+}
+
+/// Whether the instance ids are grouped by service in service order: each service's
+/// instances (ascending ids) are the ids after the previous service's, as the starting
+/// fleet has them (an instance added later comes after every other service's).
+fn ids_by_service(services: &[ServiceState], instances: &[Instance]) -> bool {
+    let mut next = 0usize;
+    for svc in services {
+        for &id in &svc.instances {
+            if id as usize != next {
+                return false;
+            }
+            next += 1;
+        }
+    }
+    next == instances.len()
 }
