@@ -397,7 +397,11 @@ fn instance_resources(
     held: &mut [f64],
     oom: &mut Vec<u32>,
 ) {
-    let world = (dt, zones, dns_failing);
+    // Whether any call may be blocked (usually none: then no callee is looked at), and one
+    // bounds check for the callee's `held` and state.
+    let blocked_any = dns_failing || services.iter().any(|svc| svc.fx.cert_expired);
+    let world = (dt, zones, dns_failing, blocked_any);
+    let held = &mut held[..services.len()];
     if let Some(own) = own {
         for ids in own {
             for &id in ids {
@@ -451,10 +455,11 @@ fn instance_resources(
 
 /// Pools, CPU, memory and disk of instance `inst`, which leads a group of `group` instances
 /// (itself and its followers; 1 if it leads none), adding its group's connections to
-/// `held`; returns whether it is out of memory.
+/// `held` (one per service); returns whether it is out of memory. `blocked_any`: some DNS
+/// resolver fails or some service's certificate expired.
 #[inline(always)]
 fn own_resources(
-    (dt, zones, dns_failing): (f64, &[ZoneState], bool),
+    (dt, zones, dns_failing, blocked_any): (f64, &[ZoneState], bool, bool),
     services: &[ServiceState],
     inst: &mut Instance,
     group: u32,
@@ -472,6 +477,7 @@ fn own_resources(
             idep.conns = 0.0;
             continue;
         }
+        let callee = dep.callee as usize;
         let pool = f64::from(dep.pool_size);
         let stuck = inst.fx.pool_limit.is_some_and(|(pd, _)| pd as usize == d);
         if stuck {
@@ -479,14 +485,14 @@ fn own_resources(
         } else {
             let needed = idep.sent_rps * idep.hold_ms * 0.001;
             let target = pool.at_most(needed * POOL_HEADROOM + POOL_MIN_IDLE);
-            let blocked = dns_failing || services[dep.callee as usize].fx.cert_expired;
+            let blocked = blocked_any && (dns_failing || services[callee].fx.cert_expired);
             if blocked {
                 idep.conns = idep.conns.at_most(target) * (1.0 - CONN_CHURN_PER_S * dt);
             } else {
                 idep.conns = target;
             }
         }
-        held[dep.callee as usize] += idep.conns * group;
+        held[callee] += idep.conns * group;
     }
     if !running {
         inst.m.cpu_percent = 0.0;
