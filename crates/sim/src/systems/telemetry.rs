@@ -171,6 +171,9 @@ fn pool_timeout_line(line: &mut String, callee: &str, timeout_ms: f64, pool_size
 /// halves; larger ones go through the standard formatter).
 const ROUNDED_FAST_MAX: f64 = 1e15;
 
+/// 2^52: from there on the doubles are the integers (see [`Rounded::write_to`]).
+const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
+
 /// A number written as `format!("{:.0}", x)` writes it (rounded half to even), without the
 /// general float formatter for the usual non-negative values below [`ROUNDED_FAST_MAX`].
 struct Rounded(f64);
@@ -183,9 +186,14 @@ impl Rounded {
         if !(x.is_sign_positive() && x < ROUNDED_FAST_MAX) {
             return write!(out, "{x:.0}");
         }
-        // Exact: x is below 2^53, so rounding it to an integer loses nothing.
+        // Below 2^52, adding 2^52 rounds x to an integer (half to even: the doubles there
+        // are the integers) and subtracting it again is exact: `round_ties_even` without
+        // its library call.
+        let rounded = (x + TWO_POW_52) - TWO_POW_52;
+        debug_assert_eq!(rounded.to_bits(), x.round_ties_even().to_bits(), "{x:e}");
+        // Exact: an integer below 2^53.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let mut n = x.round_ties_even() as u64;
+        let mut n = rounded as u64;
         let mut digits = [0u8; 20];
         let mut at = digits.len();
         loop {
