@@ -123,11 +123,14 @@ fn access_line(line: &mut String, route: &str, p50_ms: f64, name: &str) {
     line.push(')');
 }
 
+/// The lowercase hex digits, by value.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// Writes `id` as `{:08x}` does: eight lowercase hex digits.
 fn push_hex8(out: &mut String, id: u32) {
+    out.reserve(8);
     for shift in (0..8).rev() {
-        let nibble = (id >> (shift * 4)) & 0xf;
-        out.push(char::from_digit(nibble, 16).unwrap_or('0'));
+        out.push(char::from(HEX_DIGITS[((id >> (shift * 4)) & 0xf) as usize]));
     }
 }
 
