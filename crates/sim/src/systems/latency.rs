@@ -87,12 +87,12 @@ fn latency_of<const NZ: usize>(
     }
     // Every service's sums are written with its rows, before its callers read them.
     sc.call_sums.resize(ns, CallSum::default());
-    // Only the keys are cleared: a slot's call and outcome are written whenever its key is.
+    // Nothing is cleared: a slot written in an earlier call of the stage (another round) is
+    // free, and its key, call and outcome are written when it is taken.
+    sc.zone_memo_round += 1;
+    let memo_round = sc.zone_memo_round;
     sc.zone_memo
         .resize(ns * ZONE_MEMO_SLOTS, ZoneMemo::default());
-    for memo in &mut sc.zone_memo {
-        memo.key = None;
-    }
     // Per-zone sums of the service being computed: zero, and set back to zero as each
     // service's rows are written.
     sc.zone_acc.clear();
@@ -192,6 +192,7 @@ fn latency_of<const NZ: usize>(
             dns_failing,
             svc_loss: services[s].fx.loss,
             is_entry,
+            memo_round,
         };
         if let Some(id) = lone_leader(
             &own_ids[s],
@@ -460,6 +461,8 @@ struct Callees<'a> {
     svc_loss: f64,
     /// The service being computed takes customers' requests.
     is_entry: bool,
+    /// This call's `Scratch::zone_memo_round` (memo slots of other rounds are free).
+    memo_round: u64,
 }
 
 /// What a computed instance adds to its service's sums (its numbers are also in its
@@ -645,24 +648,27 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
                 // Calls that see the callee's zones summed (the usual case): the call is
                 // at hand, and its outcome costs less than a memo slot's stores would.
                 #[cfg(debug_assertions)]
-                check_summed(
+                check_call(
                     &call,
                     &zone_call::<NZ>(view, zones, reach, services, c, z, zone_loss, timeout),
+                    "a summed call",
                 );
                 dep_outcome(&call, &link, pool_frac)
             } else {
                 // Callers of the same callee with the same timeout, from zones
                 // that see it the same way, see the same calls: memoised per
                 // callee for this tick, with the last outcome computed from them.
-                let key = Some((timeout.to_bits(), zone_loss.to_bits(), reach_class[z]));
+                let key = (timeout.to_bits(), zone_loss.to_bits(), reach_class[z]);
                 let slots = &mut zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
                 let outcome_key = Some((dep.retries, pool_frac.to_bits()));
                 // Slots are taken in order and kept all tick: the first slot with
                 // this key or free is the one with the key if there is one.
-                match slots.iter_mut().find(|m| m.key == key || m.key.is_none()) {
+                let round = k.memo_round;
+                match slots.iter_mut().find(|m| m.round != round || m.key == key) {
                     Some(m) => {
-                        if m.key.is_none() {
+                        if m.round != round {
                             // Computed in the slot.
+                            m.round = round;
                             m.key = key;
                             m.call = zone_call::<NZ>(
                                 view, zones, reach, services, c, z, zone_loss, timeout,
@@ -673,6 +679,15 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
                             m.outcome = dep_outcome(&m.call, &link, pool_frac);
                             m.outcome_key = outcome_key;
                         }
+                        // A slot of this round is this call's (never one of an earlier one).
+                        #[cfg(debug_assertions)]
+                        check_call(
+                            &m.call,
+                            &zone_call::<NZ>(
+                                view, zones, reach, services, c, z, zone_loss, timeout,
+                            ),
+                            "a memoised call",
+                        );
                         m.outcome
                     }
                     None => {
@@ -809,7 +824,7 @@ fn check_lone(
     t.served += m.served_rps * g;
     t.p50_weighted += m.latency_p50_ms * m.served_rps * g;
     t.p99_max = t.p99_max.at_least(m.latency_p99_ms);
-    let mut want = svc.m.clone();
+    let mut want = svc.m;
     set_service_metrics(&mut want, t, failed_elsewhere);
     let bits = |m: &crate::state::ServiceTick| {
         [
@@ -1070,9 +1085,11 @@ pub struct ZoneOwn {
 /// One memoised `zone_call` of a callee this tick.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ZoneMemo {
+    /// The stage's call (`Scratch::zone_memo_round`) it was written in: free in any other.
+    pub round: u64,
     /// (caller's timeout, caller zone's packet loss — both as bits —, caller zone's reach
-    /// class), or `None` for a free slot.
-    pub key: Option<(u64, u64, u32)>,
+    /// class).
+    pub key: (u64, u64, u32),
     /// What such calls see.
     pub call: ZoneCall,
     /// (caller's retries, caller's pool share as bits) `outcome` was computed for, if any
@@ -1353,18 +1370,15 @@ impl CallSum {
     }
 }
 
-/// Debug builds: a call from a callee's `CallSum` is, bit for bit, the call `zone_call`
-/// computes.
+/// Debug builds: a call found without `zone_call` (`what`: from a callee's `CallSum`, or
+/// memoised) is, bit for bit, the call `zone_call` computes.
 #[cfg(debug_assertions)]
-fn check_summed(summed: &ZoneCall, full: &ZoneCall) {
+fn check_call(got: &ZoneCall, full: &ZoneCall, what: &str) {
     let bits = |c: &ZoneCall| {
         [c.s_net, c.l50, c.l99, c.unreach, c.timed_out, c.upstream].map(f64::to_bits)
     };
-    assert_eq!(bits(summed), bits(full), "a summed call's numbers");
-    assert_eq!(
-        summed.upstream_cause, full.upstream_cause,
-        "a summed call's cause"
-    );
+    assert_eq!(bits(got), bits(full), "{what}'s numbers");
+    assert_eq!(got.upstream_cause, full.upstream_cause, "{what}'s cause");
 }
 
 /// What callers see of one service in one zone this tick (`Scratch::zone_rows`).

@@ -130,6 +130,9 @@ pub struct Scratch {
     pub reach_class: Vec<u32>,
     /// `[c * ZONE_MEMO_SLOTS + k]`: calls to service `c` memoised this tick.
     pub zone_memo: Vec<latency::ZoneMemo>,
+    /// The latency stage's calls so far: a `zone_memo` slot written in an earlier one is
+    /// free (nothing is cleared between ticks).
+    pub zone_memo_round: u64,
     /// Per dependency of the service being computed: (calls, failed calls, latency × calls),
     /// summed over its instances.
     pub dep_sums: Vec<[f64; 3]>,
