@@ -444,11 +444,8 @@ fn load_of<const NZ: usize>(
             let callee = svc.deps[cd as usize].callee as usize;
             (cd as usize, services[callee].cache_hit)
         });
-        // Per-service constants, hoisted out of the instance loop.
-        let capacity_rps = spec.capacity_rps;
-        let base_latency_ms = spec.base_latency_ms;
-        let threads_ms = f64::from(spec.max_connections.max(1)) * 1000.0;
-        let timeout_s = timeout_ms * 0.001;
+        // Per-service constants. (Its settings are read where a leader needs them: a service
+        // has about one leader, and hoisted here they were stored and read back.)
         let inv_dt = 1.0 / dt;
         let inv_gc_span = 1.0 / (1.0 - GC_PRESSURE_START);
         // Load offered to each instance in rotation, per zone.
@@ -460,10 +457,6 @@ fn load_of<const NZ: usize>(
                 *rps = *rps * keep / f64::from(count.max(1));
             }
         }
-        let disk_full_gb = spec.disk_gb * 0.999;
-        let primary_only = stat.kind == ServiceKind::Database && svc.reads_on_primary;
-        let conn_ok = 1.0 - svc.conn_refuse;
-        let warmup_ticks = stat.warmup_ticks;
         let stale = if stat.kind == ServiceKind::Database
             && !svc.reads_on_primary
             && svc.replica_lag_s > STALE_LAG_S
@@ -538,6 +531,7 @@ fn load_of<const NZ: usize>(
                 }
             };
             // Capacity.
+            let warmup_ticks = stat.warmup_ticks;
             let warm = if since == 0 || warmup_ticks == 0 {
                 1.0
             } else {
@@ -558,13 +552,13 @@ fn load_of<const NZ: usize>(
             };
             let gc =
                 ((prev.memory_percent * 0.01 - GC_PRESSURE_START) * inv_gc_span).clamp(0.0, 1.0);
-            let mut cap = capacity_rps * warm * cpu_avail * (1.0 - GC_CAPACITY_LOSS * gc);
-            if primary_only {
+            let mut cap = spec.capacity_rps * warm * cpu_avail * (1.0 - GC_CAPACITY_LOSS * gc);
+            if stat.kind == ServiceKind::Database && svc.reads_on_primary {
                 cap *= PRIMARY_ONLY_CAPACITY;
             }
             // Past its connection limit a server thrashes (a process or buffer per connection).
-            cap *= conn_ok;
-            let service_ms = base_latency_ms / cpu_avail;
+            cap *= 1.0 - svc.conn_refuse;
+            let service_ms = spec.base_latency_ms / cpu_avail;
             let base = if neutral {
                 service_ms + GC_PAUSE_MS * gc * 0.3
             } else {
@@ -574,7 +568,7 @@ fn load_of<const NZ: usize>(
             // Worker threads limit throughput to threads / time a request holds one (one
             // division rather than a chain of two).
             cap = cap
-                .at_most(threads_ms / prev.thread_ms.at_least(base).at_least(MIN_THREAD_MS))
+                .at_most(threads_ms(spec) / prev.thread_ms.at_least(base).at_least(MIN_THREAD_MS))
                 .at_least(MIN_CAPACITY_RPS);
             let inv_cap = 1.0 / cap;
             // Queue.
@@ -583,7 +577,7 @@ fn load_of<const NZ: usize>(
             let work = q0 + arrivals;
             let served = work.at_most(cap * dt);
             let mut q1 = work - served;
-            let max_queue = cap * timeout_s;
+            let max_queue = cap * (timeout_ms * 0.001);
             let abandoned = (q1 - max_queue).at_least(0.0);
             q1 -= abandoned;
             inst.queue = q1;
@@ -621,6 +615,7 @@ fn load_of<const NZ: usize>(
             // Own errors. A calm leader (no per-service source of them, the neutral fault
             // effects) can only have clock skew or a full disk; the others take every source.
             let calm = calm_service & neutral;
+            let disk_full_gb = spec.disk_gb * 0.999;
             let skewed_or_full =
                 (inst.clock_skew_s.abs() > SKEW_TOLERANCE_S) | (inst.disk_used_gb >= disk_full_gb);
             // Every source of own errors: the share of requests failing on them and the
@@ -880,6 +875,12 @@ fn load_of<const NZ: usize>(
 fn warm_share(tick: u64, since_tick: u64, warmup_ticks: u64) -> f64 {
     let progress = (tick.saturating_sub(since_tick)) as f64 / warmup_ticks as f64;
     (WARMUP_START_FACTOR + (1.0 - WARMUP_START_FACTOR) * progress).at_most(1.0)
+}
+
+/// How many milliseconds of work the worker threads of a service with `spec` do per second.
+#[inline(always)]
+fn threads_ms(spec: &breakathon_scenario::Service) -> f64 {
+    f64::from(spec.max_connections.max(1)) * 1000.0
 }
 
 /// A dependency's pool for `calls` calls/s (`limited`: whether a fault limits this pool, to
