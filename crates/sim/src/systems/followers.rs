@@ -2,7 +2,7 @@
 //!
 //! An instance in the same state as an earlier one of its service follows it for a tick
 //! (`load::find_leaders`): load and latency compute only the leader, and the resources stage
-//! copies the leader's results into the follower (`load::copy_tick`) — all but its
+//! copies the leader's results into the follower ([`LeaderTick`]) — all but its
 //! per-dependency rows (`Instance::deps`, 88 bytes each, in an allocation of their own that a
 //! copy would mostly miss in the cache). Those stay where they were, stale, and
 //! [`Followers`] (kept in `Fleet::followers`, between the resources stage and the next load
@@ -22,7 +22,7 @@
 //! compute). Debug builds keep what an eager copy would have written and check, when the
 //! load stage takes the record back, that every follower's leader still holds exactly that.
 
-use crate::state::{Fleet, Instance};
+use crate::state::{Fleet, Instance, InstanceTick};
 use crate::systems::load::NO_LEADER;
 
 #[cfg(debug_assertions)]
@@ -90,6 +90,94 @@ impl Followers {
         #[cfg(not(debug_assertions))]
         let _ = instances;
         std::mem::take(&mut self.leader)
+    }
+}
+
+/// A leader's results of a tick that its followers take (all but its per-dependency rows:
+/// its metrics, queue, memory leaked and disk used), read once for a run of followers: each
+/// then gets them from registers.
+#[derive(Clone, Copy, Debug)]
+pub struct LeaderTick {
+    /// Its metrics.
+    m: InstanceTick,
+    /// Its queue.
+    queue: f64,
+    /// Its memory leaked, MB.
+    leaked_mb: f64,
+    /// Its disk used, GB.
+    disk_used_gb: f64,
+}
+
+impl LeaderTick {
+    /// Leader `lead`'s results.
+    #[inline(always)]
+    pub fn of(lead: &Instance) -> LeaderTick {
+        LeaderTick {
+            m: lead.m,
+            queue: lead.queue,
+            leaked_mb: lead.leaked_mb,
+            disk_used_gb: lead.disk_used_gb,
+        }
+    }
+
+    /// Gives them to follower `inst`, field by field (a whole-struct assignment of this size
+    /// compiles to a `memcpy` call).
+    #[inline(always)]
+    pub fn give(&self, inst: &mut Instance) {
+        let (to, from) = (&mut inst.m, &self.m);
+        to.offered_rps = from.offered_rps;
+        to.served_rps = from.served_rps;
+        to.ok_rps = from.ok_rps;
+        to.failed_rps = from.failed_rps;
+        to.capacity_rps = from.capacity_rps;
+        to.utilisation = from.utilisation;
+        to.own_p50_ms = from.own_p50_ms;
+        to.own_p99_ms = from.own_p99_ms;
+        to.latency_p50_ms = from.latency_p50_ms;
+        to.latency_p99_ms = from.latency_p99_ms;
+        to.own_error = from.own_error;
+        to.thread_ms = from.thread_ms;
+        to.wait_ms = from.wait_ms;
+        to.cpu_percent = from.cpu_percent;
+        to.connections_in_use = from.connections_in_use;
+        to.memory_percent = from.memory_percent;
+        to.disk_percent = from.disk_percent;
+        to.abandoned_rps = from.abandoned_rps;
+        to.cause = from.cause;
+        inst.queue = self.queue;
+        inst.leaked_mb = self.leaked_mb;
+        inst.disk_used_gb = self.disk_used_gb;
+    }
+
+    /// Whether follower `inst` holds leader `lead`'s tick, bit for bit (for debug checks).
+    pub fn given(inst: &Instance, lead: &Instance) -> bool {
+        let bits = |m: &InstanceTick| {
+            [
+                m.offered_rps,
+                m.served_rps,
+                m.ok_rps,
+                m.failed_rps,
+                m.capacity_rps,
+                m.utilisation,
+                m.own_p50_ms,
+                m.own_p99_ms,
+                m.latency_p50_ms,
+                m.latency_p99_ms,
+                m.own_error,
+                m.thread_ms,
+                m.wait_ms,
+                m.cpu_percent,
+                m.connections_in_use,
+                m.memory_percent,
+                m.disk_percent,
+                m.abandoned_rps,
+            ]
+            .map(f64::to_bits)
+        };
+        bits(&inst.m) == bits(&lead.m)
+            && inst.m.cause == lead.m.cause
+            && [inst.queue, inst.leaked_mb, inst.disk_used_gb].map(f64::to_bits)
+                == [lead.queue, lead.leaked_mb, lead.disk_used_gb].map(f64::to_bits)
     }
 }
 

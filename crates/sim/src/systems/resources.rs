@@ -9,7 +9,8 @@ use crate::model::{
 use crate::num::Bound;
 use crate::ops;
 use crate::state::{Clock, DownReason, Fleet, Instance, Life, ServiceState, ZoneState};
-use crate::systems::load::{NO_LEADER, copy_tick};
+use crate::systems::followers::LeaderTick;
+use crate::systems::load::NO_LEADER;
 use crate::systems::{PendingLogs, Scratch, lifecycle};
 use crate::telemetry::LogLevel;
 
@@ -85,6 +86,7 @@ pub fn resources(
                 instances,
                 (follows, &sc.held, factors),
                 (tick, &sc.svc_fx_maybe, &mut sc.life_due),
+                by_service,
             );
         } else {
             // Followers as their leaders before the kills below; the aggregates after them
@@ -123,16 +125,18 @@ pub fn resources(
     }
 }
 
-/// Per service, in order: its followers get their leader's results (`copy_tick`) as its
+/// Per service, in order: its followers get their leader's results (`LeaderTick`) as its
 /// sums are taken (`ServiceSums::with_followers`), then its aggregates; the instances the
 /// lifecycle stage has work for at `tick` go to `life_due`, in id order (`svc_fx_maybe`:
 /// the load stage's, per service). `follows` is `Scratch`'s, one per instance; `held`,
-/// `factors` one per service.
+/// `factors` one per service; `by_service`: the ids are grouped by service
+/// (`ids_by_service`).
 fn service_pass(
     services: &mut [ServiceState],
     instances: &mut [Instance],
     (follows, held, factors): (&[u32], &[f64], &[Factors]),
     (tick, svc_fx_maybe, life_due): (u64, &[bool], &mut Vec<u32>),
+    by_service: bool,
 ) {
     life_due.clear();
     for ((s, svc), (&held, f)) in services
@@ -144,7 +148,18 @@ fn service_pass(
         if !svc.life_kept || svc_fx_maybe.get(s).copied().unwrap_or(true) {
             svc.life_kept = lifecycle::find_due(&svc.instances, instances, tick, life_due);
         }
-        let sums = ServiceSums::with_followers(&svc.instances, instances, follows);
+        let ids = &svc.instances;
+        let sums = match ids.first() {
+            // Ids grouped by service: the service's instances are the ids in a row from
+            // its first.
+            Some(&first) if by_service => {
+                let range = first as usize..first as usize + ids.len();
+                debug_assert!(ids.iter().copied().eq(first..first + ids.len() as u32));
+                let (insts, follows) = (&mut instances[range.clone()], &follows[range]);
+                ServiceSums::with_followers_in_row(insts, follows, first)
+            }
+            _ => ServiceSums::with_followers(ids, instances, follows),
+        };
         aggregates(svc, held, f, &sums);
     }
     // (Found in service order: the same as id order unless an instance was added since the
@@ -158,12 +173,12 @@ fn service_pass(
     );
 }
 
-/// Every follower gets its leader's results (`copy_tick`).
+/// Every follower gets its leader's results (`LeaderTick`).
 fn copy_followers(instances: &mut [Instance], follows: &[u32]) {
     for (id, &leader) in follows.iter().enumerate().take(instances.len()) {
         if leader != NO_LEADER {
             let (head, tail) = instances.split_at_mut(id);
-            copy_tick(&mut tail[0], &head[leader as usize]);
+            LeaderTick::of(&head[leader as usize]).give(&mut tail[0]);
         }
     }
 }
@@ -254,7 +269,7 @@ impl ServiceSums {
     }
 
     /// `of`, where the followers among `ids` (`follows`, one per instance: their leader, or
-    /// `NO_LEADER`) first get their leader's results (`copy_tick`). A follower's numbers are
+    /// `NO_LEADER`) first get their leader's results (`LeaderTick`). A follower's numbers are
     /// its leader's: in a run of followers of one leader they are added one by one as for
     /// any instance (the same sums, bit for bit) but from registers. Followers run (they
     /// serve), with their own probes' verdict; their leader, an earlier instance of the
@@ -286,12 +301,14 @@ impl ServiceSums {
                 lead.m.connections_in_use,
                 lead.m.capacity_rps,
             );
+            let lead_tick = LeaderTick::of(lead);
             let mut run = (sums.cpu, sums.inflight, sums.capacity);
             let (mut k, mut healthy) = (0u32, 0u32);
             let mut fid = id;
             loop {
                 let inst = &mut tail[fid - id];
-                copy_tick(inst, lead);
+                lead_tick.give(inst);
+                debug_assert!(LeaderTick::given(inst, lead), "follower {fid}'s tick");
                 debug_assert!(inst.is_running(), "follower {fid} does not run");
                 healthy += u32::from(inst.probe_healthy);
                 run.0 += cpu;
@@ -317,6 +334,78 @@ impl ServiceSums {
         #[cfg(debug_assertions)]
         {
             let full = ServiceSums::of(ids, instances);
+            debug_assert!(
+                sums.bits() == full.bits(),
+                "sums taken with the followers: {sums:?}, not {full:?}"
+            );
+        }
+        sums
+    }
+
+    /// `with_followers` for a service whose instances are ids in a row, from `first`:
+    /// `instances` and `follows` cut to them.
+    #[inline(always)]
+    fn with_followers_in_row(
+        instances: &mut [Instance],
+        follows: &[u32],
+        first: u32,
+    ) -> ServiceSums {
+        let mut sums = ServiceSums::default();
+        let mut i = 0;
+        while i < instances.len().min(follows.len()) {
+            let leader = follows[i];
+            if leader == NO_LEADER {
+                sums.add(&instances[i]);
+                i += 1;
+                continue;
+            }
+            // Its leader is an earlier instance of the service.
+            let (head, tail) = instances.split_at_mut(i);
+            let lead = &head[leader.wrapping_sub(first) as usize];
+            debug_assert!(
+                lead.is_running()
+                    && sums.memory_percent >= lead.m.memory_percent
+                    && sums.disk_percent >= lead.m.disk_percent,
+                "the leader of instance {} is not in its service's sums",
+                first as usize + i
+            );
+            let (cpu, inflight, capacity) = (
+                lead.m.cpu_percent,
+                lead.m.connections_in_use,
+                lead.m.capacity_rps,
+            );
+            let lead_tick = LeaderTick::of(lead);
+            let (mut k, mut healthy) = (0u32, 0u32);
+            for (inst, &f) in tail.iter_mut().zip(&follows[i..]) {
+                if f != leader {
+                    break;
+                }
+                lead_tick.give(inst);
+                debug_assert!(LeaderTick::given(inst, lead), "a follower's tick");
+                debug_assert!(inst.is_running(), "a follower does not run");
+                healthy += u32::from(inst.probe_healthy);
+                k += 1;
+            }
+            i += k as usize;
+            // Their numbers, added one by one (in a loop of their own: fewer registers).
+            let mut run = (sums.cpu, sums.inflight, sums.capacity);
+            for _ in 0..k {
+                run.0 += cpu;
+                run.1 += inflight;
+                run.2 += capacity;
+            }
+            (sums.cpu, sums.inflight, sums.capacity) = run;
+            // (Sums of ones: exact.)
+            sums.existing += f64::from(k);
+            sums.running += f64::from(k);
+            sums.healthy += f64::from(healthy);
+        }
+        #[cfg(debug_assertions)]
+        {
+            let mut full = ServiceSums::default();
+            for inst in &*instances {
+                full.add(inst);
+            }
             debug_assert!(
                 sums.bits() == full.bits(),
                 "sums taken with the followers: {sums:?}, not {full:?}"
