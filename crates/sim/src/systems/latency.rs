@@ -599,12 +599,10 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
     debug_assert!(dep_sums.len() >= deps.len(), "a sum per dependency");
     // What each dependency's calls see, and what they add to the instance's success and
     // latencies (in dependency order).
-    for (d, ((dep, idep), sums)) in deps
-        .iter()
-        .zip(inst.deps.iter_mut())
-        .zip(dep_sums.iter_mut())
-        .enumerate()
-    {
+    let n = deps.len().min(inst.deps.len()).min(dep_sums.len());
+    let (deps, ideps, dep_sums) = (&deps[..n], &mut inst.deps[..n], &mut dep_sums[..n]);
+    for d in 0..n {
+        let (dep, idep, sums) = (&deps[d], &mut ideps[d], &mut dep_sums[d]);
         if dep.disabled {
             idep.ok_frac = 1.0;
             idep.latency_p50_ms = 0.0;
