@@ -1584,14 +1584,14 @@ fn add_zone_call(
 #[cfg(test)]
 mod tests {
     use super::{
-        CallSum, ZoneAcc, ZoneCall, ZoneRow, ZoneView, add_followers, powi_exact, uniform_rows,
-        zone_call, zone_row,
+        CallSum, MAX_ZONES, ZoneAcc, ZoneCall, ZoneRow, ZoneView, add_followers, lone_leader,
+        powi_exact, uniform_rows, zone_call, zone_row,
     };
     use crate::FaultSchedule;
     use crate::model::Model;
     use crate::num::Bound;
     use crate::state::ZoneState;
-    use crate::state::{Cause, InstanceTick};
+    use crate::state::{Cause, Instance, InstanceTick, Life};
     use crate::systems::setup::initial_fleet;
     use crate::systems::{timeout_share, times_out_nothing};
     use std::hint::black_box;
@@ -1726,6 +1726,99 @@ mod tests {
         assert!(
             answered > 15_000 && declined > 15_000,
             "{answered} {declined}"
+        );
+    }
+
+    /// `lone_leader` takes a service for the usual one exactly when it is uniform, has up to
+    /// `MAX_ZONES` zones and one instance computing its own tick in rotation (others out of
+    /// rotation do not count), running, whose group (more than itself) is every instance in
+    /// rotation.
+    #[test]
+    fn the_usual_service_is_one_running_leader_of_every_instance_in_rotation() {
+        let text = include_str!("../../tests/fixtures/determinism.ron");
+        let scenario = Arc::new(breakathon_scenario::parse_unchecked(text).expect("fixture"));
+        let schedule = Arc::new(FaultSchedule::compute(&scenario, 1));
+        let model = Model::new(scenario, schedule).expect("model");
+        let mut instances = initial_fleet(&model).instances;
+        assert!(instances.len() >= 2, "the fixture's instances");
+        for inst in &mut instances[..2] {
+            inst.life = Life::Running { since_tick: 0 };
+        }
+        let n = instances.len();
+        let rotation = vec![true; n];
+        let mut group_n = vec![1; n];
+        group_n[0] = 6;
+        let (counts, uniform) = ([2, 2, 2], [true]);
+        let lone = |ids: &[u32],
+                    rotation: &[bool],
+                    group_n: &[u32],
+                    insts: &[Instance],
+                    uniform: &[bool],
+                    counts: &[u32]| {
+            lone_leader(ids, (rotation, group_n), insts, uniform, counts, 0)
+        };
+        assert_eq!(
+            lone(&[0], &rotation, &group_n, &instances, &uniform, &counts),
+            Some(0)
+        );
+        // Not uniform, or too many zones.
+        assert_eq!(
+            lone(&[0], &rotation, &group_n, &instances, &[false], &counts),
+            None
+        );
+        assert_eq!(
+            lone(&[0], &rotation, &group_n, &instances, &[], &counts),
+            None
+        );
+        let many = [1; MAX_ZONES + 1];
+        let mut big = group_n.clone();
+        big[0] = many.len() as u32;
+        assert_eq!(
+            lone(&[0], &rotation, &big, &instances, &uniform, &many),
+            None
+        );
+        // Its group is not every instance in rotation, or only itself.
+        let mut other = group_n.clone();
+        other[0] = 5;
+        assert_eq!(
+            lone(&[0], &rotation, &other, &instances, &uniform, &counts),
+            None
+        );
+        let mut alone = group_n.clone();
+        alone[0] = 1;
+        assert_eq!(
+            lone(&[0], &rotation, &alone, &instances, &uniform, &[1]),
+            None
+        );
+        // Another instance computing its own tick in rotation, or only out of rotation.
+        assert_eq!(
+            lone(&[0, 1], &rotation, &group_n, &instances, &uniform, &counts),
+            None
+        );
+        let mut out = rotation.clone();
+        out[1] = false;
+        assert_eq!(
+            lone(&[1, 0], &out, &group_n, &instances, &uniform, &counts),
+            Some(0)
+        );
+        out[0] = false;
+        assert_eq!(
+            lone(&[0], &out, &group_n, &instances, &uniform, &counts),
+            None
+        );
+        assert_eq!(
+            lone(&[1, 0], &out, &group_n, &instances, &uniform, &counts),
+            None
+        );
+        assert_eq!(
+            lone(&[], &rotation, &group_n, &instances, &uniform, &counts),
+            None
+        );
+        // Not running.
+        instances[0].life = Life::Booting { ready_tick: 9 };
+        assert_eq!(
+            lone(&[0], &rotation, &group_n, &instances, &uniform, &counts),
+            None
         );
     }
 
