@@ -440,10 +440,6 @@ fn load_of<const NZ: usize>(
         let timeout_ms = client_timeout_ms[s];
         let max_queue_factor = MAX_QUEUE_FACTOR;
         let svc = &services[s];
-        let cache = stat.cache_dep.map(|cd| {
-            let callee = svc.deps[cd as usize].callee as usize;
-            (cd as usize, services[callee].cache_hit)
-        });
         // Per-service constants. (Its settings are read where a leader needs them: a service
         // has about one leader, and hoisted here they were stored and read back.)
         let inv_dt = 1.0 / dt;
@@ -708,6 +704,10 @@ fn load_of<const NZ: usize>(
             if svc.deps.is_empty() {
                 continue;
             }
+            let cache = stat.cache_dep.map(|cd| {
+                let callee = svc.deps[cd as usize].callee as usize;
+                (cd as usize, services[callee].cache_hit)
+            });
             let miss = cache.map_or(1.0, |(cd, hit)| {
                 let ok = if prev.served_rps > 0.0 {
                     inst.deps[cd].ok_frac
