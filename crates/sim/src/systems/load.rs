@@ -732,8 +732,9 @@ fn load_of<const NZ: usize>(
                     .pool_limit
                     .map_or((usize::MAX, 0), |(pd, limit)| (pd as usize, limit))
             };
-            let reach_row = &reach[zi * nz..(zi + 1) * nz];
-            let reach_all = reach_everywhere || reach_row.iter().all(|&r| r);
+            // (Its zone's row of reachable zones is cut only when some zone is out of reach.)
+            let reach_row = || &reach[zi * nz..(zi + 1) * nz];
+            let reach_all = reach_everywhere || reach_row().iter().all(|&r| r);
             // The instance and its followers (same calls, same reachable zones): their calls
             // are routed once, multiplied by the group's size (sums in a different order than
             // one instance at a time: results can differ in the last bits).
@@ -853,7 +854,7 @@ fn load_of<const NZ: usize>(
                     route(
                         share_row,
                         offered_row,
-                        reach_row,
+                        reach_row(),
                         sent * group,
                         lost * group,
                     )
