@@ -477,9 +477,9 @@ fn load_of<const NZ: usize>(
         let group_n = &*bufs.group_n;
         let per_instance = &bufs.zone_rps[..nz];
         // Followers are skipped: their calls were routed with their leader's (see `group`,
-        // below); the resources stage copies the leader's results into them (`copy_tick`;
-        // their per-dependency rows stay shared with the leader, `followers`), and nothing
-        // before reads them.
+        // below); the resources stage copies the leader's results into them
+        // (`followers::LeaderTick`; their per-dependency rows stay shared with the leader,
+        // `followers`), and nothing before reads them.
         for &id in &bufs.own_ids[s] {
             let id = id as usize;
             debug_assert_eq!(follows[id], NO_LEADER, "a follower in own_ids");
@@ -1065,8 +1065,8 @@ fn find_leaders<const NZ: usize>(
     for &id in ids {
         let id = id as usize;
         // The leader it followed last tick, if any: the resources stage then copied that
-        // leader's whole tick into it (`copy_tick`) but its per-dependency rows, which are
-        // still the leader's (`followers`); see `same_kept_state`. No leader of this service
+        // leader's whole tick into it (`followers::LeaderTick`) but its per-dependency rows,
+        // which are still the leader's (`followers`); see `same_kept_state`. No leader of this service
         // has been computed yet: their rows are still those of last tick.
         let followed = follows[id];
         group_n[id] = 1;
@@ -1537,9 +1537,10 @@ fn same_state_rows(a: &Instance, b: &Instance, b_deps: &[InstanceDep]) -> bool {
 
 /// `same_state` for an instance that followed `a` last tick and still shares its
 /// per-dependency rows (`followers`): the resources stage then copied `a`'s other per-tick
-/// state into it (`copy_tick`: metrics, queue, memory leaked, disk used), so those fields
-/// are still equal unless a stage after it changed them, and its rows are `a`'s. Between the
-/// resources stage of one tick and the load stage of the next, only these change them:
+/// state into it (`followers::LeaderTick`: metrics, queue, memory leaked, disk used), so
+/// those fields are still equal unless a stage after it changed them, and its rows are
+/// `a`'s. Between the resources stage of one tick and the load stage of the next, only these
+/// change them:
 /// restart, kill and removal (`ops`), which also change `life` (compared here: a restarted
 /// instance boots, or runs since another tick than its leader; both restarted at once get the
 /// same values) and give the instance, and those sharing its rows, their own rows (then it
@@ -1584,38 +1585,6 @@ fn same_effects(a: &InstanceEffects, b: &InstanceEffects) -> bool {
         | d(a.config_error, b.config_error)
         | (a.crash_after_ticks ^ b.crash_after_ticks);
     diff == 0 && a.pool_limit == b.pool_limit
-}
-
-/// Copies a leader's results of this tick into a follower: its per-tick state (metrics,
-/// queue, memory leaked, disk used) but its per-dependency rows, which it shares with the
-/// leader until read (`followers`: not copied, they would mostly miss the cache). Once per
-/// follower and tick, in the resources stage, after the leader's are final. The metrics field
-/// by field: a whole-struct assignment of this size compiles to a `memcpy` call.
-#[inline]
-pub fn copy_tick(inst: &mut Instance, lead: &Instance) {
-    let (to, from) = (&mut inst.m, &lead.m);
-    to.offered_rps = from.offered_rps;
-    to.served_rps = from.served_rps;
-    to.ok_rps = from.ok_rps;
-    to.failed_rps = from.failed_rps;
-    to.capacity_rps = from.capacity_rps;
-    to.utilisation = from.utilisation;
-    to.own_p50_ms = from.own_p50_ms;
-    to.own_p99_ms = from.own_p99_ms;
-    to.latency_p50_ms = from.latency_p50_ms;
-    to.latency_p99_ms = from.latency_p99_ms;
-    to.own_error = from.own_error;
-    to.thread_ms = from.thread_ms;
-    to.wait_ms = from.wait_ms;
-    to.cpu_percent = from.cpu_percent;
-    to.connections_in_use = from.connections_in_use;
-    to.memory_percent = from.memory_percent;
-    to.disk_percent = from.disk_percent;
-    to.abandoned_rps = from.abandoned_rps;
-    to.cause = from.cause;
-    inst.queue = lead.queue;
-    inst.leaked_mb = lead.leaked_mb;
-    inst.disk_used_gb = lead.disk_used_gb;
 }
 
 #[cfg(test)]
