@@ -772,19 +772,19 @@ fn load_of<const NZ: usize>(
                         let blocked = dns_failing | callee.fx.cert_expired;
                         let breaker = dep.breaker_open_until.is_some_and(|until| tick < until);
                         let hold_ms = idep.hold_ms.at_least(specs[c].base_latency_ms);
-                        let (pool_frac, sent, lost) = (!breaker)
-                            .then(|| {
-                                pool_outcome(
-                                    calls,
-                                    dep,
-                                    idep,
-                                    (d == limited_dep, limit),
-                                    blocked,
-                                    hold_ms,
-                                    callee.conn_refuse,
-                                )
-                            })
-                            .unwrap_or((1.0, 0.0, 0.0));
+                        let (pool_frac, sent, lost) = if breaker {
+                            (1.0, 0.0, 0.0)
+                        } else {
+                            pool_outcome(
+                                calls,
+                                dep,
+                                idep,
+                                (d == limited_dep, limit),
+                                blocked,
+                                hold_ms,
+                                callee.conn_refuse,
+                            )
+                        };
                         debug_assert_eq!(
                             (pool_frac.to_bits(), sent.to_bits()),
                             (1f64.to_bits(), 0),
