@@ -588,7 +588,9 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
     let mut p50 = inst.m.own_p50_ms;
     let mut p99 = inst.m.own_p99_ms;
     let mut tail: f64 = 0.0;
-    let mut worst_dep = (own_error, None::<(u16, DepCause)>);
+    // The critical dependency that failed the most with a cause so far (its index; the
+    // cause is read from its `inst.deps` entry after the loop), and how much it failed.
+    let (mut worst_err, mut worst_d) = (own_error, usize::MAX);
     let served_rps = inst.m.served_rps;
     let inv_served = 1.0 / served_rps;
     // Packet loss on the calls of the instance's zone and service.
@@ -623,11 +625,10 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
             (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
         } else {
             let link = DepLink {
-                refuse: services[c].conn_refuse,
+                callee: &services[c],
                 timeout,
                 retries: dep.retries,
                 dns_failing,
-                cert_expired: services[c].fx.cert_expired,
             };
             let pool_frac = idep.pool_frac;
             let o = if own_loss {
@@ -734,10 +735,8 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
                 ok_frac.powf(cpr)
             };
             succ *= ds;
-            if 1.0 - ds > worst_dep.0
-                && let Some(cause) = cause
-            {
-                worst_dep = (1.0 - ds, Some((d as u16, cause)));
+            if 1.0 - ds > worst_err && cause.is_some() {
+                (worst_err, worst_d) = (1.0 - ds, d);
             }
         }
         p50 += cpr * lat50;
@@ -755,8 +754,8 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
     inst.m.latency_p50_ms = p50;
     inst.m.latency_p99_ms = p99;
     inst.m.thread_ms = (p50 - inst.m.wait_ms).at_least(0.0);
-    if let Some((d, cause)) = worst_dep.1 {
-        inst.m.cause = Cause::Dependency(d, cause);
+    if let Some(cause) = ideps.get(worst_d).and_then(|idep| idep.cause) {
+        inst.m.cause = Cause::Dependency(worst_d as u16, cause);
     }
     Computed {
         succ,
@@ -1131,17 +1130,16 @@ impl Default for ZoneCall {
 }
 
 /// The caller-independent facts about one dependency that `dep_outcome` needs.
-struct DepLink {
-    /// Share of connections the callee refuses.
-    refuse: f64,
+struct DepLink<'a> {
+    /// The callee: the share of connections it refuses, whether its certificate expired (new
+    /// connections cannot be made; read only when a cause is taken).
+    callee: &'a ServiceState,
     /// The caller's timeout for the call, ms.
     timeout: f64,
     /// Retries per failed call.
     retries: u32,
     /// Name resolution fails (new connections cannot be made).
     dns_failing: bool,
-    /// The callee's certificate expired (new connections cannot be made).
-    cert_expired: bool,
 }
 
 /// What one caller instance sees of one dependency, given its pool share.
@@ -1164,9 +1162,9 @@ pub struct DepOutcome {
 /// Outcome of calls that see `zc` through a pool that grants `pool_frac` of them a
 /// connection: connection failures, retries, the dominant cause.
 #[inline(always)]
-fn dep_outcome(zc: &ZoneCall, link: &DepLink, pool_frac: f64) -> DepOutcome {
+fn dep_outcome(zc: &ZoneCall, link: &DepLink<'_>, pool_frac: f64) -> DepOutcome {
     let timeout = link.timeout;
-    let refuse = link.refuse;
+    let refuse = link.callee.conn_refuse;
     let mut l50 = zc.l50;
     let mut l99 = zc.l99;
     let conn_ok = pool_frac * (1.0 - refuse);
@@ -1194,7 +1192,7 @@ fn dep_outcome(zc: &ZoneCall, link: &DepLink, pool_frac: f64) -> DepOutcome {
     let cause = if f > CAUSE_THRESHOLD {
         let blocked = if link.dns_failing {
             DepCause::Dns
-        } else if link.cert_expired {
+        } else if link.callee.fx.cert_expired {
             DepCause::Tls
         } else {
             DepCause::PoolTimeout
