@@ -626,8 +626,7 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
         } else {
             let link = DepLink {
                 callee: &services[c],
-                timeout,
-                retries: dep.retries,
+                dep,
                 dns_failing,
             };
             let pool_frac = idep.pool_frac;
@@ -1129,15 +1128,14 @@ impl Default for ZoneCall {
     }
 }
 
-/// The caller-independent facts about one dependency that `dep_outcome` needs.
+/// The facts about one dependency that `dep_outcome` needs, the same for every instance of the
+/// caller: read where they are used (fewer values live across the dependency loop).
 struct DepLink<'a> {
     /// The callee: the share of connections it refuses, whether its certificate expired (new
     /// connections cannot be made; read only when a cause is taken).
     callee: &'a ServiceState,
-    /// The caller's timeout for the call, ms.
-    timeout: f64,
-    /// Retries per failed call.
-    retries: u32,
+    /// The caller's side of the call: its timeout (ms) and retries per failed call.
+    dep: &'a DepState,
     /// Name resolution fails (new connections cannot be made).
     dns_failing: bool,
 }
@@ -1163,7 +1161,7 @@ pub struct DepOutcome {
 /// connection: connection failures, retries, the dominant cause.
 #[inline(always)]
 fn dep_outcome(zc: &ZoneCall, link: &DepLink<'_>, pool_frac: f64) -> DepOutcome {
-    let timeout = link.timeout;
+    let timeout = link.dep.timeout_ms;
     let refuse = link.callee.conn_refuse;
     let mut l50 = zc.l50;
     let mut l99 = zc.l99;
@@ -1175,7 +1173,7 @@ fn dep_outcome(zc: &ZoneCall, link: &DepLink<'_>, pool_frac: f64) -> DepOutcome 
         l99 = timeout;
     }
     let f = (1.0 - s_call).clamp(0.0, 1.0);
-    let r = link.retries as i32;
+    let r = link.dep.retries as i32;
     let ok_frac = 1.0 - powi_exact(f, r + 1);
     let mut retry = 0.0;
     let mut fk = 1.0;
