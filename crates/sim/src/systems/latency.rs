@@ -1174,13 +1174,13 @@ fn dep_outcome(zc: &ZoneCall, link: &DepLink<'_>, pool_frac: f64) -> DepOutcome 
     }
     let f = (1.0 - s_call).clamp(0.0, 1.0);
     let r = link.dep.retries as i32;
-    let ok_frac = 1.0 - powi_exact(f, r + 1);
     let mut retry = 0.0;
     let mut fk = 1.0;
     for _ in 0..r {
         fk *= f;
         retry += fk;
     }
+    let ok_frac = 1.0 - fail_all(f, fk, r);
     if r > 0 && f > 0.0 {
         l50 += f * l50;
         if f > 0.01 {
@@ -1222,6 +1222,28 @@ fn dep_outcome(zc: &ZoneCall, link: &DepLink<'_>, pool_frac: f64) -> DepOutcome 
         retry_factor: retry,
         hold,
     }
+}
+
+/// Retries up to which the retry loop's next product equals `powi_exact(f, r + 1)` bit for
+/// bit: `1·f = f`, `f·f`, `(f·f)·f = f·(f·f)` (a product does not depend on its operands'
+/// order); from 3 retries on the square-and-multiply order differs.
+const MAX_RETRIES_LOOP_POW: i32 = 2;
+
+/// `f^(r + 1)` as `powi_exact` computes it, where `fk` is `f^r` as the retry loop built it
+/// (`r` products from 1): for up to `MAX_RETRIES_LOOP_POW` retries one more product.
+#[inline(always)]
+fn fail_all(f: f64, fk: f64, r: i32) -> f64 {
+    let all = if (0..=MAX_RETRIES_LOOP_POW).contains(&r) {
+        fk * f
+    } else {
+        powi_exact(f, r + 1)
+    };
+    debug_assert_eq!(
+        all.to_bits(),
+        powi_exact(f, r + 1).to_bits(),
+        "the retry loop's product is not powi"
+    );
+    all
 }
 
 /// `x.powi(n)` computed as the runtime's `__powidf2` computes it (square and multiply: the
@@ -1580,8 +1602,8 @@ fn add_zone_call(
 #[cfg(test)]
 mod tests {
     use super::{
-        CallSum, MAX_ZONES, ZoneAcc, ZoneCall, ZoneRow, ZoneView, add_followers, lone_leader,
-        powi_exact, uniform_rows, zone_call, zone_row,
+        CallSum, MAX_RETRIES_LOOP_POW, MAX_ZONES, ZoneAcc, ZoneCall, ZoneRow, ZoneView,
+        add_followers, fail_all, lone_leader, powi_exact, uniform_rows, zone_call, zone_row,
     };
     use crate::FaultSchedule;
     use crate::model::Model;
@@ -1951,6 +1973,34 @@ mod tests {
                 assert!(
                     want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()),
                     "{b:e}^{n}: powi {want:e}, powi_exact {got:e}"
+                );
+            }
+        }
+    }
+
+    /// `fail_all` from the retry loop's product equals `powi_exact(f, r + 1)` bit for bit for
+    /// every retry count up to past `MAX_RETRIES_LOOP_POW`, over shares in [0, 1] and
+    /// special values (the boundary: 2 retries by the loop, 3 by `powi_exact`).
+    #[test]
+    fn fail_all_matches_powi_exact_bit_for_bit() {
+        let mut fs = vec![0.0, -0.0, 1.0, 0.5, 1.0 - f64::EPSILON, 1e-300, f64::NAN];
+        let mut next = lcg(0x2545_f491_4f6c_dd1d);
+        for _ in 0..50_000 {
+            let x = next();
+            fs.push((x >> 11) as f64 / (1u64 << 53) as f64);
+            fs.push(f64::from_bits(x));
+        }
+        for &f in &fs {
+            for r in 0..=MAX_RETRIES_LOOP_POW + 3 {
+                let mut fk = 1.0;
+                for _ in 0..r {
+                    fk *= f;
+                }
+                let got = fail_all(f, fk, r);
+                let want = powi_exact(f, r + 1);
+                assert!(
+                    want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()),
+                    "{f:e} with {r} retries: powi_exact {want:e}, fail_all {got:e}"
                 );
             }
         }
