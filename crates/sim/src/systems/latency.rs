@@ -239,7 +239,8 @@ fn latency_of<const NZ: usize>(
                 count[row.start],
                 &share[row.clone()],
                 &mut zone_rows[row.clone()],
-            );
+            )
+            .through_loss(services[s].fx.loss);
             let totals = Totals {
                 ok: (0.0 + t.ok) + m.ok_rps * g,
                 failed: (0.0 + t.failed) + m.failed_rps * g,
@@ -432,7 +433,7 @@ fn latency_of<const NZ: usize>(
             out_rows[z] = r;
             sum.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
         }
-        call_sums[s] = sum.finish();
+        call_sums[s] = sum.finish().through_loss(services[s].fx.loss);
         let svc = &mut services[s];
         for (dep, sums) in svc.deps.iter_mut().zip(dep_sums.iter_mut()) {
             set_dep_sums(dep, std::mem::take(sums));
@@ -618,93 +619,91 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
         }
         let c = dep.callee as usize;
         let timeout = dep.timeout_ms;
-        let (ok_frac, lat50, lat99, cause, retry, hold) = if dep
-            .breaker_open_until
-            .is_some_and(|until| tick < until)
-        {
-            (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
-        } else {
-            let link = DepLink {
-                callee: &services[c],
-                dep,
-                dns_failing,
-            };
-            let pool_frac = idep.pool_frac;
-            let o = if own_loss {
-                let zc = zone_call_apart::<NZ>(
-                    *view,
-                    zones,
-                    reach,
-                    services,
-                    c,
-                    z,
-                    inst.fx.loss,
-                    timeout,
-                );
-                dep_outcome(&zc, &link, pool_frac)
-            } else if let Some(call) = view.summed(c, z, zone_loss, services[c].fx.loss, timeout) {
-                // Calls that see the callee's zones summed (the usual case): the call is
-                // at hand, and its outcome costs less than a memo slot's stores would.
-                #[cfg(debug_assertions)]
-                check_call(
-                    &call,
-                    &zone_call::<NZ>(view, zones, reach, services, c, z, zone_loss, timeout),
-                    "a summed call",
-                );
-                dep_outcome(&call, &link, pool_frac)
+        let (ok_frac, lat50, lat99, cause, retry, hold) =
+            if dep.breaker_open_until.is_some_and(|until| tick < until) {
+                (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
             } else {
-                // Callers of the same callee with the same timeout, from zones
-                // that see it the same way, see the same calls: memoised per
-                // callee for this tick, with the last outcome computed from them.
-                let key = (timeout.to_bits(), zone_loss.to_bits(), reach_class[z]);
-                let slots = &mut zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
-                let outcome_key = Some((dep.retries, pool_frac.to_bits()));
-                // Slots are taken in order and kept all tick: the first slot with
-                // this key or free is the one with the key if there is one.
-                let round = k.memo_round;
-                match slots.iter_mut().find(|m| m.round != round || m.key == key) {
-                    Some(m) => {
-                        if m.round != round {
-                            // Computed in the slot.
-                            m.round = round;
-                            m.key = key;
-                            m.call = zone_call::<NZ>(
-                                view, zones, reach, services, c, z, zone_loss, timeout,
+                let link = DepLink {
+                    callee: &services[c],
+                    dep,
+                    dns_failing,
+                };
+                let pool_frac = idep.pool_frac;
+                let o = if own_loss {
+                    let zc = zone_call_apart::<NZ>(
+                        *view,
+                        zones,
+                        reach,
+                        services,
+                        c,
+                        z,
+                        inst.fx.loss,
+                        timeout,
+                    );
+                    dep_outcome(&zc, &link, pool_frac)
+                } else if let Some(call) = view.summed(c, z, zone_loss, timeout) {
+                    // Calls that see the callee's zones summed (the usual case): the call is
+                    // at hand, and its outcome costs less than a memo slot's stores would.
+                    #[cfg(debug_assertions)]
+                    check_call(
+                        &call,
+                        &zone_call::<NZ>(view, zones, reach, services, c, z, zone_loss, timeout),
+                        "a summed call",
+                    );
+                    dep_outcome(&call, &link, pool_frac)
+                } else {
+                    // Callers of the same callee with the same timeout, from zones
+                    // that see it the same way, see the same calls: memoised per
+                    // callee for this tick, with the last outcome computed from them.
+                    let key = (timeout.to_bits(), zone_loss.to_bits(), reach_class[z]);
+                    let slots = &mut zone_memo[c * ZONE_MEMO_SLOTS..(c + 1) * ZONE_MEMO_SLOTS];
+                    let outcome_key = Some((dep.retries, pool_frac.to_bits()));
+                    // Slots are taken in order and kept all tick: the first slot with
+                    // this key or free is the one with the key if there is one.
+                    let round = k.memo_round;
+                    match slots.iter_mut().find(|m| m.round != round || m.key == key) {
+                        Some(m) => {
+                            if m.round != round {
+                                // Computed in the slot.
+                                m.round = round;
+                                m.key = key;
+                                m.call = zone_call::<NZ>(
+                                    view, zones, reach, services, c, z, zone_loss, timeout,
+                                );
+                                m.outcome = dep_outcome(&m.call, &link, pool_frac);
+                                m.outcome_key = outcome_key;
+                            } else if m.outcome_key != outcome_key {
+                                m.outcome = dep_outcome(&m.call, &link, pool_frac);
+                                m.outcome_key = outcome_key;
+                            }
+                            // A slot of this round is this call's (never one of an earlier one).
+                            #[cfg(debug_assertions)]
+                            check_call(
+                                &m.call,
+                                &zone_call::<NZ>(
+                                    view, zones, reach, services, c, z, zone_loss, timeout,
+                                ),
+                                "a memoised call",
                             );
-                            m.outcome = dep_outcome(&m.call, &link, pool_frac);
-                            m.outcome_key = outcome_key;
-                        } else if m.outcome_key != outcome_key {
-                            m.outcome = dep_outcome(&m.call, &link, pool_frac);
-                            m.outcome_key = outcome_key;
+                            m.outcome
                         }
-                        // A slot of this round is this call's (never one of an earlier one).
-                        #[cfg(debug_assertions)]
-                        check_call(
-                            &m.call,
-                            &zone_call::<NZ>(
-                                view, zones, reach, services, c, z, zone_loss, timeout,
-                            ),
-                            "a memoised call",
-                        );
-                        m.outcome
+                        None => {
+                            let call = zone_call_apart::<NZ>(
+                                *view, zones, reach, services, c, z, zone_loss, timeout,
+                            );
+                            dep_outcome(&call, &link, pool_frac)
+                        }
                     }
-                    None => {
-                        let call = zone_call_apart::<NZ>(
-                            *view, zones, reach, services, c, z, zone_loss, timeout,
-                        );
-                        dep_outcome(&call, &link, pool_frac)
-                    }
-                }
+                };
+                (
+                    o.ok_frac,
+                    o.l50,
+                    o.l99,
+                    o.cause,
+                    idep.fresh_rps * o.retry_factor,
+                    o.hold,
+                )
             };
-            (
-                o.ok_frac,
-                o.l50,
-                o.l99,
-                o.cause,
-                idep.fresh_rps * o.retry_factor,
-                o.hold,
-            )
-        };
         // Smoothed: pools react to the recent past, not to one tick.
         idep.hold_ms = if idep.hold_ms > 0.0 {
             HOLD_SMOOTHING * idep.hold_ms + (1.0 - HOLD_SMOOTHING) * hold
@@ -804,7 +803,7 @@ fn check_lone(
         sum.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
     }
     assert_eq!(
-        sum.finish().bits(),
+        sum.finish().through_loss(svc.fx.loss).bits(),
         call_sum.bits(),
         "a usual service's sums"
     );
@@ -1284,22 +1283,16 @@ pub struct ZoneView<'a> {
 
 impl ZoneView<'_> {
     /// `zone_call`'s answer for calls from zone `z` (with packet loss `own_loss` on the
-    /// caller's side) to service `c` (with packet loss `callee_loss`), from the callee's
-    /// `CallSum`, when it is that sum: no packet loss anywhere, every zone in reach and no
-    /// zone's tail near the timeout. `None` otherwise (then `zone_call` tells).
+    /// caller's side) to service `c`, from the callee's `CallSum`, when it is that sum: no
+    /// packet loss anywhere (the callee's own is folded into its `CallSum`'s tail,
+    /// `CallSum::through_loss`), every zone in reach and no zone's tail near the timeout.
+    /// `None` otherwise (then `zone_call` tells).
     #[inline(always)]
-    fn summed(
-        &self,
-        c: usize,
-        z: usize,
-        own_loss: f64,
-        callee_loss: f64,
-        timeout: f64,
-    ) -> Option<ZoneCall> {
+    fn summed(&self, c: usize, z: usize, own_loss: f64, timeout: f64) -> Option<ZoneCall> {
         let sum = &self.sums[c];
         let reaches_all = z < 64 && self.reach_all >> z & 1 != 0;
         // Without short-circuit: all the values are at hand.
-        let quiet = self.lossless & (own_loss == 0.0) & (callee_loss == 0.0) & reaches_all;
+        let quiet = self.lossless & (own_loss == 0.0) & reaches_all;
         if !(quiet && times_out_nothing(sum.tail, timeout)) {
             return None;
         }
@@ -1382,6 +1375,17 @@ impl CallSum {
         } else {
             self.l99
         };
+        self
+    }
+
+    /// The sum as calls to a service with its own packet loss `loss` (0–1) see it: with any
+    /// loss (or NaN) they do not see the plain sum, so its tail is NaN and the timeout test
+    /// of `ZoneView::summed` fails on it, as its test of the callee's loss did.
+    #[inline(always)]
+    fn through_loss(mut self, loss: f64) -> CallSum {
+        if loss != 0.0 {
+            self.tail = f64::NAN;
+        }
         self
     }
 }
@@ -1685,8 +1689,8 @@ mod tests {
             for r in &rows {
                 sum.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
             }
-            let sums = [sum.finish()];
-            let tail = sums[0].tail;
+            let plain = sum.finish();
+            let tail = plain.tail;
             let timeout = timeout_around(tail, i, || next() * 4.0 * scale);
             // Every zone in reach, or (one case in 8) zone 0 out of reach of the caller's,
             // the last.
@@ -1702,6 +1706,7 @@ mod tests {
             // Packet loss on the caller's side or the callee's in one case in 8 each.
             let own_loss = if i % 8 == 6 { 0.01 } else { 0.0 };
             services[0].fx.loss = if i % 8 == 7 { 0.02 } else { 0.0 };
+            let sums = [plain.through_loss(services[0].fx.loss)];
             let zones = vec![
                 ZoneState {
                     up: true,
@@ -1726,7 +1731,7 @@ mod tests {
                     .filter(|r| r.share > 0.0)
                     .all(|r| times_out_nothing((r.p99 + 0.0).at_least(r.p50 + 0.0), timeout));
             let lossy = own_loss > 0.0 || services[0].fx.loss > 0.0;
-            match view.summed(0, z, own_loss, services[0].fx.loss, timeout) {
+            match view.summed(0, z, own_loss, timeout) {
                 Some(call) => {
                     answered += 1;
                     assert!(
