@@ -172,19 +172,34 @@ pub fn expire(fleet: &mut Fleet, model: &Model, rt: &IncidentRuntime, tick: u64)
     }
 }
 
-/// Resets every per-tick effect to neutral: of every zone and service, and of the instances
-/// `set` (those whose effects may not be neutral: see [`struck_instances`]), or of every
-/// instance if `None`.
-pub fn reset_effects(fleet: &mut Fleet, set: Option<&[u32]>) {
+/// A service's effects with no incident: normal load, nothing else.
+pub fn neutral_service_effects() -> ServiceEffects {
+    ServiceEffects {
+        load_factor: 1.0,
+        ..ServiceEffects::default()
+    }
+}
+
+/// Resets every per-tick effect to neutral: of every zone, of the instances `set` (those
+/// whose effects may not be neutral: see [`struck_instances`]) or of every instance if
+/// `None`, and of the services `services` (see [`touched_services`]) or of every service if
+/// `None`.
+pub fn reset_effects(fleet: &mut Fleet, set: Option<&[u32]>, services: Option<&[u32]>) {
     for zone in &mut fleet.zones {
         zone.loss = 0.0;
         zone.steal = 0.0;
     }
-    for svc in &mut fleet.services {
-        svc.fx = ServiceEffects {
-            load_factor: 1.0,
-            ..ServiceEffects::default()
-        };
+    match services {
+        Some(ids) => {
+            for &s in ids {
+                fleet.services[s as usize].fx = neutral_service_effects();
+            }
+        }
+        None => {
+            for svc in &mut fleet.services {
+                svc.fx = neutral_service_effects();
+            }
+        }
     }
     match set {
         Some(ids) => {
@@ -200,6 +215,14 @@ pub fn reset_effects(fleet: &mut Fleet, set: Option<&[u32]>) {
     }
     fleet.reach.iter_mut().for_each(|r| *r = true);
     fleet.dns_failing = false;
+}
+
+/// Adds to `ids` every service whose effects [`apply`] may set for the incident `rt`: its root
+/// service; returns `false` when it cannot tell (a network partition stalls the replication
+/// of any service across the cut) and the caller must take every service.
+pub fn touched_services(rt: &IncidentRuntime, ids: &mut Vec<u32>) -> bool {
+    ids.extend(rt.service);
+    rt.kind.class() != FaultClass::NetworkPartition
 }
 
 /// Adds to `ids` every instance whose effects [`apply`] may set for the incident `rt`: its

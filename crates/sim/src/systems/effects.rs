@@ -16,16 +16,28 @@ pub fn fault_effects(
     incidents: &Incidents,
     sc: &mut Scratch,
 ) {
-    faults::reset_effects(fleet, sc.fx_struck.as_deref());
+    faults::reset_effects(fleet, sc.fx_struck.as_deref(), sc.fx_services.as_deref());
     let mut struck = sc.fx_struck.take().unwrap_or_default();
     struck.clear();
+    let mut touched = sc.fx_services.take().unwrap_or_default();
+    touched.clear();
     let mut known = true;
+    let mut known_services = true;
     for (status, rt) in incidents.statuses.iter().zip(&incidents.runtime) {
         if status.active {
             known &= faults::struck_instances(fleet, rt, &mut struck);
+            known_services &= faults::touched_services(rt, &mut touched);
             faults::apply(fleet, model, rt, status, clock.tick);
         }
     }
+    debug_assert!(
+        !known_services
+            || fleet.services.iter().enumerate().all(|(s, svc)| {
+                svc.fx == faults::neutral_service_effects() || touched.contains(&(s as u32))
+            }),
+        "an incident set the effects of a service it does not touch"
+    );
+    sc.fx_services = known_services.then_some(touched);
     debug_assert!(
         !known
             || fleet.instances.iter().enumerate().all(|(id, inst)| {

@@ -121,6 +121,9 @@ pub struct Scratch {
     /// The instances whose fault effects the last fault-effects stage may have set (ids,
     /// possibly repeated); `None` when it could not tell, or before the first tick.
     pub fx_struck: Option<Vec<u32>>,
+    /// The services whose fault effects the last fault-effects stage may have set (indices,
+    /// possibly repeated); `None` when it could not tell, or before the first tick.
+    pub fx_services: Option<Vec<u32>>,
     /// Per instance: it may have fault effects this tick (see `fx_struck`; set by `load`).
     pub fx_maybe: Vec<bool>,
     /// Per service: one of its instances may have fault effects this tick (`fx_maybe`; set
