@@ -777,18 +777,7 @@ fn check_lone(
 ) {
     let (m, zl, nz) = (&lead.m, lead.zone as usize, counts.len());
     let mut acc = [ZoneAcc::default(); MAX_ZONES];
-    let a = &mut acc[zl];
-    a.shared.offered += m.offered_rps;
-    a.shared.done += m.served_rps + m.abandoned_rps;
-    a.shared.potential += succ;
-    a.shared.p50_plain += m.latency_p50_ms;
-    a.shared.n += 1;
-    a.own.ok += m.ok_rps;
-    a.own.p50 += m.latency_p50_ms * m.offered_rps;
-    a.own.p99 = a.own.p99.at_least(m.latency_p99_ms);
-    if m.cause != Cause::None {
-        a.own.cause = m.cause;
-    }
+    acc[zl] = ZoneAcc::of_leader(m, succ);
     let mut sum = CallSum::default();
     for (z, a) in acc[..nz].iter_mut().enumerate() {
         let n = counts[z] - a.shared.n;
@@ -1046,6 +1035,28 @@ pub struct ZoneAcc {
     pub shared: ZoneShared,
     /// Sums kept for every zone.
     pub own: ZoneOwn,
+}
+
+#[cfg(any(debug_assertions, test))]
+impl ZoneAcc {
+    /// A zone's sums holding only a running leader with numbers `m` and success share
+    /// `succ`, added as the stage adds an instance it computed (its cause only if it has
+    /// one): what the checks of the usual service's path start from.
+    fn of_leader(m: &InstanceTick, succ: f64) -> ZoneAcc {
+        let mut a = ZoneAcc::default();
+        a.shared.offered += m.offered_rps;
+        a.shared.done += m.served_rps + m.abandoned_rps;
+        a.shared.potential += succ;
+        a.shared.p50_plain += m.latency_p50_ms;
+        a.shared.n += 1;
+        a.own.ok += m.ok_rps;
+        a.own.p50 += m.latency_p50_ms * m.offered_rps;
+        a.own.p99 = a.own.p99.at_least(m.latency_p99_ms);
+        if m.cause != Cause::None {
+            a.own.cause = m.cause;
+        }
+        a
+    }
 }
 
 /// The sums of `ZoneAcc` that zones past `MAX_ZONES` share.
@@ -1882,20 +1893,8 @@ mod tests {
             };
             let succ = special(12, d[13]);
             let shares = vec![d[14]; nz];
-            // The leader's own sums in its zone, as the stage adds them (its cause only if
-            // it has one).
-            let mut lead = ZoneAcc::default();
-            lead.shared.offered += m.offered_rps;
-            lead.shared.done += m.served_rps + m.abandoned_rps;
-            lead.shared.potential += succ;
-            lead.shared.p50_plain += m.latency_p50_ms;
-            lead.shared.n += 1;
-            lead.own.ok += m.ok_rps;
-            lead.own.p50 += m.latency_p50_ms * m.offered_rps;
-            lead.own.p99 = crate::num::Bound::at_least(lead.own.p99, m.latency_p99_ms);
-            if m.cause != Cause::None {
-                lead.own.cause = m.cause;
-            }
+            // The leader's own sums in its zone, as the stage adds them.
+            let lead = ZoneAcc::of_leader(&m, succ);
             // The stage's per-zone way.
             let mut acc = vec![ZoneAcc::default(); nz];
             acc[zl] = lead;
