@@ -184,6 +184,10 @@ pub fn rolling_restart(
             restart(fleet, model, id, tick);
         } else {
             fleet.instances[id as usize].restart_at = Some(at);
+            // A restart planned: the resources stage looks for lifecycle work here again
+            // (`ServiceState::life_kept`).
+            let s = fleet.instances[id as usize].service;
+            fleet.rotation_changed(s);
         }
     }
 }
