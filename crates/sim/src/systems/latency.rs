@@ -1661,6 +1661,15 @@ mod tests {
         }
     }
 
+    /// The model of the determinism fixture (seed 1): a small fleet the tests take services
+    /// and instances from.
+    fn fixture_model() -> Model {
+        let text = include_str!("../../tests/fixtures/determinism.ron");
+        let scenario = Arc::new(breakathon_scenario::parse_unchecked(text).expect("fixture"));
+        let schedule = Arc::new(FaultSchedule::compute(&scenario, 1));
+        Model::new(scenario, schedule).expect("model")
+    }
+
     /// `zone_call`'s numbers and cause, as bits.
     fn call_bits(c: &ZoneCall) -> ([u64; 6], crate::state::DepCause) {
         let n = [c.s_net, c.l50, c.l99, c.unreach, c.timed_out, c.upstream];
@@ -1674,10 +1683,7 @@ mod tests {
     /// zone out of reach and with packet loss on either side (then it never answers).
     #[test]
     fn a_summed_call_is_zone_calls_answer_where_it_answers() {
-        let text = include_str!("../../tests/fixtures/determinism.ron");
-        let scenario = Arc::new(breakathon_scenario::parse_unchecked(text).expect("fixture"));
-        let schedule = Arc::new(FaultSchedule::compute(&scenario, 1));
-        let model = Model::new(scenario, schedule).expect("model");
+        let model = fixture_model();
         let mut services = initial_fleet(&model).services;
         let mut next = units(0x853c_49e6_748f_ea9b);
         let (mut answered, mut declined) = (0, 0);
@@ -1769,10 +1775,7 @@ mod tests {
     /// rotation.
     #[test]
     fn the_usual_service_is_one_running_leader_of_every_instance_in_rotation() {
-        let text = include_str!("../../tests/fixtures/determinism.ron");
-        let scenario = Arc::new(breakathon_scenario::parse_unchecked(text).expect("fixture"));
-        let schedule = Arc::new(FaultSchedule::compute(&scenario, 1));
-        let model = Model::new(scenario, schedule).expect("model");
+        let model = fixture_model();
         let mut instances = initial_fleet(&model).instances;
         assert!(instances.len() >= 2, "the fixture's instances");
         for inst in &mut instances[..2] {
