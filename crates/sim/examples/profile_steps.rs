@@ -3,7 +3,8 @@
 //! for `valgrind --tool=callgrind` or `perf`.
 //!
 //! `cargo run -p breakathon-sim --release --example profile_steps -- [SCENARIO] [TICKS]`
-//! (with `PROFILE_STATE_HASH=1`, it also prints the hash of the whole world at the end).
+//! (with `PROFILE_STATE_HASH=1`, it also prints the hash of the whole world at the end; with
+//! `PROFILE_NO_RECORDING=1` the world records no telemetry, as a dry run's worlds).
 use std::sync::Arc;
 
 use breakathon_sim::{FaultSchedule, Simulation};
@@ -23,6 +24,9 @@ fn main() {
     let scenario = Arc::new(breakathon_scenario::parse_unchecked(&text).expect("parse"));
     let schedule = Arc::new(FaultSchedule::compute(&scenario, scenario.seed));
     let mut sim = Simulation::new(scenario, schedule).expect("sim");
+    if std::env::var_os("PROFILE_NO_RECORDING").is_some() {
+        sim.stop_recording();
+    }
     let t0 = std::time::Instant::now();
     let mut ok = 0.0;
     let mut failed = 0.0;
