@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use breakathon_sim::history::PackedPoint;
-use breakathon_sim::{FaultSchedule, RingMarks, Simulation, StoredLine};
+use breakathon_sim::{FaultSchedule, RingMarks, Simulation};
 
 /// Counts live bytes, peak live bytes and allocations, then defers to the system allocator.
 struct Counting;
@@ -93,7 +93,10 @@ fn main() {
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations_before;
     let after = LIVE_BYTES.load(Ordering::Relaxed) - before;
     let peak = PEAK_BYTES.load(Ordering::Relaxed) - before;
-    let snapshot = serde_json::to_vec(&sim.snapshot()).expect("snapshot serializes");
+    let snapshot = sim.snapshot();
+    let log_ring = &snapshot.telemetry.logs;
+    let (log_ring_bytes, log_text_bytes) = (log_ring.heap_bytes(), log_ring.text_bytes());
+    let snapshot = serde_json::to_vec(&snapshot).expect("snapshot serializes");
     let hash_start = std::time::Instant::now();
     std::hint::black_box(sim.state_hash());
     let hash_ms = hash_start.elapsed().as_secs_f64() * 1e3;
@@ -112,12 +115,12 @@ fn main() {
     println!("  state_hash() once        {hash_ms:>10.2} ms");
     println!("  incidents injected       {:>10}", sim.incidents().len());
     let logs = sim.logs(None, None, 0, usize::MAX);
-    let log_text: usize = logs.iter().map(|l| l.message.len()).sum();
     println!(
-        "  log lines kept           {:>10} ({} B each + {:.1} B of text on average)",
+        "  log lines kept           {:>10} ({:.1} B of text on average; the ring's slots and \
+         text buffer {:.2} MiB)",
         logs.len(),
-        std::mem::size_of::<StoredLine>(),
-        log_text as f64 / logs.len().max(1) as f64
+        log_text_bytes as f64 / logs.len().max(1) as f64,
+        mib(log_ring_bytes as u64)
     );
     println!(
         "  metric point size        {:>10} B (stored)",

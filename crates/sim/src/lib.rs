@@ -6,7 +6,7 @@
 //! API), [`action`], [`incident`], [`telemetry`], [`view`], [`snapshot`] (public types),
 //! [`model`] (static facts and the model's constants), [`state`] (the mutable resources),
 //! [`faults`] (the catalog in the engine), [`systems`] (one module per tick stage),
-//! [`history`] (bounded metric history), [`rng`] (named seeded streams), [`ops`] (instance
+//! [`history`] (bounded metric history), [`log_ring`] (the kept log lines), [`rng`] (named seeded streams), [`ops`] (instance
 //! operations).
 
 pub mod action;
@@ -15,6 +15,7 @@ pub mod error;
 pub mod faults;
 pub mod history;
 pub mod incident;
+pub mod log_ring;
 pub mod model;
 pub mod num;
 pub mod ops;

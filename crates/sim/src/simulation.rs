@@ -10,13 +10,14 @@ use crate::error::{ActionError, SimError};
 use crate::faults::{Incidents, health};
 use crate::history::{OLD_POINTS, RECENT_POINTS, Ring, RingGap};
 use crate::incident::IncidentStatus;
+use crate::log_ring::LogRing;
 use crate::model::Model;
 use crate::rng::Rngs;
 use crate::schedule::FaultSchedule;
 use crate::snapshot::{Fnv1a, RingDelta, RingMarks, RingTicks, SNAPSHOT_FORMAT, WorldSnapshot};
 use crate::state::{Clock, Fleet, Life};
 use crate::systems::customers::CustomerState;
-use crate::systems::telemetry::{MAX_LOG_LINES, TelemetryState, point_of};
+use crate::systems::telemetry::{TelemetryState, point_of};
 use crate::systems::{self, ActionQueue, PendingLogs, Recording, Report, Scratch, followers};
 use crate::telemetry::{AlertView, Complaint, LogLine, MetricPoint, TickReport};
 use crate::view::{
@@ -233,27 +234,26 @@ impl Simulation {
         let telemetry = self.world.resource::<TelemetryState>();
         let mut out: Vec<LogLine> = telemetry
             .logs
-            .items
             .iter()
             .rev()
-            .take_while(|l| l.tick >= since_tick)
-            .filter(|l| only.is_none_or(|s| l.service == s))
+            .take_while(|l| l.info.tick >= since_tick)
+            .filter(|l| only.is_none_or(|s| l.info.service == s))
             .filter(|l| {
                 query
                     .as_ref()
-                    .is_none_or(|q| l.message.to_lowercase().contains(q.as_str()))
+                    .is_none_or(|q| l.message().to_lowercase().contains(q.as_str()))
             })
             .take(limit)
             .map(|l| LogLine {
-                tick: l.tick,
+                tick: l.info.tick,
                 service: model
                     .services
-                    .get(l.service as usize)
+                    .get(l.info.service as usize)
                     .map(|s| s.name.clone())
                     .unwrap_or_default(),
-                instance: l.instance,
-                level: l.level,
-                message: l.message.to_string(),
+                instance: l.info.instance,
+                level: l.info.level,
+                message: l.message().to_owned(),
             })
             .collect();
         out.reverse();
@@ -374,9 +374,8 @@ impl Simulation {
             || snapshot
                 .telemetry
                 .logs
-                .items
                 .iter()
-                .any(|l| l.service as usize >= model.services.len())
+                .any(|l| l.info.service as usize >= model.services.len())
         {
             return Err(SimError::SnapshotMismatch(
                 "the telemetry refers to an unknown service".into(),
@@ -392,7 +391,7 @@ impl Simulation {
         RingMarks {
             recent: telemetry.history.iter().map(|h| h.recent.pushed).collect(),
             old: telemetry.history.iter().map(|h| h.old.pushed).collect(),
-            logs: telemetry.logs.pushed,
+            logs: telemetry.logs.pushed(),
         }
     }
 
@@ -422,7 +421,7 @@ impl Simulation {
         RingTicks {
             recent: oldest(|h| h.recent.items.front().map(|p| p.tick)),
             old: oldest(|h| h.old.items.front().map(|p| p.tick)),
-            logs: telemetry.logs.items.front().map(|l| l.tick),
+            logs: telemetry.logs.first_tick(),
         }
     }
 
@@ -450,10 +449,7 @@ impl Simulation {
                     acc_count: h.acc_count,
                 })
                 .collect(),
-            logs: Ring {
-                items: Default::default(),
-                pushed: telemetry.logs.pushed,
-            },
+            logs: LogRing::counted(telemetry.logs.pushed()),
             alerts: telemetry.alerts.clone(),
         };
         WorldSnapshot {
@@ -501,12 +497,8 @@ impl Simulation {
             )
             .map_err(|g| gap(format!("downsampled history of service {s}"), g))?;
         }
-        telemetry.logs = Ring::rebuild(
-            telemetry.logs.pushed,
-            MAX_LOG_LINES,
-            deltas.iter().map(|d| &d.logs),
-        )
-        .map_err(|g| gap("log".into(), g))?;
+        telemetry.logs = LogRing::rebuild(telemetry.logs.pushed(), deltas.iter().map(|d| &d.logs))
+            .map_err(|g| gap("log".into(), g))?;
         Self::restore(scenario, schedule, base)
     }
 

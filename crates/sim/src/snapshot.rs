@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use crate::error::SimError;
 use crate::faults::Incidents;
 use crate::history::{OLD_POINTS, PackedPoint, RECENT_POINTS, Ring, RingSlice, ring_len};
+use crate::log_ring::{LineInfo, LogRing};
 use crate::rng::Rngs;
 use crate::state::{Clock, Fleet};
 use crate::systems::customers::CustomerState;
@@ -355,10 +356,23 @@ struct LineRef<'a> {
     text: &'a [u8],
 }
 
-impl LineRef<'_> {
+impl<'a> LineRef<'a> {
+    fn text(&self) -> Result<&'a str, SimError> {
+        std::str::from_utf8(self.text)
+            .map_err(|_| SimError::SnapshotMismatch("a log chunk has text not in UTF-8".into()))
+    }
+
+    fn info(&self) -> LineInfo {
+        LineInfo {
+            tick: self.tick,
+            instance: self.instance,
+            service: self.service,
+            level: self.level,
+        }
+    }
+
     fn into_stored(self) -> Result<StoredLine, SimError> {
-        let text = std::str::from_utf8(self.text)
-            .map_err(|_| SimError::SnapshotMismatch("a log chunk has text not in UTF-8".into()))?;
+        let text = self.text()?;
         Ok(StoredLine {
             tick: self.tick,
             message: text.into(),
@@ -395,18 +409,19 @@ fn read_line<'a>(r: &mut Reader<'a>) -> Result<LineRef<'a>, SimError> {
     })
 }
 
-/// Appends lines `from..to` of a segment of encoded log lines (earlier ones are skipped).
-fn take_lines(
-    seg: &Segment<'_>,
+/// Appends lines `from..to` of a segment of encoded log lines (earlier ones are skipped),
+/// borrowed from the segment.
+fn take_lines<'a>(
+    seg: &Segment<'a>,
     from: usize,
     to: usize,
-    items: &mut VecDeque<StoredLine>,
+    items: &mut VecDeque<LineRef<'a>>,
 ) -> Result<(), SimError> {
     let mut r = Reader { bytes: seg.bytes };
     for i in 0..to {
         let line = read_line(&mut r)?;
         if i >= from {
-            items.push_back(line.into_stored()?);
+            items.push_back(line);
         }
     }
     Ok(())
@@ -456,15 +471,22 @@ impl WorldSnapshot {
                 bytes: r.bytes,
             });
         }
-        let logs = &mut self.telemetry.logs;
+        let pushed = self.telemetry.logs.pushed();
+        let mut lines = VecDeque::new();
         fill_window(
-            &mut logs.items,
-            logs.pushed,
+            &mut lines,
+            pushed,
             MAX_LOG_LINES,
             &mut segments,
             &|| "log".to_owned(),
             &mut take_lines,
-        )
+        )?;
+        let mut kept = Vec::with_capacity(lines.len());
+        for line in &lines {
+            kept.push((line.info(), line.text()?));
+        }
+        self.telemetry.logs = LogRing::from_kept(pushed, kept);
+        Ok(())
     }
 }
 
@@ -571,7 +593,7 @@ mod tests {
         let history = &whole.telemetry.history[0];
         assert_eq!(history.recent.items.len(), crate::history::RECENT_POINTS);
         assert!(!history.old.items.is_empty());
-        assert!(!whole.telemetry.logs.items.is_empty());
+        assert!(!whole.telemetry.logs.is_empty());
     }
 
     #[test]

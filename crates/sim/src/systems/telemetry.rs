@@ -11,18 +11,15 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::{IncidentRuntime, Incidents};
-use crate::history::{PackedPoint, Ring, ServiceHistory};
+use crate::history::{PackedPoint, ServiceHistory};
+use crate::log_ring::{LineInfo, LogRing};
 use crate::model::{Model, STALE_LAG_S};
 use crate::rng::Rngs;
 use crate::state::{Cause, Clock, DepCause, Fleet, Instance, Life, ServiceState, ServiceTick};
 use crate::systems::{PendingLogs, Recording};
-use crate::telemetry::{LogLevel, METRICS, MetricPoint, StoredLine};
+use crate::telemetry::{LogLevel, METRICS, MetricPoint};
 
-/// Most log lines a world keeps (oldest dropped first).
-pub const MAX_LOG_LINES: usize = 10_000;
-/// Fewest lines the log ring's capacity grows by at once (it doubles up to
-/// [`MAX_LOG_LINES`], never beyond).
-pub const MIN_LOG_GROWTH_LINES: usize = 64;
+pub use crate::log_ring::{MAX_LOG_LINES, MIN_LOG_GROWTH_LINES};
 /// An instance with failures writes an error line every this many ticks.
 pub const ERROR_LOG_EVERY_TICKS: u64 = 5;
 /// A service writes a routine access line every this many ticks.
@@ -51,7 +48,7 @@ pub struct TelemetryState {
     /// Metric history per service.
     pub history: Vec<ServiceHistory>,
     /// Log lines, oldest first (at most [`MAX_LOG_LINES`]).
-    pub logs: Ring<StoredLine>,
+    pub logs: LogRing,
     /// Per alert rule (same order as `Model::alert_rules`).
     pub alerts: Vec<AlertState>,
 }
@@ -62,7 +59,7 @@ impl TelemetryState {
         for h in &mut self.history {
             h.fit_capacity();
         }
-        self.logs.fit_capacity(MAX_LOG_LINES, MIN_LOG_GROWTH_LINES);
+        self.logs.fit_capacity();
     }
 }
 
@@ -305,14 +302,13 @@ pub fn telemetry(
     // Logs the other stages queued this tick.
     for (s, index, level, message) in pending.lines.drain(..) {
         if visible(model, fleet, s, index) {
-            push_log(
-                &mut state.logs,
+            let info = LineInfo {
                 tick,
-                s,
-                index,
+                instance: index,
+                service: s,
                 level,
-                message.into_boxed_str(),
-            );
+            };
+            state.logs.push(info, &message);
         }
     }
     if state.history.len() != ns {
@@ -663,11 +659,9 @@ fn all_disks_full(model: &Model, fleet: &Fleet, s: u32) -> bool {
     running.peek().is_some() && running.all(|i| i.disk_used_gb >= disk)
 }
 
-/// Where this tick's lines go: the log ring, and a buffer each line is written into first
-/// (so that it is stored in one allocation of its exact length, with no spare capacity to
-/// give back).
+/// Where this tick's lines go: the log ring, and a buffer each line is written into first.
 struct LineSink<'a> {
-    logs: &'a mut Ring<StoredLine>,
+    logs: &'a mut LogRing,
     buf: &'a mut String,
     tick: u64,
 }
@@ -683,63 +677,14 @@ impl LineSink<'_> {
     ) {
         self.buf.clear();
         write(self.buf);
-        // Room first: the oldest line's memory is given back before this one's is taken
-        // (the allocator can hand it out again at once).
-        make_room(self.logs);
-        let line = StoredLine {
+        let info = LineInfo {
             tick: self.tick,
-            message: Box::from(self.buf.as_str()),
             instance,
             service: s,
             level,
         };
-        append(self.logs, line);
+        self.logs.push(info, self.buf);
     }
-}
-
-/// Appends a line of service `s` to `logs`, as [`LineSink::line`] does.
-fn push_log(
-    logs: &mut Ring<StoredLine>,
-    tick: u64,
-    s: u32,
-    instance: Option<u32>,
-    level: LogLevel,
-    message: Box<str>,
-) {
-    make_room(logs);
-    append(
-        logs,
-        StoredLine {
-            tick,
-            message,
-            instance,
-            service: s,
-            level,
-        },
-    );
-}
-
-/// Makes room in `logs` for one more line: drops the oldest if it holds [`MAX_LOG_LINES`],
-/// else grows its capacity when it is full (doubling, by at least [`MIN_LOG_GROWTH_LINES`],
-/// never beyond [`MAX_LOG_LINES`]). What `Ring::push` does before it appends.
-#[inline]
-fn make_room(logs: &mut Ring<StoredLine>) {
-    let len = logs.items.len();
-    if len >= MAX_LOG_LINES {
-        logs.items.pop_front();
-    } else if len == logs.items.capacity() {
-        let growth = len.max(MIN_LOG_GROWTH_LINES);
-        logs.items
-            .reserve_exact(growth.clamp(1, MAX_LOG_LINES - len));
-    }
-}
-
-/// Appends `line` to `logs` after [`make_room`].
-#[inline]
-fn append(logs: &mut Ring<StoredLine>, line: StoredLine) {
-    debug_assert!(logs.items.len() < MAX_LOG_LINES);
-    logs.items.push_back(line);
-    logs.pushed += 1;
 }
 
 /// The smallest `i` that makes `tick + i` a multiple of `every` (at least 1).
