@@ -240,7 +240,7 @@ fn latency_of<const NZ: usize>(
                 &share[row.clone()],
                 &mut zone_rows[row.clone()],
             )
-            .through_loss(services[s].fx.loss);
+            .of_callee(&services[s]);
             let totals = Totals {
                 ok: (0.0 + t.ok) + m.ok_rps * g,
                 failed: (0.0 + t.failed) + m.failed_rps * g,
@@ -433,7 +433,7 @@ fn latency_of<const NZ: usize>(
             out_rows[z] = r;
             sum.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
         }
-        call_sums[s] = sum.finish().through_loss(services[s].fx.loss);
+        call_sums[s] = sum.finish().of_callee(&services[s]);
         let svc = &mut services[s];
         for (dep, sums) in svc.deps.iter_mut().zip(dep_sums.iter_mut()) {
             set_dep_sums(dep, std::mem::take(sums));
@@ -624,10 +624,15 @@ fn compute_instance<const NZ: usize, const SUMS: bool>(
                 (0.0, 0.0, 0.0, Some(DepCause::BreakerOpen), 0.0, 0.0)
             } else {
                 let link = DepLink {
-                    callee: &services[c],
+                    callee: &view.sums[c],
                     dep,
                     dns_failing,
                 };
+                debug_assert!(
+                    link.callee.refuse.to_bits() == services[c].conn_refuse.to_bits()
+                        && link.callee.cert_expired == services[c].fx.cert_expired,
+                    "the callee's sums carry its refused connections and certificate"
+                );
                 let pool_frac = idep.pool_frac;
                 let o = if own_loss {
                     let zc = zone_call_apart::<NZ>(
@@ -792,7 +797,7 @@ fn check_lone(
         sum.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
     }
     assert_eq!(
-        sum.finish().through_loss(svc.fx.loss).bits(),
+        sum.finish().of_callee(svc).bits(),
         call_sum.bits(),
         "a usual service's sums"
     );
@@ -1141,9 +1146,9 @@ impl Default for ZoneCall {
 /// The facts about one dependency that `dep_outcome` needs, the same for every instance of the
 /// caller: read where they are used (fewer values live across the dependency loop).
 struct DepLink<'a> {
-    /// The callee: the share of connections it refuses, whether its certificate expired (new
-    /// connections cannot be made; read only when a cause is taken).
-    callee: &'a ServiceState,
+    /// The callee's sums: the share of connections it refuses, whether its certificate
+    /// expired (new connections cannot be made; read only when a cause is taken).
+    callee: &'a CallSum,
     /// The caller's side of the call: its timeout (ms) and retries per failed call.
     dep: &'a DepState,
     /// Name resolution fails (new connections cannot be made).
@@ -1172,7 +1177,7 @@ pub struct DepOutcome {
 #[inline(always)]
 fn dep_outcome(zc: &ZoneCall, link: &DepLink<'_>, pool_frac: f64) -> DepOutcome {
     let timeout = link.dep.timeout_ms;
-    let refuse = link.callee.conn_refuse;
+    let refuse = link.callee.refuse;
     let mut l50 = zc.l50;
     let mut l99 = zc.l99;
     let conn_ok = pool_frac * (1.0 - refuse);
@@ -1200,7 +1205,7 @@ fn dep_outcome(zc: &ZoneCall, link: &DepLink<'_>, pool_frac: f64) -> DepOutcome 
     let cause = if f > CAUSE_THRESHOLD {
         let blocked = if link.dns_failing {
             DepCause::Dns
-        } else if link.callee.fx.cert_expired {
+        } else if link.callee.cert_expired {
             DepCause::Tls
         } else {
             DepCause::PoolTimeout
@@ -1342,14 +1347,26 @@ pub struct CallSum {
     pub tail: f64,
     /// A zone with calls rejects for quota.
     pub quota: bool,
+    /// The service's share of connections it refuses (`ServiceState::conn_refuse`, set by
+    /// `of_callee`): its callers' `dep_outcome` reads it here, with the sums.
+    pub refuse: f64,
+    /// The service's certificate expired (`ServiceEffects::cert_expired`, set by `of_callee`).
+    pub cert_expired: bool,
 }
 
 #[cfg(any(test, debug_assertions))]
 impl CallSum {
     /// Its numbers as bits, and its quota flag (for bit-for-bit checks).
-    fn bits(&self) -> ([u64; 5], bool) {
-        let n = [self.s_net, self.upstream, self.l50, self.l99, self.tail];
-        (n.map(f64::to_bits), self.quota)
+    fn bits(&self) -> ([u64; 6], [bool; 2]) {
+        let n = [
+            self.s_net,
+            self.upstream,
+            self.l50,
+            self.l99,
+            self.tail,
+            self.refuse,
+        ];
+        (n.map(f64::to_bits), [self.quota, self.cert_expired])
     }
 }
 
@@ -1398,6 +1415,17 @@ impl CallSum {
             self.tail = f64::NAN;
         }
         self
+    }
+
+    /// The sum as the callers of service `svc` read it this tick: through its packet loss
+    /// (`through_loss`), with its refused connections and certificate (which no stage
+    /// changes between its rows and its callers', computed after it).
+    #[inline(always)]
+    fn of_callee(self, svc: &ServiceState) -> CallSum {
+        let mut sum = self.through_loss(svc.fx.loss);
+        sum.refuse = svc.conn_refuse;
+        sum.cert_expired = svc.fx.cert_expired;
+        sum
     }
 }
 
