@@ -535,9 +535,9 @@ fn service_view(model: &Model, fleet: &Fleet, s: u32, tick: u64) -> ServiceView 
     let instances: Vec<InstanceView> = svc
         .instances
         .iter()
-        .map(|&id| &fleet.instances[id as usize])
-        .filter(|i| i.exists())
-        .map(|inst| {
+        .map(|&id| (&fleet.instances[id as usize], fleet.tick_of(id as usize)))
+        .filter(|(i, _)| i.exists())
+        .map(|(inst, shared)| {
             let phase = match inst.life {
                 Life::Booting { .. } => InstancePhase::Booting,
                 Life::Running { since_tick }
@@ -556,20 +556,24 @@ fn service_view(model: &Model, fleet: &Fleet, s: u32, tick: u64) -> ServiceView 
                 version: inst.version.clone(),
                 probe_healthy: inst.probe_healthy,
                 drained: inst.drained,
-                metrics: (!dark).then(|| InstanceMetrics {
-                    rps: inst.m.offered_rps,
-                    error_percent: if inst.m.offered_rps > 1e-9 {
-                        (inst.m.failed_rps / inst.m.offered_rps * 100.0).min(100.0)
-                    } else {
-                        0.0
-                    },
-                    latency_p50_ms: inst.m.latency_p50_ms,
-                    latency_p99_ms: inst.m.latency_p99_ms,
-                    cpu_percent: inst.m.cpu_percent,
-                    memory_percent: inst.m.memory_percent,
-                    disk_percent: inst.m.disk_percent,
-                    connections_in_use: inst.m.connections_in_use,
-                    saturation_percent: inst.m.utilisation * 100.0,
+                // (A follower's metrics are its leader's, `Fleet::tick_of`.)
+                metrics: (!dark).then(|| {
+                    let m = &shared.m;
+                    InstanceMetrics {
+                        rps: m.offered_rps,
+                        error_percent: if m.offered_rps > 1e-9 {
+                            (m.failed_rps / m.offered_rps * 100.0).min(100.0)
+                        } else {
+                            0.0
+                        },
+                        latency_p50_ms: m.latency_p50_ms,
+                        latency_p99_ms: m.latency_p99_ms,
+                        cpu_percent: m.cpu_percent,
+                        memory_percent: m.memory_percent,
+                        disk_percent: m.disk_percent,
+                        connections_in_use: m.connections_in_use,
+                        saturation_percent: m.utilisation * 100.0,
+                    }
                 }),
             }
         })

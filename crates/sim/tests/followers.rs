@@ -186,3 +186,30 @@ fn restarts_scale_out_and_crash_loops_wake_calm_services() {
     let crashes = sim.logs(Some("api"), Some("startup exception in v-bad"), 0, 100);
     assert!(!crashes.is_empty(), "api crash-looped");
 }
+
+#[test]
+fn views_show_a_followers_metrics_as_its_leaders() {
+    // A follower's metrics are its leader's, which nothing copies into it: readers go
+    // through the leader (`Fleet::tick_of`). The team's view of a world that kept its
+    // followers must equal the view of the world restored from its snapshot, where every
+    // instance holds its own metrics. api leaks memory, so its metrics change every tick.
+    let fault = r#"(name: "f", kind: memory_leak(mb_per_min: 300.0), target: Service("api"), trigger: At("20s"))"#;
+    let s = scenario(fault, Knobs::default());
+    let schedule = Arc::new(FaultSchedule::compute(&s, s.seed));
+    let mut sim = world(&s);
+    for at in [30, 60, 90] {
+        sim.step_until(at);
+        let restored = Simulation::restore(s.clone(), schedule.clone(), sim.snapshot()).unwrap();
+        let view = sim.fleet();
+        assert_eq!(view, restored.fleet(), "the views at tick {at}");
+        // api's four instances in two zones: some follow a leader (the same metrics), and
+        // their memory grew.
+        let api = view.services.iter().find(|v| v.name == "api").unwrap();
+        let metrics: Vec<_> = api.instances.iter().filter_map(|i| i.metrics).collect();
+        assert_eq!(metrics.len(), 4, "api's instances at tick {at}");
+        assert!(
+            metrics[1..].iter().any(|m| *m == metrics[0]) && metrics[0].memory_percent > 0.0,
+            "api's instances at tick {at}: {metrics:?}"
+        );
+    }
+}

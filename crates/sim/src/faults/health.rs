@@ -82,11 +82,12 @@ pub fn healthy(model: &Model, fleet: &Fleet, rt: &IncidentRuntime, tick: u64) ->
         let zone = &fleet.zones[inst.zone as usize];
         !inst.exists() || inst.drained || zone.drained || !zone.up || served_healthy(inst, tick)
     });
+    // Each running instance's tick (a follower's is its leader's, `Fleet::tick_of`).
     let running = || {
         svc.instances
             .iter()
-            .map(|&id| &fleet.instances[id as usize])
-            .filter(|i| i.is_running())
+            .filter(|&&id| fleet.instances[id as usize].is_running())
+            .map(|&id| fleet.tick_of(id as usize))
     };
     let symptom = match &rt.kind {
         FaultKind::Crash | FaultKind::ClockSkew { .. } | FaultKind::BadFeatureFlag { .. } => {

@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::ops;
 use crate::state::{Clock, DownReason, Fleet, Life};
-use crate::systems::{ActionQueue, PendingLogs};
+use crate::systems::{ActionQueue, PendingLogs, followers};
 use crate::telemetry::LogLevel;
 
 /// Most mitigations (and, separately, worsenings) recorded per incident.
@@ -640,6 +640,8 @@ pub fn apply(
         ActionKind::FreeDisk => {
             if let Some(s) = s {
                 let base = model.spec(s).disk_gb * crate::model::BASE_DISK_SHARE;
+                // Its followers' disks are their leaders' until they hold their own.
+                followers::materialise_service(fleet, s as usize);
                 for i in 0..fleet.services[s as usize].instances.len() {
                     let id = fleet.services[s as usize].instances[i] as usize;
                     fleet.instances[id].disk_used_gb = base;

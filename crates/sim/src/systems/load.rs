@@ -43,7 +43,7 @@ pub fn load(
         followers,
     } = &mut *fleet;
     // Who followed whom last tick: the leader search starts from it, and materialises the
-    // per-dependency rows of a follower that stops following (`followers`).
+    // tick and per-dependency rows of a follower that stops following (`followers`).
     scratch.follows = followers.take(instances);
     let args = (zones.as_slice(), reach.as_slice(), *dns_failing);
     // A service's last leader search may be kept only if nothing it depends on changed since
@@ -477,9 +477,8 @@ fn load_of<const NZ: usize>(
         let group_n = &*bufs.group_n;
         let per_instance = &bufs.zone_rps[..nz];
         // Followers are skipped: their calls were routed with their leader's (see `group`,
-        // below); the resources stage copies the leader's results into them
-        // (`followers::LeaderTick`; their per-dependency rows stay shared with the leader,
-        // `followers`), and nothing before reads them.
+        // below); their results are the leader's (`followers`: nothing copies them into
+        // the follower), and nothing before the resources stage reads them.
         for &id in &bufs.own_ids[s] {
             let id = id as usize;
             debug_assert_eq!(follows[id], NO_LEADER, "a follower in own_ids");
@@ -966,7 +965,8 @@ fn first_zone_alike(zone_rps: &[f64], zone_class: &[u32], z: usize) -> usize {
 /// is the same in every zone, bit for bit): sets `follows` and `group_n` of
 /// its instances and writes those that compute their own tick (all but the followers), in
 /// order, to its list of `own_ids`. A follower of last tick that stops
-/// following its leader gets its own per-dependency rows here (`followers::copy_rows`), before
+/// following its leader gets its own tick and per-dependency rows here
+/// (`followers::copy_shared`), before
 /// the leader is computed. `zone_key` (one per zone) is
 /// working space; `NZ` as in `load_of`. Inlined (callgrind, 1 200 ticks of `fleet-100`: out
 /// of line it cost 4.6 M instructions more, now that its buffers come in one struct).
@@ -1067,10 +1067,9 @@ fn find_leaders<const NZ: usize>(
     }
     for &id in ids {
         let id = id as usize;
-        // The leader it followed last tick, if any: the resources stage then copied that
-        // leader's whole tick into it (`followers::LeaderTick`) but its per-dependency rows,
-        // which are still the leader's (`followers`); see `same_kept_state`. No leader of this service
-        // has been computed yet: their rows are still those of last tick.
+        // The leader it followed last tick, if any: its tick and per-dependency rows are
+        // still that leader's (`followers`); see `same_kept_state`. No leader of this service
+        // has been computed yet: their ticks and rows are still those of last tick.
         let followed = follows[id];
         group_n[id] = 1;
         // Only serving instances are compared (`|`: one branch for two plain tests).
@@ -1081,7 +1080,7 @@ fn find_leaders<const NZ: usize>(
                 "a kept leader search changed for instance {id}"
             );
             if followed != NO_LEADER {
-                followers::copy_rows(instances, id, followed as usize);
+                followers::copy_shared(instances, id, followed as usize);
             }
             follows[id] = NO_LEADER;
             push_own(own_ids, &mut n_own, id as u32, keep);
@@ -1108,10 +1107,10 @@ fn find_leaders<const NZ: usize>(
                 Some(k)
             }
             _ => {
-                // It stops following: its own rows, before the full comparison reads them
-                // (and before its leader is computed).
+                // It stops following: its own tick and rows, before the full comparison
+                // reads them (and before its leader is computed).
                 if followed != NO_LEADER {
-                    followers::copy_rows(instances, id, followed as usize);
+                    followers::copy_shared(instances, id, followed as usize);
                 }
                 let inst = &instances[id];
                 (0..n_leaders).find(|&k| {
@@ -1123,13 +1122,13 @@ fn find_leaders<const NZ: usize>(
         };
         #[cfg(debug_assertions)]
         {
-            // The instance as an eager copy would have left it: with its leader's rows if
-            // it keeps following.
+            // The instance as an eager copy would have left it: with its leader's tick and
+            // rows if it keeps following.
             let inst = &instances[id];
-            let rows = if found.is_some() && found == kept {
-                &instances[followed as usize].deps
+            let shared = if found.is_some() && found == kept {
+                &instances[followed as usize]
             } else {
-                &inst.deps
+                inst
             };
             debug_assert_eq!(
                 found,
@@ -1139,7 +1138,7 @@ fn find_leaders<const NZ: usize>(
                     let same_zone = lz == z
                         || (zone_rps[lz].to_bits() == zone_rps[z].to_bits()
                             && zone_class[lz] == zone_class[z]);
-                    same_zone && same_state_rows(lead, inst, rows)
+                    same_zone && same_state_shared(lead, inst, shared)
                 }),
                 "the first matching leader"
             );
@@ -1511,26 +1510,28 @@ fn route(
 /// The floats are compared as one OR of XORed bits, without a branch per field: followers
 /// are the usual case, so every field is read anyway.
 fn same_state(a: &Instance, b: &Instance) -> bool {
-    same_state_rows(a, b, &b.deps)
+    same_state_shared(a, b, b)
 }
 
-/// `same_state` with `b_deps` for `b`'s per-dependency rows (debug builds: the rows a
-/// follower shares with its leader, `followers`).
+/// `same_state` with `shared`'s tick and per-dependency rows for `b`'s (debug builds: the
+/// leader whose a follower shares, `followers`).
 #[inline(always)]
-fn same_state_rows(a: &Instance, b: &Instance, b_deps: &[InstanceDep]) -> bool {
+fn same_state_shared(a: &Instance, b: &Instance, shared: &Instance) -> bool {
     let d = |x: f64, y: f64| x.to_bits() ^ y.to_bits();
+    let b_deps = &shared.deps;
     if a.life != b.life || a.deps.len() != b_deps.len() || !same_effects(&a.fx, &b.fx) {
         return false;
     }
-    let mut diff = d(a.queue, b.queue)
+    let t = shared;
+    let mut diff = d(a.queue, t.queue)
         | d(a.clock_skew_s, b.clock_skew_s)
-        | d(a.disk_used_gb, b.disk_used_gb)
-        | d(a.leaked_mb, b.leaked_mb)
-        | d(a.m.memory_percent, b.m.memory_percent)
-        | d(a.m.disk_percent, b.m.disk_percent)
-        | d(a.m.thread_ms, b.m.thread_ms)
-        | d(a.m.served_rps, b.m.served_rps)
-        | d(a.m.ok_rps, b.m.ok_rps);
+        | d(a.disk_used_gb, t.disk_used_gb)
+        | d(a.leaked_mb, t.leaked_mb)
+        | d(a.m.memory_percent, t.m.memory_percent)
+        | d(a.m.disk_percent, t.m.disk_percent)
+        | d(a.m.thread_ms, t.m.thread_ms)
+        | d(a.m.served_rps, t.m.served_rps)
+        | d(a.m.ok_rps, t.m.ok_rps);
     for (x, y) in a.deps.iter().zip(b_deps) {
         diff |= d(x.retry_rps, y.retry_rps)
             | d(x.conns, y.conns)
@@ -1540,19 +1541,17 @@ fn same_state_rows(a: &Instance, b: &Instance, b_deps: &[InstanceDep]) -> bool {
     diff == 0
 }
 
-/// `same_state` for an instance that followed `a` last tick and still shares its
-/// per-dependency rows (`followers`): the resources stage then copied `a`'s other per-tick
-/// state into it (`followers::LeaderTick`: metrics, queue, memory leaked, disk used), so
-/// those fields are still equal unless a stage after it changed them, and its rows are
-/// `a`'s. Between the resources stage of one tick and the load stage of the next, only these
-/// change them:
+/// `same_state` for an instance that followed `a` last tick and still shares its tick
+/// (metrics, queue, memory leaked, disk used) and per-dependency rows (`followers`): they are
+/// `a`'s, so only its own state is compared. Between the resources stage of one tick and the
+/// load stage of the next, only these change it:
 /// restart, kill and removal (`ops`), which also change `life` (compared here: a restarted
 /// instance boots, or runs since another tick than its leader; both restarted at once get the
-/// same values) and give the instance, and those sharing its rows, their own rows (then it
-/// follows nobody: this is not called); a restart's `drop_callers_connections` (the same);
-/// freeing disk (`disk_used_gb`, compared here); fault effects and clock skew (`fx`,
-/// `clock_skew_s`, compared here). Debug builds check that the answer is `same_state`'s for
-/// `b` with `a`'s rows.
+/// same values) and give the instance, and those sharing its tick and rows, their own (then
+/// it follows nobody: this is not called); a restart's `drop_callers_connections` and
+/// freeing disk (the same); fault effects and clock skew (`fx`, `clock_skew_s`, compared
+/// here). Debug builds check that the answer is `same_state`'s for `b` with `a`'s tick and
+/// rows.
 ///
 /// `fx_may_differ` is false when neither instance can have fault effects this tick (no
 /// incident struck either: both have the neutral effects), so they need no comparing.
@@ -1565,12 +1564,11 @@ fn same_kept_state(a: &Instance, b: &Instance, fx_may_differ: bool) -> bool {
     let kept = a.life == b.life
         && a.deps.len() == b.deps.len()
         && (!fx_may_differ || same_effects(&a.fx, &b.fx))
-        && a.clock_skew_s.to_bits() == b.clock_skew_s.to_bits()
-        && a.disk_used_gb.to_bits() == b.disk_used_gb.to_bits();
-    // `b` as an eager copy would have left it: its per-dependency rows are `a`'s.
+        && a.clock_skew_s.to_bits() == b.clock_skew_s.to_bits();
+    // `b` as an eager copy would have left it: its tick and per-dependency rows are `a`'s.
     debug_assert_eq!(
         kept,
-        same_state_rows(a, b, &a.deps),
+        same_state_shared(a, b, a),
         "an instance changed after the resources stage copied its leader's tick into it"
     );
     kept

@@ -9,7 +9,7 @@ use crate::model::{
 use crate::num::Bound;
 use crate::ops;
 use crate::state::{Clock, DownReason, Fleet, Instance, Life, ServiceState, ZoneState};
-use crate::systems::followers::LeaderTick;
+use crate::systems::followers::Followers;
 use crate::systems::load::NO_LEADER;
 use crate::systems::{PendingLogs, Scratch, lifecycle};
 use crate::telemetry::LogLevel;
@@ -79,8 +79,8 @@ pub fn resources(
             &mut oom,
         );
         if oom.is_empty() {
-            // The usual case: each service's followers get their leader's results as its
-            // sums are taken, and its instances due in the lifecycle stage are found.
+            // The usual case: each service's sums are taken (a follower's numbers are its
+            // leader's) and its instances due in the lifecycle stage are found.
             service_pass(
                 services,
                 instances,
@@ -88,16 +88,15 @@ pub fn resources(
                 (tick, &sc.svc_fx_maybe, &mut sc.life_due),
                 by_service,
             );
-        } else {
-            // Followers as their leaders before the kills below; the aggregates after them
-            // (and the lifecycle stage scans every instance).
-            copy_followers(instances, follows);
         }
+        // Else the aggregates after the kills below (and the lifecycle stage scans every
+        // instance).
     }
-    // From now until the next load stage, followers share their leader's per-dependency
-    // rows through the fleet's record (`followers`; the kills below materialise them).
+    // From now until the next load stage, followers share their leader's tick and
+    // per-dependency rows through the fleet's record (`followers`; nothing copies them, the
+    // kills below materialise them).
     let follows = std::mem::take(&mut sc.follows);
-    fleet.followers.keep(follows, &fleet.instances);
+    fleet.followers.keep(follows, &mut fleet.instances);
     // The lifecycle stage's list holds unless an instance was killed below.
     sc.life_due_tick = oom.is_empty().then_some(tick);
     if oom.is_empty() {
@@ -117,23 +116,24 @@ pub fn resources(
     let Fleet {
         services,
         instances,
+        followers,
         ..
     } = &mut *fleet;
     for ((svc, &held), f) in services.iter_mut().zip(&sc.held).zip(&sc.resource_factors) {
-        let sums = ServiceSums::of(&svc.instances, instances);
+        let sums = ServiceSums::of_shared(&svc.instances, instances, followers);
         aggregates(svc, held, f, &sums);
     }
 }
 
-/// Per service, in order: its followers get their leader's results (`LeaderTick`) as its
-/// sums are taken (`ServiceSums::with_followers`), then its aggregates; the instances the
+/// Per service, in order: its sums, where a follower's numbers are its leader's
+/// (`ServiceSums::with_followers`), then its aggregates; the instances the
 /// lifecycle stage has work for at `tick` go to `life_due`, in id order (`svc_fx_maybe`:
 /// the load stage's, per service). `follows` is `Scratch`'s, one per instance; `held`,
 /// `factors` one per service; `by_service`: the ids are grouped by service
 /// (`ids_by_service`).
 fn service_pass(
     services: &mut [ServiceState],
-    instances: &mut [Instance],
+    instances: &[Instance],
     (follows, held, factors): (&[u32], &[f64], &[Factors]),
     (tick, svc_fx_maybe, life_due): (u64, &[bool], &mut Vec<u32>),
     by_service: bool,
@@ -155,7 +155,7 @@ fn service_pass(
             Some(&first) if by_service => {
                 let range = first as usize..first as usize + ids.len();
                 debug_assert!(ids.iter().copied().eq(first..first + ids.len() as u32));
-                let (insts, follows) = (&mut instances[range.clone()], &follows[range]);
+                let (insts, follows) = (&instances[range.clone()], &follows[range]);
                 ServiceSums::with_followers_in_row(insts, follows, first)
             }
             _ => ServiceSums::with_followers(ids, instances, follows),
@@ -171,16 +171,6 @@ fn service_pass(
             .map(|(id, _)| id as u32)),
         "the instances due at tick {tick}, found by service"
     );
-}
-
-/// Every follower gets its leader's results (`LeaderTick`).
-fn copy_followers(instances: &mut [Instance], follows: &[u32]) {
-    for (id, &leader) in follows.iter().enumerate().take(instances.len()) {
-        if leader != NO_LEADER {
-            let (head, tail) = instances.split_at_mut(id);
-            LeaderTick::of(&head[leader as usize]).give(&mut tail[0]);
-        }
-    }
 }
 
 /// Service `svc`'s aggregates (CPU, memory, disk, connections, saturation, health) from its
@@ -259,24 +249,38 @@ struct ServiceSums {
 }
 
 impl ServiceSums {
-    /// The sums over instances `ids`, in their order.
-    fn of(ids: &[u32], instances: &[Instance]) -> ServiceSums {
+    /// The sums over instances `ids`, in their order, each instance's numbers read from
+    /// `tick_of(id)` (the instance holding its tick).
+    fn of_ticks<'a>(
+        ids: &[u32],
+        instances: &'a [Instance],
+        tick_of: impl Fn(usize) -> &'a Instance,
+    ) -> ServiceSums {
         let mut sums = ServiceSums::default();
         for &id in ids {
-            sums.add(&instances[id as usize]);
+            let id = id as usize;
+            sums.add_as(&instances[id], tick_of(id));
         }
         sums
     }
 
-    /// `of`, where the followers among `ids` (`follows`, one per instance: their leader, or
-    /// `NO_LEADER`) first get their leader's results (`LeaderTick`). A follower's numbers are
-    /// its leader's: in a run of followers of one leader they are added one by one as for
-    /// any instance (the same sums, bit for bit) but from registers. Followers run (they
-    /// serve), with their own probes' verdict; their leader, an earlier instance of the
-    /// service, is in the sums already, so its memory and disk are the highest of theirs.
-    /// Debug builds compare with `of`.
+    /// The sums over instances `ids`, in their order, where those in `followers` take their
+    /// leader's numbers (`Fleet::tick_of`).
+    fn of_shared(ids: &[u32], instances: &[Instance], followers: &Followers) -> ServiceSums {
+        ServiceSums::of_ticks(ids, instances, |id| {
+            &instances[followers.leader_of(id).unwrap_or(id)]
+        })
+    }
+
+    /// The sums over instances `ids`, in their order, where the followers among them
+    /// (`follows`, one per instance: their leader, or `NO_LEADER`) take their leader's
+    /// numbers (nothing copies them into the follower, `followers`): in a run of followers
+    /// of one leader they are added one by one as for any instance (the same sums, bit for
+    /// bit) but from registers. Followers run (they serve), with their own probes' verdict;
+    /// their leader, an earlier instance of the service, is in the sums already, so its
+    /// memory and disk are the highest of theirs. Debug builds compare with `of_ticks`.
     #[inline(always)]
-    fn with_followers(ids: &[u32], instances: &mut [Instance], follows: &[u32]) -> ServiceSums {
+    fn with_followers(ids: &[u32], instances: &[Instance], follows: &[u32]) -> ServiceSums {
         let mut sums = ServiceSums::default();
         let mut i = 0;
         while i < ids.len() {
@@ -287,11 +291,11 @@ impl ServiceSums {
                 sums.add(&instances[id]);
                 continue;
             }
-            let (head, tail) = instances.split_at_mut(id);
-            let lead = &head[leader as usize];
+            let lead = &instances[leader as usize];
             debug_assert!(
-                lead.is_running()
-                    && lead.service == tail[0].service
+                leader < id as u32
+                    && lead.is_running()
+                    && lead.service == instances[id].service
                     && sums.memory_percent >= lead.m.memory_percent
                     && sums.disk_percent >= lead.m.disk_percent,
                 "the leader of instance {id} is not in its service's sums"
@@ -301,14 +305,11 @@ impl ServiceSums {
                 lead.m.connections_in_use,
                 lead.m.capacity_rps,
             );
-            let lead_tick = LeaderTick::of(lead);
             let mut run = (sums.cpu, sums.inflight, sums.capacity);
             let (mut k, mut healthy) = (0u32, 0u32);
             let mut fid = id;
             loop {
-                let inst = &mut tail[fid - id];
-                lead_tick.give(inst);
-                debug_assert!(LeaderTick::given(inst, lead), "follower {fid}'s tick");
+                let inst = &instances[fid];
                 debug_assert!(inst.is_running(), "follower {fid} does not run");
                 healthy += u32::from(inst.probe_healthy);
                 run.0 += cpu;
@@ -333,7 +334,10 @@ impl ServiceSums {
         }
         #[cfg(debug_assertions)]
         {
-            let full = ServiceSums::of(ids, instances);
+            let full = ServiceSums::of_ticks(ids, instances, |id| match follows[id] {
+                NO_LEADER => &instances[id],
+                leader => &instances[leader as usize],
+            });
             debug_assert!(
                 sums.bits() == full.bits(),
                 "sums taken with the followers: {sums:?}, not {full:?}"
@@ -345,11 +349,7 @@ impl ServiceSums {
     /// `with_followers` for a service whose instances are ids in a row, from `first`:
     /// `instances` and `follows` cut to them.
     #[inline(always)]
-    fn with_followers_in_row(
-        instances: &mut [Instance],
-        follows: &[u32],
-        first: u32,
-    ) -> ServiceSums {
+    fn with_followers_in_row(instances: &[Instance], follows: &[u32], first: u32) -> ServiceSums {
         let mut sums = ServiceSums::default();
         let mut i = 0;
         while i < instances.len().min(follows.len()) {
@@ -360,7 +360,7 @@ impl ServiceSums {
                 continue;
             }
             // Its leader is an earlier instance of the service.
-            let (head, tail) = instances.split_at_mut(i);
+            let (head, tail) = instances.split_at(i);
             let lead = &head[leader.wrapping_sub(first) as usize];
             debug_assert!(
                 lead.is_running()
@@ -374,14 +374,11 @@ impl ServiceSums {
                 lead.m.connections_in_use,
                 lead.m.capacity_rps,
             );
-            let lead_tick = LeaderTick::of(lead);
             let (mut k, mut healthy) = (0u32, 0u32);
-            for (inst, &f) in tail.iter_mut().zip(&follows[i..]) {
+            for (inst, &f) in tail.iter().zip(&follows[i..]) {
                 if f != leader {
                     break;
                 }
-                lead_tick.give(inst);
-                debug_assert!(LeaderTick::given(inst, lead), "a follower's tick");
                 debug_assert!(inst.is_running(), "a follower does not run");
                 healthy += u32::from(inst.probe_healthy);
                 k += 1;
@@ -403,8 +400,12 @@ impl ServiceSums {
         #[cfg(debug_assertions)]
         {
             let mut full = ServiceSums::default();
-            for inst in &*instances {
-                full.add(inst);
+            for (inst, &leader) in instances.iter().zip(follows) {
+                let tick = match leader {
+                    NO_LEADER => inst,
+                    leader => &instances[(leader - first) as usize],
+                };
+                full.add_as(inst, tick);
             }
             debug_assert!(
                 sums.bits() == full.bits(),
@@ -430,26 +431,33 @@ impl ServiceSums {
         .map(f64::to_bits)
     }
 
-    /// Adds instance `inst`.
+    /// Adds instance `inst`, which holds its own tick.
     #[inline(always)]
     fn add(&mut self, inst: &Instance) {
+        self.add_as(inst, inst);
+    }
+
+    /// Adds instance `inst`, whose tick `tick` holds (itself, or its leader: `followers`).
+    #[inline(always)]
+    fn add_as(&mut self, inst: &Instance, tick: &Instance) {
+        let m = &tick.m;
         match inst.life {
             Life::Removed => {}
             Life::Running { .. } => {
                 self.existing += 1.0;
                 self.running += 1.0;
-                self.cpu += inst.m.cpu_percent;
-                self.memory_percent = self.memory_percent.at_least(inst.m.memory_percent);
-                self.disk_percent = self.disk_percent.at_least(inst.m.disk_percent);
-                self.inflight += inst.m.connections_in_use;
-                self.capacity += inst.m.capacity_rps;
+                self.cpu += m.cpu_percent;
+                self.memory_percent = self.memory_percent.at_least(m.memory_percent);
+                self.disk_percent = self.disk_percent.at_least(m.disk_percent);
+                self.inflight += m.connections_in_use;
+                self.capacity += m.capacity_rps;
                 if inst.probe_healthy {
                     self.healthy += 1.0;
                 }
             }
             Life::Booting { .. } => {
                 self.existing += 1.0;
-                self.disk_percent = self.disk_percent.at_least(inst.m.disk_percent);
+                self.disk_percent = self.disk_percent.at_least(m.disk_percent);
             }
             Life::Down { .. } => self.existing += 1.0,
         }

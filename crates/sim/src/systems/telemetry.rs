@@ -16,6 +16,7 @@ use crate::log_ring::{LineInfo, LogRing};
 use crate::model::{Model, STALE_LAG_S};
 use crate::rng::Rngs;
 use crate::state::{Cause, Clock, DepCause, Fleet, Instance, Life, ServiceState, ServiceTick};
+use crate::systems::followers::Followers;
 use crate::systems::{PendingLogs, Recording};
 use crate::telemetry::{LogLevel, METRICS, MetricPoint};
 
@@ -571,6 +572,7 @@ fn probes(model: &Model, fleet: &mut Fleet, tick: u64, clock: &mut ProbeClock) {
     let Fleet {
         services,
         instances,
+        followers,
         ..
     } = fleet;
     if clock.next.len() != services.len() {
@@ -590,7 +592,7 @@ fn probes(model: &Model, fleet: &mut Fleet, tick: u64, clock: &mut ProbeClock) {
             "the probes due at tick {tick}"
         );
         while let Some(svc) = services.get_mut(s) {
-            probe_service(model, svc, instances, s as u32);
+            probe_service(model, svc, instances, followers, s as u32);
             s += interval as usize;
         }
         return;
@@ -603,21 +605,34 @@ fn probes(model: &Model, fleet: &mut Fleet, tick: u64, clock: &mut ProbeClock) {
         .enumerate()
     {
         if probe_due(next, tick, s as u64, stat.probe_interval_ticks) {
-            probe_service(model, svc, instances, s as u32);
+            probe_service(model, svc, instances, followers, s as u32);
         }
     }
 }
 
-/// Probes the instances of service `s` (`svc`).
-#[inline]
-fn probe_service(model: &Model, svc: &mut ServiceState, instances: &mut [Instance], s: u32) {
+/// Probes the instances of service `s` (`svc`; a follower's latency is its leader's,
+/// `followers`).
+#[inline(always)]
+fn probe_service(
+    model: &Model,
+    svc: &mut ServiceState,
+    instances: &mut [Instance],
+    followers: &Followers,
+    s: u32,
+) {
     let hc = &model.spec(s).health_check;
     for &id in &svc.instances {
-        let inst = &mut instances[id as usize];
+        let id = id as usize;
+        let inst = &instances[id];
         if matches!(inst.life, Life::Booting { .. } | Life::Removed) {
             continue;
         }
-        let pass = inst.is_running() && inst.m.own_p50_ms <= hc.timeout_ms;
+        let pass = inst.is_running()
+            && instances[followers.leader_of(id).unwrap_or(id)]
+                .m
+                .own_p50_ms
+                <= hc.timeout_ms;
+        let inst = &mut instances[id];
         let was_healthy = inst.probe_healthy;
         if pass {
             inst.probe_fail_streak = 0;
@@ -646,17 +661,18 @@ fn visible(model: &Model, fleet: &Fleet, s: u32, index: Option<u32>) -> bool {
     };
     !svc.instances.iter().any(|&id| {
         let inst = &fleet.instances[id as usize];
-        inst.index == index && inst.disk_used_gb >= disk
+        inst.index == index && fleet.tick_of(id as usize).disk_used_gb >= disk
     })
 }
 
 /// Whether every running instance of service `s` has a full disk (service-level lines stop).
 fn all_disks_full(model: &Model, fleet: &Fleet, s: u32) -> bool {
     let disk = model.spec(s).disk_gb * 0.999;
+    // (A follower runs, as its leader does, and its disk is its leader's.)
     let mut running = fleet.services[s as usize]
         .instances
         .iter()
-        .map(|&id| &fleet.instances[id as usize])
+        .map(|&id| fleet.tick_of(id as usize))
         .filter(|i| i.is_running())
         .peekable();
     running.peek().is_some() && running.all(|i| i.disk_used_gb >= disk)
@@ -812,9 +828,10 @@ impl ServiceLogs<'_> {
                 || !warn_tick
                 || svc.instances.iter().all(|&id| {
                     let inst = &fleet.instances[id as usize];
+                    let tick = fleet.tick_of(id as usize);
                     !inst.is_running()
-                        || inst.disk_used_gb >= model.spec(s).disk_gb * 0.999
-                        || !self.may_warn(inst)
+                        || tick.disk_used_gb >= model.spec(s).disk_gb * 0.999
+                        || !self.may_warn(inst, tick)
                 }),
             "the warning summary of service {s} at tick {tick}"
         );
@@ -831,7 +848,15 @@ impl ServiceLogs<'_> {
                 if !instance_warnings && !error_due {
                     continue;
                 }
-                self.instance_lines(sink, rngs, inst, instance_warnings, error_due, &mut errors);
+                let shared = fleet.tick_of(id as usize);
+                self.instance_lines(
+                    sink,
+                    rngs,
+                    (inst, shared),
+                    instance_warnings,
+                    error_due,
+                    &mut errors,
+                );
             }
         } else {
             self.error_lines(sink, rngs, instances, due, &mut errors);
@@ -867,46 +892,48 @@ impl ServiceLogs<'_> {
         let fleet = self.fleet;
         let mut k = due.first;
         while k < instances.len() && *errors < MAX_ERROR_LINES_PER_SERVICE_TICK {
-            let inst = &fleet.instances[instances[k] as usize];
+            let id = instances[k] as usize;
+            let (inst, shared) = (&fleet.instances[id], fleet.tick_of(id));
             debug_assert_eq!(inst.index as usize, k, "instance index is its position");
             // Without warnings due, an instance whose requests fail for no cause (most
             // of them) writes nothing.
-            if inst.m.cause != Cause::None {
-                self.instance_lines(sink, rngs, inst, false, true, errors);
+            if shared.m.cause != Cause::None {
+                self.instance_lines(sink, rngs, (inst, shared), false, true, errors);
             }
             k += ERROR_LOG_EVERY_TICKS as usize;
         }
     }
 
     /// The warnings (if `warn_tick`) and the error line (if `error_due` and the service has
-    /// written fewer than its most this tick, counted in `errors`) of instance `inst`.
+    /// written fewer than its most this tick, counted in `errors`) of instance `inst`, whose
+    /// tick `shared` holds (`Fleet::tick_of`).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn instance_lines(
         &self,
         sink: &mut LineSink<'_>,
         rngs: &mut Rngs,
-        inst: &crate::state::Instance,
+        (inst, shared): (&crate::state::Instance, &crate::state::Instance),
         warn_tick: bool,
         error_due: bool,
         errors: &mut usize,
     ) {
         let (model, fleet, s) = (self.model, self.fleet, self.s);
-        if !inst.is_running() || inst.disk_used_gb >= model.spec(s).disk_gb * 0.999 {
+        if !inst.is_running() || shared.disk_used_gb >= model.spec(s).disk_gb * 0.999 {
             return;
         }
         let idx = Some(inst.index);
         if warn_tick {
-            self.instance_warnings(sink, inst);
+            self.instance_warnings(sink, inst, shared);
         }
-        let failed_share = if inst.m.offered_rps > 1e-9 {
-            inst.m.failed_rps / inst.m.offered_rps
+        let m = &shared.m;
+        let failed_share = if m.offered_rps > 1e-9 {
+            m.failed_rps / m.offered_rps
         } else {
             0.0
         };
         // Stale reads are rare but each is logged (the clue to a lagging replica).
-        if (failed_share < 0.005 && inst.m.cause != Cause::StaleRead) || inst.m.cause == Cause::None
-        {
+        if (failed_share < 0.005 && m.cause != Cause::StaleRead) || m.cause == Cause::None {
             return;
         }
         if !error_due || *errors >= MAX_ERROR_LINES_PER_SERVICE_TICK {
@@ -915,37 +942,52 @@ impl ServiceLogs<'_> {
         *errors += 1;
         let request_id: u32 = rngs.logs.random();
         sink.line(s, idx, LogLevel::Error, |b| {
-            error_message(b, model, fleet, self.incidents, s, inst, request_id)
+            error_message(
+                b,
+                model,
+                fleet,
+                self.incidents,
+                s,
+                (inst, shared),
+                request_id,
+            )
         });
     }
 
-    /// Whether instance `inst` (a running one with room on its disk) writes a resource
-    /// warning: what [`Self::instance_warnings`] tests.
-    fn may_warn(&self, inst: &crate::state::Instance) -> bool {
+    /// Whether instance `inst` (a running one with room on its disk; its tick in `shared`)
+    /// writes a resource warning: what [`Self::instance_warnings`] tests.
+    fn may_warn(&self, inst: &crate::state::Instance, shared: &crate::state::Instance) -> bool {
         let fleet = self.fleet;
         let zone = &fleet.zones[inst.zone as usize];
-        inst.m.memory_percent > WARN_ABOVE_PERCENT
+        shared.m.memory_percent > WARN_ABOVE_PERCENT
             || inst.fx.hog > 0.0
             || inst.fx.steal.max(zone.steal) > 0.0
-            || inst.m.disk_percent > WARN_ABOVE_PERCENT
+            || shared.m.disk_percent > WARN_ABOVE_PERCENT
             || (inst.fx.loss.max(zone.loss) > 0.0
                 && !fleet.services[self.s as usize].deps.is_empty())
     }
 
-    /// The resource warnings of instance `inst` (a running one with room on its disk).
+    /// The resource warnings of instance `inst` (a running one with room on its disk; its
+    /// tick in `shared`).
     #[inline(never)]
-    fn instance_warnings(&self, sink: &mut LineSink<'_>, inst: &crate::state::Instance) {
+    fn instance_warnings(
+        &self,
+        sink: &mut LineSink<'_>,
+        inst: &crate::state::Instance,
+        shared: &crate::state::Instance,
+    ) {
         let (fleet, s) = (self.fleet, self.s);
         let svc = &fleet.services[s as usize];
         let idx = Some(inst.index);
-        if inst.m.memory_percent > WARN_ABOVE_PERCENT {
-            let pause = 50.0 + (inst.m.memory_percent - WARN_ABOVE_PERCENT) * 15.0;
+        let m = &shared.m;
+        if m.memory_percent > WARN_ABOVE_PERCENT {
+            let pause = 50.0 + (m.memory_percent - WARN_ABOVE_PERCENT) * 15.0;
             sink.line(s, idx, LogLevel::Warn, |b| {
                 let _ = write!(
                     b,
                     "GC pause {}ms (heap {}% used after full GC)",
                     Rounded(pause),
-                    Rounded(inst.m.memory_percent)
+                    Rounded(m.memory_percent)
                 );
             });
         }
@@ -968,13 +1010,9 @@ impl ServiceLogs<'_> {
                 );
             });
         }
-        if inst.m.disk_percent > WARN_ABOVE_PERCENT {
+        if m.disk_percent > WARN_ABOVE_PERCENT {
             sink.line(s, idx, LogLevel::Warn, |b| {
-                let _ = write!(
-                    b,
-                    "disk usage {}% on /var/log",
-                    Rounded(inst.m.disk_percent)
-                );
+                let _ = write!(b, "disk usage {}% on /var/log", Rounded(m.disk_percent));
             });
         }
         let loss = inst.fx.loss.max(fleet.zones[inst.zone as usize].loss);
@@ -1024,24 +1062,25 @@ impl ServiceLogs<'_> {
     }
 }
 
-/// Appends the error line for an instance's dominant cause of failure to `out`.
+/// Appends the error line for an instance's dominant cause of failure to `out` (the
+/// instance `inst`, its tick in `shared`: `Fleet::tick_of`).
 fn error_message(
     out: &mut String,
     model: &Model,
     fleet: &Fleet,
     incidents: &Incidents,
     s: u32,
-    inst: &crate::state::Instance,
+    (inst, shared): (&crate::state::Instance, &crate::state::Instance),
     request_id: u32,
 ) {
     let svc = &fleet.services[s as usize];
     // Writing into a String cannot fail.
-    let _ = match inst.m.cause {
+    let _ = match shared.m.cause {
         Cause::None => Ok(()),
         Cause::Overload => write!(
             out,
             "request {request_id:08x} dropped: queue full ({} waiting), server overloaded",
-            Rounded(inst.queue)
+            Rounded(shared.queue)
         ),
         Cause::Refused => out.write_str("connection refused"),
         Cause::BadConfig => {
