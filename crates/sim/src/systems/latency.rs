@@ -372,8 +372,7 @@ fn latency_of<const NZ: usize>(
             groups[0] = leader;
             (groups, 1)
         } else {
-            zone_causes(ids, rotation, follows, instances, acc);
-            follower_groups(ids, rotation, follows, instances, group_zone_n, nz)
+            groups_and_causes(ids, (rotation, follows, instances), acc, group_zone_n)
         };
         #[cfg(debug_assertions)]
         check_groups(
@@ -953,7 +952,8 @@ fn zone_causes(
 
 /// The leaders of the followers among the instances `ids` of one service, in the order of
 /// their first follower, with their number, and adds each one's followers per zone to
-/// `group_zone_n[k * nz + z]`.
+/// `group_zone_n[k * nz + z]` (what `groups_and_causes` is checked against).
+#[cfg(any(debug_assertions, test))]
 fn follower_groups(
     ids: &[u32],
     rotation: &[bool],
@@ -981,6 +981,55 @@ fn follower_groups(
             }
         };
         group_zone_n[k * nz + instances[id].zone as usize] += 1;
+    }
+    (groups, n_groups)
+}
+
+/// `zone_causes` and `follower_groups` in one pass over the instances `ids` of one service
+/// (each instance read once): the zones' last causes in `acc`, the leaders in the order of
+/// their first follower with their number, and their followers per zone in `group_zone_n`
+/// (`acc.len()` zones; debug builds compare with the two, `check_groups`).
+fn groups_and_causes(
+    ids: &[u32],
+    (rotation, follows, instances): (&[bool], &[u32], &[Instance]),
+    acc: &mut [ZoneAcc],
+    group_zone_n: &mut [u32],
+) -> ([u32; LEADER_SLOTS], usize) {
+    let nz = acc.len();
+    for a in acc.iter_mut() {
+        a.own.cause = Cause::None;
+    }
+    let mut groups = [NO_LEADER; LEADER_SLOTS];
+    let mut n_groups = 0;
+    for &id in ids {
+        let id = id as usize;
+        if !rotation[id] {
+            continue;
+        }
+        let inst = &instances[id];
+        let z = inst.zone as usize;
+        let leader = follows[id];
+        let cause = if leader != NO_LEADER {
+            let k = match groups[..n_groups].iter().position(|&g| g == leader) {
+                Some(k) => k,
+                None => {
+                    // At most `LEADER_SLOTS` leaders per service (see `load`).
+                    let k = n_groups.min(LEADER_SLOTS - 1);
+                    groups[k] = leader;
+                    n_groups = k + 1;
+                    k
+                }
+            };
+            group_zone_n[k * nz + z] += 1;
+            instances[leader as usize].m.cause
+        } else if !inst.is_running() {
+            Cause::Refused
+        } else {
+            inst.m.cause
+        };
+        if cause != Cause::None {
+            acc[z].own.cause = cause;
+        }
     }
     (groups, n_groups)
 }
@@ -1646,13 +1695,16 @@ fn add_zone_call(
 mod tests {
     use super::{
         CallSum, MAX_RETRIES_LOOP_POW, MAX_ZONES, ZoneAcc, ZoneCall, ZoneRow, ZoneView,
-        add_followers, fail_all, lone_leader, powi_exact, uniform_rows, zone_call, zone_row,
+        add_followers, fail_all, follower_groups, groups_and_causes, lone_leader, powi_exact,
+        uniform_rows, zone_call, zone_causes, zone_row,
     };
     use crate::FaultSchedule;
     use crate::model::Model;
     use crate::num::Bound;
+    use crate::state::DepCause;
     use crate::state::ZoneState;
     use crate::state::{Cause, Instance, InstanceTick, Life};
+    use crate::systems::load::{LEADER_SLOTS, NO_LEADER};
     use crate::systems::setup::initial_fleet;
     use crate::systems::{timeout_share, times_out_nothing};
     use std::hint::black_box;
@@ -1893,6 +1945,73 @@ mod tests {
     /// zones, the leader in any zone, 1 to 4 instances per zone (1: the leader's zone has no
     /// followers), with and without a cause, including quota, and numbers that take the
     /// stage's other branch (load under 1e-9), zeros of either sign and NaN.
+    /// `groups_and_causes` is `zone_causes` then `follower_groups`: over random services (the
+    /// fixture's instances in 1 to 5 zones, in rotation or not, running or not, each with a
+    /// cause or none, following one of up to `LEADER_SLOTS + 1` leaders or none), the same
+    /// causes, groups in the same order and the same followers per group and zone, the
+    /// leaders past `LEADER_SLOTS` sharing the last slot.
+    #[test]
+    fn groups_and_causes_are_zone_causes_and_follower_groups() {
+        let model = fixture_model();
+        let mut instances = initial_fleet(&model).instances;
+        let n = instances.len();
+        assert!(n >= LEADER_SLOTS + 2, "the fixture's instances");
+        let causes = [
+            Cause::None,
+            Cause::Overload,
+            Cause::Quota,
+            Cause::Dependency(1, DepCause::Timeout),
+        ];
+        let mut next = lcg(0x2545_f491_4f6c_dd1d);
+        let mut pick = |k: usize| (next() >> 33) as usize % k;
+        let (mut grouped, mut capped) = (0, 0);
+        for i in 0..3_000 {
+            let nz = 1 + i % 5;
+            let leaders = 1 + pick(LEADER_SLOTS + 1);
+            let mut rotation = vec![false; n];
+            let mut follows = vec![NO_LEADER; n];
+            for (id, inst) in instances.iter_mut().enumerate() {
+                inst.zone = pick(nz) as u32;
+                inst.life = if pick(4) == 0 {
+                    Life::Booting { ready_tick: 9 }
+                } else {
+                    Life::Running { since_tick: 0 }
+                };
+                inst.m.cause = causes[pick(causes.len())];
+                rotation[id] = pick(5) != 0;
+                // The first `leaders` instances lead; the others may follow one of them.
+                if id >= leaders && pick(3) != 0 {
+                    follows[id] = pick(leaders) as u32;
+                }
+            }
+            let ids: Vec<u32> = (0..n as u32).filter(|_| pick(6) != 0).collect();
+            let mut acc = vec![ZoneAcc::default(); nz];
+            for a in &mut acc {
+                a.own.cause = causes[pick(causes.len())];
+            }
+            let mut want_acc = acc.clone();
+            let mut counts = vec![0; LEADER_SLOTS * nz];
+            let mut want_counts = counts.clone();
+            let (groups, k) = groups_and_causes(
+                &ids,
+                (&rotation, &follows, &instances),
+                &mut acc,
+                &mut counts,
+            );
+            zone_causes(&ids, &rotation, &follows, &instances, &mut want_acc);
+            let (want, want_k) =
+                follower_groups(&ids, &rotation, &follows, &instances, &mut want_counts, nz);
+            assert_eq!(groups[..k], want[..want_k], "case {i}: the groups");
+            assert_eq!(counts, want_counts, "case {i}: the followers per zone");
+            for (a, b) in acc.iter().zip(&want_acc) {
+                assert_eq!(a.own.cause, b.own.cause, "case {i}: a zone's cause");
+            }
+            grouped += usize::from(k >= 2);
+            capped += usize::from(k == LEADER_SLOTS && leaders > LEADER_SLOTS);
+        }
+        assert!(grouped > 100 && capped > 10, "{grouped} {capped}");
+    }
+
     #[test]
     fn uniform_rows_are_the_per_zone_sums_rows() {
         let mut next = units(0x6a09_e667_f3bc_c908);
