@@ -225,11 +225,15 @@ pub fn touched_services(rt: &IncidentRuntime, ids: &mut Vec<u32>) -> bool {
     rt.kind.class() != FaultClass::NetworkPartition
 }
 
-/// Adds to `ids` every instance whose effects [`apply`] may set for the incident `rt`: its
-/// instances, and those of its root service (some faults act on every instance of the
+/// Adds to `ids` every instance whose effects [`apply`] may set for the incident `rt`: none
+/// for a fault that sets no instance's effects ([`sets_instance_effects`]), else its
+/// instances and those of its root service (some faults act on every instance of the
 /// service whatever the targets); returns `false` when it cannot tell (a zone-wide incident:
 /// every instance of the zone) and the caller must take every instance.
 pub fn struck_instances(fleet: &Fleet, rt: &IncidentRuntime, ids: &mut Vec<u32>) -> bool {
+    if !sets_instance_effects(rt) {
+        return true;
+    }
     ids.extend_from_slice(&rt.instances);
     match (rt.service, rt.zone) {
         (Some(s), _) => {
@@ -238,6 +242,38 @@ pub fn struck_instances(fleet: &Fleet, rt: &IncidentRuntime, ids: &mut Vec<u32>)
         }
         (None, Some(_)) => !rt.instances.is_empty(),
         (None, None) => true,
+    }
+}
+
+/// Whether [`apply`] may set the effects of some instance for the incident `rt`. Crashes and
+/// clock skew act at injection only; the others here set service, zone or reachability
+/// effects (a zone's packet loss is the zone's, a service's is also its targets'). The
+/// fault-effects stage checks in debug builds that an instance no incident strikes keeps
+/// the neutral effects.
+pub fn sets_instance_effects(rt: &IncidentRuntime) -> bool {
+    match rt.kind.class() {
+        FaultClass::BadDeploy
+        | FaultClass::MemoryLeak
+        | FaultClass::CpuSaturation
+        | FaultClass::ConnectionPoolExhausted
+        | FaultClass::DependencyLatency
+        | FaultClass::DiskFull
+        | FaultClass::BadConfig
+        | FaultClass::BadFeatureFlag => true,
+        FaultClass::PacketLoss => rt.zone.is_none(),
+        FaultClass::Crash
+        | FaultClass::ClockSkew
+        | FaultClass::NetworkPartition
+        | FaultClass::ZoneOutage
+        | FaultClass::DnsFailure
+        | FaultClass::CertificateExpired
+        | FaultClass::NoisyNeighbor
+        | FaultClass::CacheCold
+        | FaultClass::ReplicaLag
+        | FaultClass::QuotaExceeded
+        | FaultClass::TelemetryOutage
+        | FaultClass::RetryStorm
+        | FaultClass::TrafficSpike => false,
     }
 }
 
@@ -273,5 +309,128 @@ pub fn apply(
         FaultClass::RetryStorm | FaultClass::TrafficSpike => {
             load::apply(fleet, model, rt, status.inject_tick, tick)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use breakathon_scenario::{FaultKind, Remedies};
+
+    use super::{IncidentRuntime, apply, reset_effects, sets_instance_effects, struck_instances};
+    use crate::FaultSchedule;
+    use crate::incident::IncidentStatus;
+    use crate::model::Model;
+    use crate::schedule::{IncidentId, RootTarget};
+    use crate::state::InstanceEffects;
+    use crate::systems::setup::initial_fleet;
+
+    /// One fault of every kind (RON, as scenarios write them).
+    const KINDS: [&str; 22] = [
+        "crash",
+        r#"bad_deploy(version: "v-bad")"#,
+        "memory_leak(mb_per_min: 50.0)",
+        "cpu_saturation(cpu_percent: 60.0)",
+        "connection_pool_exhausted(pool_size: 1)",
+        "dependency_latency(latency_ms: 300.0)",
+        "packet_loss(loss_percent: 5.0)",
+        "network_partition()",
+        "zone_outage",
+        "dns_failure",
+        "disk_full(gb_per_min: 2.0)",
+        "certificate_expired",
+        r#"bad_config(value: "x", error_percent: 20.0)"#,
+        r#"bad_feature_flag(flag: Some("f"), error_percent: 20.0, latency_ms: 5.0)"#,
+        "cache_cold(hit_rate_percent: 20.0)",
+        "retry_storm(factor: 3.0)",
+        "traffic_spike(factor: 3.0)",
+        "replica_lag(lag_s_per_min: 5.0)",
+        "clock_skew(skew_s: 30.0)",
+        "noisy_neighbor(steal_percent: 40.0)",
+        "quota_exceeded(quota_rps: 10.0)",
+        "telemetry_outage",
+    ];
+
+    /// A fault that `struck_instances` says strikes no instance (`sets_instance_effects`)
+    /// leaves every instance with the neutral effects, whatever its root (a service or a
+    /// zone) and targets; a service's packet loss (unlike a zone's) does strike its targets.
+    #[test]
+    fn faults_said_to_strike_no_instance_leave_every_instance_neutral() {
+        let text = include_str!("../../tests/fixtures/determinism.ron");
+        let scenario = Arc::new(breakathon_scenario::parse_unchecked(text).expect("fixture"));
+        let schedule = Arc::new(FaultSchedule::compute(&scenario, 1));
+        let model = Model::new(scenario, schedule).expect("model");
+        let mut seen_without = 0;
+        for text in KINDS {
+            let kind: FaultKind = ron::from_str(text).expect(text);
+            let status = IncidentStatus {
+                id: IncidentId(0),
+                fault_index: 0,
+                class: kind.class(),
+                root: RootTarget::Zone("a".into()),
+                inject_tick: 0,
+                active: true,
+                resolved_tick: None,
+                ended_tick: None,
+                healthy: false,
+                first_complaint_tick: None,
+                mitigations: Vec::new(),
+                worsenings: Vec::new(),
+            };
+            // (service, zone, instances): a whole service, one of its instances, a whole
+            // zone, one instance of a zone.
+            for (service, zone, instances) in [
+                (Some(1), None, vec![]),
+                (Some(1), None, vec![2]),
+                (None, Some(0), vec![]),
+                (None, Some(1), vec![3]),
+            ] {
+                let mut fleet = initial_fleet(&model);
+                for inst in &mut fleet.instances {
+                    // What bad configs, deploys and flags act on.
+                    inst.bad_config = true;
+                    inst.version = "v-bad".into();
+                }
+                for svc in &mut fleet.services {
+                    svc.flags.insert("f".into(), true);
+                }
+                let rt = IncidentRuntime {
+                    kind: kind.clone(),
+                    remedies: Remedies::default(),
+                    service,
+                    zone,
+                    instances,
+                    end_tick: None,
+                    suppressed: Vec::new(),
+                    dep: Some(0),
+                    name: Some("f".into()),
+                };
+                reset_effects(&mut fleet, None, None);
+                let mut ids = Vec::new();
+                let known = struck_instances(&fleet, &rt, &mut ids);
+                apply(&mut fleet, &model, &rt, &status, 10);
+                let set: Vec<usize> = (fleet.instances.iter().enumerate())
+                    .filter(|(_, inst)| inst.fx != InstanceEffects::default())
+                    .map(|(id, _)| id)
+                    .collect();
+                if !sets_instance_effects(&rt) {
+                    assert!(known && ids.is_empty(), "{text}: nothing struck");
+                    assert_eq!(set, Vec::<usize>::new(), "{text} on {service:?} {zone:?}");
+                    seen_without += 1;
+                } else if known {
+                    assert!(
+                        set.iter().all(|&id| ids.contains(&(id as u32))),
+                        "{text}: every instance it set is struck"
+                    );
+                }
+                if text.starts_with("packet_loss") {
+                    assert_eq!(sets_instance_effects(&rt), zone.is_none(), "{text}");
+                    assert_eq!(set.is_empty(), zone.is_some(), "{text} on {zone:?}");
+                }
+            }
+        }
+        // 13 kinds with any root, and a zone's packet loss.
+        assert_eq!(seen_without, 13 * 4 + 2);
     }
 }
