@@ -4,7 +4,6 @@
 //! tick (fluid M/M/1-style: waiting rises steeply near saturation, a backlog grows beyond it)
 //! and forwards calls to its dependencies through its connection pools.
 
-use bevy_ecs::prelude::*;
 use breakathon_scenario::ServiceKind;
 
 use crate::model::{
@@ -27,13 +26,8 @@ const MIN_CAPACITY_RPS: f64 = 1e-6;
 /// Shortest time a request holds a worker thread (avoids dividing by zero), ms.
 const MIN_THREAD_MS: f64 = 1e-3;
 
-/// The load system.
-pub fn load(
-    model: Res<Model>,
-    clock: Res<Clock>,
-    mut fleet: ResMut<Fleet>,
-    mut scratch: ResMut<Scratch>,
-) {
+/// The load stage (run by `systems::early_stages`, last).
+pub fn load(model: &Model, clock: &Clock, fleet: &mut Fleet, scratch: &mut Scratch) {
     let Fleet {
         zones,
         services,
@@ -41,7 +35,7 @@ pub fn load(
         reach,
         dns_failing,
         followers,
-    } = &mut *fleet;
+    } = fleet;
     // Who followed whom last tick: the leader search starts from it, and materialises the
     // tick and per-dependency rows of a follower that stops following (`followers`).
     scratch.follows = followers.take(instances);
@@ -77,7 +71,7 @@ pub fn load(
     uniform.resize(services.len(), false);
     let bufs = (&mut *scratch, uniform.as_mut_slice());
     run(
-        &model,
+        model,
         clock.tick,
         args,
         rotations_kept,

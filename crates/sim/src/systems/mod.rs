@@ -212,8 +212,8 @@ pub fn advance_clock(clock: &mut Clock) {
     clock.tick += 1;
 }
 
-/// The stages before load, in order, as one bevy system (see [`late_stages`]): fault
-/// scheduler → team actions → fault effects → traffic.
+/// The stages before latency, in order, as one bevy system (see [`late_stages`]): fault
+/// scheduler → team actions → fault effects → traffic → load.
 #[allow(clippy::too_many_arguments)]
 pub fn early_stages(
     model: Res<Model>,
@@ -238,6 +238,7 @@ pub fn early_stages(
     actions::team_actions(model, clock, &mut queue, fleet, incidents, logs);
     effects::fault_effects(model, clock, fleet, incidents, &mut scratch);
     traffic::traffic(model, clock, fleet, rngs, &mut entries);
+    load::load(model, clock, fleet, &mut scratch);
 }
 
 /// What the stages run by [`late_stages`] keep from one run to the next.
@@ -303,15 +304,7 @@ pub fn late_stages(
 pub fn tick_schedule() -> Schedule {
     let mut schedule = Schedule::default();
     schedule.set_executor(SingleThreadedExecutor::new());
-    schedule.add_systems(
-        (
-            early_stages,
-            load::load,
-            latency::latency_and_errors,
-            late_stages,
-        )
-            .chain(),
-    );
+    schedule.add_systems((early_stages, latency::latency_and_errors, late_stages).chain());
     schedule
 }
 
