@@ -1,6 +1,6 @@
 //! Operations on instances shared by faults, actions and the lifecycle: restart, kill, add,
-//! remove, rolling restarts. Each gives the instances whose per-dependency rows it changes
-//! (and the followers sharing them) their own rows first (`systems::followers`), and marks
+//! remove, rolling restarts. Each gives the instances whose tick or per-dependency rows it
+//! changes (and the followers sharing them) their own first (`systems::followers`), and marks
 //! the service's load-balancer rotation changed (`Fleet::rotation_changed`).
 
 use crate::model::Model;

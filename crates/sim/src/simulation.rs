@@ -503,10 +503,11 @@ impl Simulation {
     }
 
     /// A stable hash of the whole state (FNV-1a over its canonical RON form, streamed; only
-    /// the fleet is copied, to materialise the rows followers share, `systems::followers`).
+    /// the fleet is copied, to materialise the ticks and rows followers share,
+    /// `systems::followers`).
     pub fn state_hash(&self) -> u64 {
         let w = &self.world;
-        // Followers' rows materialised (`followers`), as snapshots hold them.
+        // Followers' ticks and rows materialised (`followers`), as snapshots hold them.
         let fleet = followers::materialised(w.resource::<Fleet>());
         let state = (
             SNAPSHOT_FORMAT,

@@ -483,9 +483,10 @@ pub struct Fleet {
     pub reach: Vec<bool>,
     /// Some DNS resolver fails new lookups (this tick).
     pub dns_failing: bool,
-    /// Which instances share their leader's per-dependency rows (between the resources stage
-    /// and the next load stage; see `systems::followers`). Not serialized: snapshots and the
-    /// state hash see every row materialised.
+    /// Which instances share their leader's tick and per-dependency rows (between the
+    /// resources stage and the next load stage; see `systems::followers`, and read an
+    /// instance's tick with `tick_of`). Not serialized: snapshots and the state hash see
+    /// every tick and row materialised.
     #[serde(skip)]
     pub followers: crate::systems::followers::Followers,
 }

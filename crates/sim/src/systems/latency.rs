@@ -276,7 +276,7 @@ fn latency_of<const NZ: usize>(
         let mut n_leads = 0;
         let mut totals = Totals::default();
         // Followers are not visited: an instance in the same state as one computed before it
-        // gets the same results (the resources stage copies them into it), and what it adds
+        // gets the same results (its leader's, `followers`), and what it adds
         // to the sums is added once per group and zone after the loop (the sums are added in
         // a different order: results can differ in the last bits).
         for &id in &own_ids[s] {

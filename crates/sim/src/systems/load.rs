@@ -462,7 +462,7 @@ fn load_of<const NZ: usize>(
         // An instance in the same state as an earlier serving one of its service, in a zone
         // that looks the same to it (same load per instance, CPU steal, packet loss and
         // reachability), gets exactly the same results this tick: it follows that leader,
-        // and load, latency and resources copy the leader's results instead of recomputing.
+        // and load, latency and resources take the leader's results instead of recomputing.
         find_leaders::<NZ>(s, uniform[s], &svc.instances, instances, &mut bufs);
         let rotation = bufs.rotation;
         let follows = &*bufs.follows;
@@ -1563,7 +1563,7 @@ fn same_kept_state(a: &Instance, b: &Instance, fx_may_differ: bool) -> bool {
     debug_assert_eq!(
         kept,
         same_state_shared(a, b, a),
-        "an instance changed after the resources stage copied its leader's tick into it"
+        "an instance changed while it shared its leader's tick"
     );
     kept
 }

@@ -87,8 +87,8 @@ pub struct Scratch {
     pub held: Vec<f64>,
     /// Per service: how long its clients wait before giving up, ms.
     pub client_timeout_ms: Vec<f64>,
-    /// Per instance: the instance whose results it copies this tick (same service, zone and
-    /// state), or `load::NO_LEADER`.
+    /// Per instance: the instance whose results are its own this tick (same service, zone
+    /// and state; see `followers`), or `load::NO_LEADER`.
     pub follows: Vec<u32>,
     /// Per instance: the size of its group (itself and its followers) if it leads one, else 1.
     pub group_n: Vec<u32>,

@@ -519,10 +519,10 @@ fn instance_resources(
     } else {
         for id in 0..instances.len().min(follows.len()).min(group_n.len()) {
             if follows[id] != NO_LEADER {
-                // Same state as an instance computed before it: the same results, copied
-                // after this pass (`service_pass`, `copy_followers`; its connections were
-                // added to the callees' by its leader, for the whole group); its
-                // per-dependency rows stay its leader's (`followers`).
+                // Same state as an instance computed before it: the same results, its
+                // leader's (`followers`: its tick and per-dependency rows stay shared with
+                // the leader; its connections were added to the callees' by its leader, for
+                // the whole group).
                 continue;
             }
             if own_resources(
