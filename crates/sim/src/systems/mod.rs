@@ -250,6 +250,8 @@ pub struct LateLocals {
     facing: customers::CustomerFacing,
     /// The lifecycle stage's.
     data: lifecycle::DataServices,
+    /// The resilience stage's.
+    breakers: resilience::BreakerEdges,
 }
 
 /// The stages after latency, in order, as one bevy system: resilience → resources →
@@ -272,7 +274,8 @@ pub fn late_stages(
 ) {
     let (model, fleet, scratch, logs) = (&*model, &mut *fleet, &mut *scratch, &mut *logs);
     let locals = &mut *locals;
-    resilience::resilience(model, &clock, fleet);
+    let edges_kept = scratch.timeouts_kept;
+    resilience::resilience(model, &clock, fleet, edges_kept, &mut locals.breakers);
     resources::resources(model, &clock, fleet, scratch, logs);
     lifecycle::lifecycle(model, &clock, fleet, logs, scratch, &mut locals.data);
     telemetry::telemetry(
