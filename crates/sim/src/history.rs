@@ -5,6 +5,10 @@
 //! [`Ring`]s whose capacity follows their bound exactly (no doubling slack). A ring counts
 //! every item ever pushed, so that a checkpoint can store only what was appended since the
 //! previous one ([`Ring::since_mark`]) and recovery can rebuild it ([`Ring::rebuild`]).
+//!
+//! A running world keeps its services' histories in [`Histories`]: the recent points of all
+//! services in one buffer laid out by tick, so that a tick's pushes go through memory in
+//! order; it serializes as, and converts to and from, one [`ServiceHistory`] per service.
 
 use std::collections::VecDeque;
 
@@ -223,27 +227,6 @@ impl ServiceHistory {
         self.push_packed_with(|| packed);
     }
 
-    /// Reads the oldest full-resolution point, which the next push folds and drops. Its
-    /// memory was written long ago and is rarely in the cache: touching the histories of all
-    /// services in a row, before their pushes, lets the processor fetch those lines together
-    /// instead of waiting for each in turn. Changes nothing.
-    #[inline]
-    pub fn touch_oldest(&self) {
-        std::hint::black_box(self.oldest_stamp());
-    }
-
-    /// What [`Self::touch_oldest`] reads, as a number (the oldest point's tick and last
-    /// value mixed; 0 for an empty ring), so that a caller touching many histories can keep
-    /// one number of them all instead of one per history.
-    #[inline]
-    pub fn oldest_stamp(&self) -> u64 {
-        // The first and the last field: a point may straddle two cache lines.
-        self.recent
-            .items
-            .front()
-            .map_or(0, |p| p.tick ^ u64::from(p.values[METRICS - 1].to_bits()))
-    }
-
     /// Records the point `packed` gives, asked for once the oldest point has been folded
     /// (so that a caller's values need not be held across the fold).
     #[inline]
@@ -264,6 +247,51 @@ impl ServiceHistory {
         self.recent.pushed += 1;
     }
 
+    fn fold(&mut self, p: &PackedPoint) {
+        let mut down = Downsampled {
+            old: std::mem::take(&mut self.old),
+            acc_tick: self.acc_tick,
+            acc: self.acc,
+            acc_count: self.acc_count,
+        };
+        down.fold(p);
+        self.old = down.old;
+        self.acc_tick = down.acc_tick;
+        self.acc = down.acc;
+        self.acc_count = down.acc_count;
+    }
+
+    /// Points from `since_tick` on, oldest first (downsampled ones first).
+    pub fn since(&self, since_tick: u64) -> Vec<MetricPoint> {
+        self.old
+            .items
+            .iter()
+            .filter(|p| p.tick + DOWNSAMPLE_TICKS > since_tick)
+            .chain(self.recent.items.iter().filter(|p| p.tick >= since_tick))
+            .map(PackedPoint::unpack)
+            .collect()
+    }
+
+    /// Gives both rings the capacity their bounds call for (after a restore).
+    pub fn fit_capacity(&mut self) {
+        self.recent.fit_capacity(RECENT_POINTS, RECENT_POINTS);
+        self.old.fit_capacity(OLD_POINTS, OLD_GROWTH_POINTS);
+    }
+}
+
+/// The downsampled part of a service's history: the downsampled points and the window being
+/// averaged (the fields of [`ServiceHistory`] besides `recent`).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Downsampled {
+    old: Ring<PackedPoint>,
+    acc_tick: u64,
+    acc: [f64; METRICS],
+    acc_count: u32,
+}
+
+impl Downsampled {
+    /// Adds `p`, the oldest full-resolution point being dropped, to the window being
+    /// averaged (first flushing the window if `p` is outside it).
     #[inline]
     fn fold(&mut self, p: &PackedPoint) {
         // `acc_tick` is the first tick of its window (a multiple of `DOWNSAMPLE_TICKS`), so
@@ -291,22 +319,336 @@ impl ServiceHistory {
             .push(PackedPoint::pack(&avg), OLD_POINTS, OLD_GROWTH_POINTS);
         self.acc_count = 0;
     }
+}
 
-    /// Points from `since_tick` on, oldest first (downsampled ones first).
-    pub fn since(&self, since_tick: u64) -> Vec<MetricPoint> {
-        self.old
+/// The frame of a service's `k`-th recent point in [`Histories`].
+fn frame_of(k: u64) -> usize {
+    // Below RECENT_POINTS.
+    #[allow(clippy::cast_possible_truncation)]
+    let frame = (k % RECENT_POINTS as u64) as usize;
+    frame
+}
+
+/// One service's place in [`Histories`].
+#[derive(Clone, Debug, Default)]
+struct Lane {
+    /// Recent points pushed (kept and dropped).
+    pushed: u64,
+    /// Recent points kept (the last ones pushed; at most [`RECENT_POINTS`]).
+    len: usize,
+    /// Frame of the next push: `pushed % RECENT_POINTS`.
+    head: usize,
+    /// The downsampled history.
+    down: Downsampled,
+}
+
+/// The metric histories of every service of a world, with the recent points of all services
+/// in one buffer of [`RECENT_POINTS`] frames, one point per service each: the `k`-th point
+/// pushed of service `s` is in frame `k % RECENT_POINTS`, at `s`. Services that push every
+/// tick (all but those whose telemetry went dark) push into the same frame, so a tick's pushes
+/// — and the reads of the oldest points they drop, written [`RECENT_POINTS`] ticks earlier
+/// and no longer in the cache — go through memory in order, which the processor fetches
+/// ahead, instead of one cold place per service.
+///
+/// Outside, it is the `Vec` of [`ServiceHistory`] it replaces: it serializes as that, compares
+/// by content, and converts to and from it ([`Histories::to_services`],
+/// [`Histories::from_services`]).
+#[derive(Clone, Default)]
+pub struct Histories {
+    lanes: Vec<Lane>,
+    /// `RECENT_POINTS * lanes.len()` points once anything was pushed (else empty).
+    points: Vec<PackedPoint>,
+}
+
+impl Histories {
+    /// Services.
+    pub fn len(&self) -> usize {
+        self.lanes.len()
+    }
+
+    /// Whether there are no services.
+    pub fn is_empty(&self) -> bool {
+        self.lanes.is_empty()
+    }
+
+    /// The histories of `services` services, with the buffer ready for their pushes (what the
+    /// histories become before the first push; services added are empty).
+    pub fn prepare(&mut self, services: usize) {
+        if self.lanes.len() != services {
+            let mut all = self.to_services();
+            all.resize_with(services, ServiceHistory::default);
+            *self = Histories::from_services(all);
+        }
+        if self.points.len() != RECENT_POINTS * services {
+            debug_assert!(self.lanes.iter().all(|lane| lane.len == 0));
+            self.points = vec![PackedPoint::default(); RECENT_POINTS * services];
+        }
+    }
+
+    /// Where the `k`-th recent point of service `s` is.
+    fn slot(&self, s: usize, k: u64) -> usize {
+        frame_of(k) * self.lanes.len() + s
+    }
+
+    /// The index of service `s`'s oldest kept recent point.
+    fn first_index(&self, s: usize) -> u64 {
+        let lane = &self.lanes[s];
+        lane.pushed - lane.len as u64
+    }
+
+    /// Service `s`'s kept recent points, oldest first.
+    pub fn recent(&self, s: usize) -> impl DoubleEndedIterator<Item = &PackedPoint> {
+        (self.first_index(s)..self.lanes[s].pushed).map(move |k| &self.points[self.slot(s, k)])
+    }
+
+    /// Recent points of service `s` pushed (kept and dropped).
+    pub fn recent_pushed(&self, s: usize) -> u64 {
+        self.lanes[s].pushed
+    }
+
+    /// Service `s`'s downsampled points.
+    pub fn old(&self, s: usize) -> &Ring<PackedPoint> {
+        &self.lanes[s].down.old
+    }
+
+    /// Service `s`'s kept recent points whose index is at least `mark` (see
+    /// [`Ring::since_mark`]).
+    pub fn recent_since_mark(&self, s: usize, mark: u64) -> RingSlice<PackedPoint> {
+        let first = self.first_index(s);
+        let start = mark.clamp(first, self.lanes[s].pushed);
+        RingSlice {
+            start,
+            items: (start..self.lanes[s].pushed)
+                .map(|k| self.points[self.slot(s, k)])
+                .collect(),
+        }
+    }
+
+    /// Points of service `s` from `since_tick` on, oldest first (downsampled ones first), as
+    /// [`ServiceHistory::since`] gives them.
+    pub fn since(&self, s: usize, since_tick: u64) -> Vec<MetricPoint> {
+        self.old(s)
             .items
             .iter()
             .filter(|p| p.tick + DOWNSAMPLE_TICKS > since_tick)
-            .chain(self.recent.items.iter().filter(|p| p.tick >= since_tick))
+            .chain(self.recent(s).filter(|p| p.tick >= since_tick))
             .map(PackedPoint::unpack)
             .collect()
     }
 
-    /// Gives both rings the capacity their bounds call for (after a restore).
+    /// Service `s`'s history as a [`ServiceHistory`] of its own (a copy).
+    pub fn service(&self, s: usize) -> ServiceHistory {
+        let lane = &self.lanes[s];
+        ServiceHistory {
+            recent: Ring {
+                items: self.recent(s).copied().collect(),
+                pushed: lane.pushed,
+            },
+            old: lane.down.old.clone(),
+            acc_tick: lane.down.acc_tick,
+            acc: lane.down.acc,
+            acc_count: lane.down.acc_count,
+        }
+    }
+
+    /// Every service's history as a [`ServiceHistory`] of its own (copies).
+    pub fn to_services(&self) -> Vec<ServiceHistory> {
+        (0..self.len()).map(|s| self.service(s)).collect()
+    }
+
+    /// The histories of `services` (each keeps at most its last [`RECENT_POINTS`] recent
+    /// points).
+    pub fn from_services(services: Vec<ServiceHistory>) -> Histories {
+        let n = services.len();
+        let any = services.iter().any(|h| !h.recent.items.is_empty());
+        let mut out = Histories {
+            lanes: Vec::with_capacity(n),
+            points: if any {
+                vec![PackedPoint::default(); RECENT_POINTS * n]
+            } else {
+                Vec::new()
+            },
+        };
+        let mut recents = Vec::with_capacity(n);
+        for h in services {
+            let len = h.recent.items.len().min(RECENT_POINTS);
+            let pushed = h.recent.pushed.max(len as u64);
+            let mut old = h.old;
+            old.fit_capacity(OLD_POINTS, OLD_GROWTH_POINTS);
+            out.lanes.push(Lane {
+                pushed,
+                len,
+                head: frame_of(pushed),
+                down: Downsampled {
+                    old,
+                    acc_tick: h.acc_tick,
+                    acc: h.acc,
+                    acc_count: h.acc_count,
+                },
+            });
+            recents.push(h.recent.items);
+        }
+        for (s, items) in recents.into_iter().enumerate() {
+            let len = out.lanes[s].len;
+            let first = out.first_index(s);
+            let skip = items.len() - len;
+            for (k, p) in (first..).zip(items.into_iter().skip(skip)) {
+                let slot = out.slot(s, k);
+                out.points[slot] = p;
+            }
+        }
+        out
+    }
+
+    /// The histories with the same counts and downsampling windows but no points kept: what a
+    /// checkpoint's base holds (see [`ServiceHistory`]'s rings' counts).
+    pub fn emptied(&self) -> Histories {
+        Histories {
+            lanes: (self.lanes.iter())
+                .map(|lane| Lane {
+                    len: 0,
+                    down: Downsampled {
+                        old: Ring {
+                            items: Default::default(),
+                            pushed: lane.down.old.pushed,
+                        },
+                        ..lane.down.clone()
+                    },
+                    ..*lane
+                })
+                .collect(),
+            points: Vec::new(),
+        }
+    }
+
+    /// Gives the downsampled rings the capacity their bound calls for (after a restore).
     pub fn fit_capacity(&mut self) {
-        self.recent.fit_capacity(RECENT_POINTS, RECENT_POINTS);
-        self.old.fit_capacity(OLD_POINTS, OLD_GROWTH_POINTS);
+        for lane in &mut self.lanes {
+            lane.down.old.fit_capacity(OLD_POINTS, OLD_GROWTH_POINTS);
+        }
+    }
+
+    /// Reads, for every service, the slot its next push writes (when full, the oldest point,
+    /// which that push folds and drops), as one number (each point's tick and last value
+    /// mixed): those points were written [`RECENT_POINTS`] pushes earlier and are rarely in
+    /// the cache; read together, ahead of the pushes, their cache misses overlap instead of
+    /// each push waiting for its own. Changes nothing.
+    #[inline]
+    pub fn oldest_stamps(&self) -> u64 {
+        let n = self.lanes.len();
+        let mut stamps = 0u64;
+        for (s, lane) in self.lanes.iter().enumerate() {
+            // The slot the next push writes: when full, the oldest point's.
+            if let Some(p) = self.points.get(lane.head * n + s) {
+                stamps ^= p.tick ^ u64::from(p.values[METRICS - 1].to_bits());
+            }
+        }
+        stamps
+    }
+
+    /// Records the point `packed` gives as service `s`'s next recent point (folding the
+    /// oldest one into the downsampled window if [`RECENT_POINTS`] are kept). The buffer must
+    /// be ready ([`Histories::prepare`]).
+    #[inline]
+    pub fn push_with(&mut self, s: usize, packed: impl FnOnce() -> PackedPoint) {
+        let n = self.lanes.len();
+        let lane = &mut self.lanes[s];
+        let slot = lane.head * n + s;
+        if lane.len >= RECENT_POINTS {
+            // Full: the oldest point (in this slot) is folded as it is dropped.
+            lane.down.fold(&self.points[slot]);
+        } else {
+            lane.len += 1;
+        }
+        self.points[slot] = packed();
+        lane.head += 1;
+        if lane.head == RECENT_POINTS {
+            lane.head = 0;
+        }
+        lane.pushed += 1;
+    }
+}
+
+impl PartialEq for Histories {
+    /// Equal when every service's history is (wherever the points are in the buffers).
+    fn eq(&self, other: &Histories) -> bool {
+        self.len() == other.len()
+            && (0..self.len()).all(|s| {
+                let (a, b) = (&self.lanes[s], &other.lanes[s]);
+                a.pushed == b.pushed
+                    && a.len == b.len
+                    && a.down == b.down
+                    && self.recent(s).eq(other.recent(s))
+            })
+    }
+}
+
+impl std::fmt::Debug for Histories {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.to_services()).finish()
+    }
+}
+
+/// A [`Ring`] of recent points borrowed from [`Histories`], serialized as the ring.
+#[derive(Serialize)]
+#[serde(rename = "Ring")]
+struct RecentRef<'a> {
+    items: RecentItems<'a>,
+    pushed: u64,
+}
+
+/// Service `s`'s recent points, serialized as the ring's `items`.
+struct RecentItems<'a> {
+    histories: &'a Histories,
+    s: usize,
+}
+
+impl Serialize for RecentItems<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let h = self.histories;
+        let points =
+            (h.first_index(self.s)..h.lanes[self.s].pushed).map(|k| &h.points[h.slot(self.s, k)]);
+        serializer.collect_seq(points)
+    }
+}
+
+/// A [`ServiceHistory`] borrowed from [`Histories`]: the same fields in the same order under
+/// the same name, so that it serializes exactly as one.
+#[derive(Serialize)]
+#[serde(rename = "ServiceHistory")]
+struct ServiceHistoryRef<'a> {
+    recent: RecentRef<'a>,
+    old: &'a Ring<PackedPoint>,
+    acc_tick: u64,
+    acc: &'a [f64; METRICS],
+    acc_count: u32,
+}
+
+impl Serialize for Histories {
+    /// Exactly as the `Vec` of [`ServiceHistory`] with the same histories serializes.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.lanes
+                .iter()
+                .enumerate()
+                .map(|(s, lane)| ServiceHistoryRef {
+                    recent: RecentRef {
+                        items: RecentItems { histories: self, s },
+                        pushed: lane.pushed,
+                    },
+                    old: &lane.down.old,
+                    acc_tick: lane.down.acc_tick,
+                    acc: &lane.down.acc,
+                    acc_count: lane.down.acc_count,
+                }),
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for Histories {
+    /// What a `Vec` of [`ServiceHistory`] deserializes from.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Histories, D::Error> {
+        Vec::<ServiceHistory>::deserialize(deserializer).map(Histories::from_services)
     }
 }
 
@@ -402,6 +744,82 @@ mod tests {
                 missing_from: last.start
             })
         );
+    }
+
+    /// Services' histories pushed one by one and through [`Histories`], with dark ticks
+    /// (service `s` skips the ticks where `dark(s, tick)`).
+    fn both(services: usize, ticks: u64) -> (Vec<ServiceHistory>, Histories) {
+        let dark = |s: usize, tick: u64| s % 3 == 1 && (tick / 97) % 4 == (s as u64 % 4);
+        let mut one_by_one = vec![ServiceHistory::default(); services];
+        let mut shared = Histories::default();
+        shared.prepare(services);
+        for tick in 0..ticks {
+            shared.prepare(services);
+            std::hint::black_box(shared.oldest_stamps());
+            for (s, h) in one_by_one.iter_mut().enumerate() {
+                if dark(s, tick) {
+                    continue;
+                }
+                let p = MetricPoint {
+                    tick,
+                    rps: (tick * 7 + s as u64) as f64 * 0.37,
+                    healthy_percent: 100.0 - s as f64,
+                    ..MetricPoint::default()
+                };
+                h.push(p);
+                shared.push_with(s, || PackedPoint::pack(&p));
+            }
+        }
+        (one_by_one, shared)
+    }
+
+    #[test]
+    fn shared_histories_equal_the_services_own() {
+        for ticks in [0, 1, 599, 600, 601, 5_000] {
+            let (one_by_one, shared) = both(7, ticks);
+            assert_eq!(shared.to_services(), one_by_one, "{ticks} ticks");
+            for (s, h) in one_by_one.iter().enumerate() {
+                assert_eq!(shared.since(s, ticks / 2), h.since(ticks / 2));
+                assert_eq!(shared.recent_pushed(s), h.recent.pushed);
+                assert_eq!(shared.recent_since_mark(s, 550), h.recent.since_mark(550));
+            }
+            // Serialized exactly as the services' own histories, and back.
+            let text = ron::to_string(&shared).expect("ron");
+            assert_eq!(text, ron::to_string(&one_by_one).expect("ron"));
+            let back: Histories = ron::from_str(&text).expect("ron");
+            assert_eq!(back, shared);
+            assert_eq!(Histories::from_services(one_by_one.clone()), shared);
+        }
+    }
+
+    #[test]
+    fn shared_histories_continue_after_a_round_trip_and_keep_counts_when_emptied() {
+        let (mut one_by_one, shared) = both(5, 1_234);
+        let mut restored = Histories::from_services(shared.to_services());
+        for tick in 1_234..2_500u64 {
+            restored.prepare(5);
+            for (s, h) in one_by_one.iter_mut().enumerate() {
+                let p = MetricPoint {
+                    tick,
+                    cpu_percent: tick as f64 / 3.0,
+                    ..MetricPoint::default()
+                };
+                h.push(p);
+                restored.push_with(s, || PackedPoint::pack(&p));
+            }
+        }
+        assert_eq!(restored.to_services(), one_by_one);
+        let emptied = restored.emptied();
+        for (s, h) in emptied.to_services().iter().enumerate() {
+            assert!(h.recent.items.is_empty() && h.old.items.is_empty());
+            assert_eq!(h.recent.pushed, one_by_one[s].recent.pushed);
+            assert_eq!(h.old.pushed, one_by_one[s].old.pushed);
+            assert_eq!(h.acc, one_by_one[s].acc);
+        }
+        // More services than before: the new ones start empty, the others keep theirs.
+        restored.prepare(6);
+        assert_eq!(restored.to_services()[..5], one_by_one[..]);
+        assert_eq!(restored.service(5), ServiceHistory::default());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use breakathon_scenario::Scenario;
 use crate::action::Action;
 use crate::error::{ActionError, SimError};
 use crate::faults::{Incidents, health};
-use crate::history::{OLD_POINTS, RECENT_POINTS, Ring, RingGap};
+use crate::history::{Histories, OLD_POINTS, RECENT_POINTS, Ring, RingGap};
 use crate::incident::IncidentStatus;
 use crate::log_ring::LogRing;
 use crate::model::Model;
@@ -206,11 +206,12 @@ impl Simulation {
             .get(service)
             .ok_or_else(|| SimError::UnknownService(service.to_owned()))?;
         let telemetry = self.world.resource::<TelemetryState>();
-        Ok(telemetry
-            .history
-            .get(s as usize)
-            .map(|h| h.since(since_tick))
-            .unwrap_or_default())
+        let s = s as usize;
+        Ok(if s < telemetry.history.len() {
+            telemetry.history.since(s, since_tick)
+        } else {
+            Vec::new()
+        })
     }
 
     /// The last `limit` log lines from `since_tick` on, oldest first, optionally only of
@@ -388,9 +389,10 @@ impl Simulation {
     /// checkpoint taken now stores these, and the next one only what came after.
     pub fn ring_marks(&self) -> RingMarks {
         let telemetry = self.world.resource::<TelemetryState>();
+        let h = &telemetry.history;
         RingMarks {
-            recent: telemetry.history.iter().map(|h| h.recent.pushed).collect(),
-            old: telemetry.history.iter().map(|h| h.old.pushed).collect(),
+            recent: (0..h.len()).map(|s| h.recent_pushed(s)).collect(),
+            old: (0..h.len()).map(|s| h.old(s).pushed).collect(),
             logs: telemetry.logs.pushed(),
         }
     }
@@ -400,12 +402,13 @@ impl Simulation {
     pub fn ring_delta(&self, marks: &RingMarks) -> RingDelta {
         let telemetry = self.world.resource::<TelemetryState>();
         let mark = |v: &[u64], s: usize| v.get(s).copied().unwrap_or(0);
+        let h = &telemetry.history;
         RingDelta {
-            recent: (telemetry.history.iter().enumerate())
-                .map(|(s, h)| h.recent.since_mark(mark(&marks.recent, s)))
+            recent: (0..h.len())
+                .map(|s| h.recent_since_mark(s, mark(&marks.recent, s)))
                 .collect(),
-            old: (telemetry.history.iter().enumerate())
-                .map(|(s, h)| h.old.since_mark(mark(&marks.old, s)))
+            old: (0..h.len())
+                .map(|s| h.old(s).since_mark(mark(&marks.old, s)))
                 .collect(),
             logs: telemetry.logs.since_mark(marks.logs),
         }
@@ -415,12 +418,14 @@ impl Simulation {
     /// chunk whose items are all older is not needed by a checkpoint taken now.
     pub fn ring_oldest_ticks(&self) -> RingTicks {
         let telemetry = self.world.resource::<TelemetryState>();
-        let oldest = |f: fn(&crate::history::ServiceHistory) -> Option<u64>| {
-            telemetry.history.iter().filter_map(f).min()
-        };
+        let h = &telemetry.history;
         RingTicks {
-            recent: oldest(|h| h.recent.items.front().map(|p| p.tick)),
-            old: oldest(|h| h.old.items.front().map(|p| p.tick)),
+            recent: (0..h.len())
+                .filter_map(|s| h.recent(s).next().map(|p| p.tick))
+                .min(),
+            old: (0..h.len())
+                .filter_map(|s| h.old(s).items.front().map(|p| p.tick))
+                .min(),
             logs: telemetry.logs.first_tick(),
         }
     }
@@ -432,23 +437,7 @@ impl Simulation {
         let w = &self.world;
         let telemetry = w.resource::<TelemetryState>();
         let emptied = TelemetryState {
-            history: telemetry
-                .history
-                .iter()
-                .map(|h| crate::history::ServiceHistory {
-                    recent: Ring {
-                        items: Default::default(),
-                        pushed: h.recent.pushed,
-                    },
-                    old: Ring {
-                        items: Default::default(),
-                        pushed: h.old.pushed,
-                    },
-                    acc_tick: h.acc_tick,
-                    acc: h.acc,
-                    acc_count: h.acc_count,
-                })
-                .collect(),
+            history: telemetry.history.emptied(),
             logs: LogRing::counted(telemetry.logs.pushed()),
             alerts: telemetry.alerts.clone(),
         };
@@ -483,7 +472,8 @@ impl Simulation {
             ))
         };
         let telemetry = &mut base.telemetry;
-        for (s, h) in telemetry.history.iter_mut().enumerate() {
+        let mut histories = telemetry.history.to_services();
+        for (s, h) in histories.iter_mut().enumerate() {
             h.recent = Ring::rebuild(
                 h.recent.pushed,
                 RECENT_POINTS,
@@ -497,6 +487,7 @@ impl Simulation {
             )
             .map_err(|g| gap(format!("downsampled history of service {s}"), g))?;
         }
+        telemetry.history = Histories::from_services(histories);
         telemetry.logs = LogRing::rebuild(telemetry.logs.pushed(), deltas.iter().map(|d| &d.logs))
             .map_err(|g| gap("log".into(), g))?;
         Self::restore(scenario, schedule, base)

@@ -7,7 +7,9 @@ use std::collections::VecDeque;
 
 use crate::error::SimError;
 use crate::faults::Incidents;
-use crate::history::{OLD_POINTS, PackedPoint, RECENT_POINTS, Ring, RingSlice, ring_len};
+use crate::history::{
+    Histories, OLD_POINTS, PackedPoint, RECENT_POINTS, Ring, RingSlice, ring_len,
+};
 use crate::log_ring::{LineInfo, LogRing};
 use crate::rng::Rngs;
 use crate::state::{Clock, Fleet};
@@ -435,15 +437,13 @@ impl WorldSnapshot {
     /// the rings keep is in no chunk, or a chunk is malformed.
     pub fn fill_rings(&mut self, chunks: &EncodedRings<'_>) -> Result<(), SimError> {
         let services = self.telemetry.history.len();
+        let mut histories = self.telemetry.history.to_services();
         for (kind, encoded) in [("recent", &chunks.recent), ("downsampled", &chunks.old)] {
             let mut per_service: Vec<Vec<Segment<'_>>> = vec![Vec::new(); services];
             for bytes in encoded.iter() {
                 point_segments(bytes, &mut per_service)?;
             }
-            for (s, (h, segments)) in (self.telemetry.history.iter_mut())
-                .zip(&mut per_service)
-                .enumerate()
-            {
+            for (s, (h, segments)) in (histories.iter_mut()).zip(&mut per_service).enumerate() {
                 let (ring, cap): (&mut Ring<PackedPoint>, usize) = if kind == "recent" {
                     (&mut h.recent, RECENT_POINTS)
                 } else {
@@ -460,6 +460,7 @@ impl WorldSnapshot {
                 )?;
             }
         }
+        self.telemetry.history = Histories::from_services(histories);
         let mut segments = Vec::with_capacity(chunks.logs.len());
         for bytes in &chunks.logs {
             let mut r = Reader { bytes };
@@ -590,7 +591,7 @@ mod tests {
         let whole = sim.snapshot();
         assert_eq!(base.telemetry, whole.telemetry);
         // The case is the interesting one: full rings, downsampled points, logs.
-        let history = &whole.telemetry.history[0];
+        let history = whole.telemetry.history.service(0);
         assert_eq!(history.recent.items.len(), crate::history::RECENT_POINTS);
         assert!(!history.old.items.is_empty());
         assert!(!whole.telemetry.logs.is_empty());

@@ -11,7 +11,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::{IncidentRuntime, Incidents};
-use crate::history::{PackedPoint, ServiceHistory};
+use crate::history::{Histories, PackedPoint};
 use crate::log_ring::{LineInfo, LogRing};
 use crate::model::{Model, STALE_LAG_S};
 use crate::rng::Rngs;
@@ -47,7 +47,7 @@ pub struct AlertState {
 #[derive(Resource, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TelemetryState {
     /// Metric history per service.
-    pub history: Vec<ServiceHistory>,
+    pub history: Histories,
     /// Log lines, oldest first (at most [`MAX_LOG_LINES`]).
     pub logs: LogRing,
     /// Per alert rule (same order as `Model::alert_rules`).
@@ -57,9 +57,7 @@ pub struct TelemetryState {
 impl TelemetryState {
     /// Gives every ring the capacity its bound calls for (after a restore).
     pub fn fit_capacity(&mut self) {
-        for h in &mut self.history {
-            h.fit_capacity();
-        }
+        self.history.fit_capacity();
         self.logs.fit_capacity();
     }
 }
@@ -312,17 +310,11 @@ pub fn telemetry(
             state.logs.push(info, &message);
         }
     }
-    if state.history.len() != ns {
-        state.history.resize_with(ns, ServiceHistory::default);
-    }
+    state.history.prepare(ns);
     // Each service's oldest full-resolution point read ahead of the pushes
-    // (`ServiceHistory::touch_oldest`), in a loop of its own: the fewer instructions between
-    // two of these reads (all cache misses), the more of them the processor has in flight.
-    let mut stamps = 0u64;
-    for history in &state.history {
-        stamps ^= history.oldest_stamp();
-    }
-    std::hint::black_box(stamps);
+    // (`Histories::oldest_stamps`), in a loop of its own: the fewer instructions between two
+    // of these reads (cache misses), the more of them the processor has in flight.
+    std::hint::black_box(state.history.oldest_stamps());
     for svc in &mut fleet.services {
         guard_service(svc, tick);
     }
@@ -347,13 +339,8 @@ pub fn telemetry(
         tick,
         unsure: unsure.as_slice(),
     };
-    for (s, ((svc, stat), history)) in fleet
-        .services
-        .iter()
-        .zip(&model.services)
-        .zip(state.history.iter_mut())
-        .enumerate()
-    {
+    let history = &mut state.history;
+    for (s, (svc, stat)) in fleet.services.iter().zip(&model.services).enumerate() {
         let warn_due = s == next_warn;
         if warn_due {
             next_warn += WARN_LOG_EVERY_TICKS as usize;
@@ -373,7 +360,7 @@ pub fn telemetry(
         if svc.fx.telemetry_down {
             continue;
         }
-        history.push_packed_with(|| packed_point_of(&svc.m, tick));
+        history.push_with(s, || packed_point_of(&svc.m, tick));
         if stat.kind == ServiceKind::ExternalApi {
             continue;
         }
