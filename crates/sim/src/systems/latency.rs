@@ -845,7 +845,8 @@ fn check_lone(
 /// success share. The same operations, in the same order, as the stage's per-zone sums and
 /// rows for such a service: a zone's followers add the leader's numbers times their count to
 /// its sums (zero, but in the leader's zone), and their last cause is the leader's. Every zone
-/// but the leader's has the same count, share and cause: the same sums, computed once.
+/// but the leader's has the same count, share and cause: the same sums, computed once (and
+/// with one instance per zone, the leader's zone's row is theirs).
 #[inline(always)]
 fn uniform_rows(
     lead_acc: ZoneAcc,
@@ -863,10 +864,23 @@ fn uniform_rows(
         add_followers(&mut lead.shared, &mut lead.own, m, succ, per_zone - 1);
     }
     let lead_row = zone_row(lead.shared, lead.own, shares[zl]);
-    let mut rest = ZoneAcc::default();
-    rest.own.cause = cause;
-    add_followers(&mut rest.shared, &mut rest.own, m, succ, per_zone);
-    let rest_row = zone_row(rest.shared, rest.own, shares[zl]);
+    // Another zone's row: its followers' sums from zero, their cause the leader's.
+    let rest_row = || {
+        let mut rest = ZoneAcc::default();
+        rest.own.cause = cause;
+        add_followers(&mut rest.shared, &mut rest.own, m, succ, per_zone);
+        zone_row(rest.shared, rest.own, shares[zl])
+    };
+    let rest_row = if per_zone == 1 {
+        // One instance in rotation per zone: a zone's follower adds to zero the leader's
+        // numbers times 1 (the same numbers), as the leader did to its zone's sums, with the
+        // same cause (the leader's, or none in both): the same row.
+        #[cfg(debug_assertions)]
+        assert_eq!(rest_row().bits(), lead_row.bits(), "one instance per zone");
+        lead_row
+    } else {
+        rest_row()
+    };
     let mut sum = CallSum::default();
     for (z, out) in out.iter_mut().enumerate() {
         let r = if z == zl { lead_row } else { rest_row };
