@@ -21,6 +21,83 @@ use crate::systems::{Scratch, followers};
 
 /// Clock offset beyond which token checks fail, s.
 pub const SKEW_TOLERANCE_S: f64 = 1.0;
+/// Debug builds: a service's metrics as the load stage leaves them for the later stages to
+/// write, NaN (see `load_of`).
+#[cfg(debug_assertions)]
+const LATER_SERVICE_TICK: ServiceTick = ServiceTick {
+    offered_rps: f64::NAN,
+    ok_rps: f64::NAN,
+    failed_rps: f64::NAN,
+    shed_rps: f64::NAN,
+    latency_p50_ms: f64::NAN,
+    latency_p99_ms: f64::NAN,
+    error_percent: f64::NAN,
+    cpu_percent: f64::NAN,
+    memory_percent: f64::NAN,
+    disk_percent: f64::NAN,
+    connections_percent: f64::NAN,
+    saturation_percent: f64::NAN,
+    healthy_percent: f64::NAN,
+};
+/// Debug builds: a serving leader's metrics as the load stage leaves them for the later
+/// stages to write, NaN (see `load_of`).
+#[cfg(debug_assertions)]
+const LATER_INSTANCE_TICK: InstanceTick = InstanceTick {
+    offered_rps: f64::NAN,
+    served_rps: f64::NAN,
+    ok_rps: f64::NAN,
+    failed_rps: f64::NAN,
+    capacity_rps: f64::NAN,
+    utilisation: f64::NAN,
+    own_p50_ms: f64::NAN,
+    own_p99_ms: f64::NAN,
+    latency_p50_ms: f64::NAN,
+    latency_p99_ms: f64::NAN,
+    own_error: f64::NAN,
+    thread_ms: f64::NAN,
+    wait_ms: f64::NAN,
+    cpu_percent: f64::NAN,
+    connections_in_use: f64::NAN,
+    memory_percent: f64::NAN,
+    disk_percent: f64::NAN,
+    abandoned_rps: f64::NAN,
+    cause: Cause::None,
+};
+
+/// Debug builds: every instance's metrics are numbers once the resources stage ran (the
+/// load stage leaves some of a serving leader's to the latency and resources stages, NaN in
+/// debug builds: none may be left).
+#[cfg(debug_assertions)]
+pub fn check_instance_ticks(instances: &[Instance], tick: u64) {
+    for (id, inst) in instances.iter().enumerate() {
+        let m = &inst.m;
+        let values = [
+            m.offered_rps,
+            m.served_rps,
+            m.ok_rps,
+            m.failed_rps,
+            m.capacity_rps,
+            m.utilisation,
+            m.own_p50_ms,
+            m.own_p99_ms,
+            m.latency_p50_ms,
+            m.latency_p99_ms,
+            m.own_error,
+            m.thread_ms,
+            m.wait_ms,
+            m.cpu_percent,
+            m.connections_in_use,
+            m.memory_percent,
+            m.disk_percent,
+            m.abandoned_rps,
+        ];
+        debug_assert!(
+            values.iter().all(|v| !v.is_nan()),
+            "instance {id}'s metrics left unwritten at tick {tick}: {m:?}"
+        );
+    }
+}
+
 /// Smallest capacity an instance can have (avoids dividing by zero), requests/s.
 const MIN_CAPACITY_RPS: f64 = 1e-6;
 /// Shortest time a request holds a worker thread (avoids dividing by zero), ms.
@@ -429,7 +506,20 @@ fn load_of<const NZ: usize>(
         } else {
             1.0
         };
-        services[s].m = m;
+        // Only the numbers no later stage of the tick writes: the latency stage writes the
+        // outcome and latencies of every service, the resources stage the rest. (Debug builds
+        // write NaN there: the telemetry stage's finite check would catch one left over.)
+        let out = &mut services[s].m;
+        out.offered_rps = m.offered_rps;
+        out.shed_rps = m.shed_rps;
+        #[cfg(debug_assertions)]
+        {
+            *out = ServiceTick {
+                offered_rps: m.offered_rps,
+                shed_rps: m.shed_rps,
+                ..LATER_SERVICE_TICK
+            };
+        }
 
         let timeout_ms = client_timeout_ms[s];
         let max_queue_factor = MAX_QUEUE_FACTOR;
@@ -679,19 +769,37 @@ fn load_of<const NZ: usize>(
             if (abandoned > 0.0) & (abandoned_rps > served_rps * own_error) {
                 cause = Cause::Overload;
             }
-            inst.m = InstanceTick {
-                offered_rps: offered,
-                served_rps,
-                capacity_rps: cap,
-                utilisation: rho,
-                own_p50_ms: base + wait_ms,
-                own_p99_ms,
-                own_error,
-                wait_ms,
-                abandoned_rps,
-                cause,
-                ..fresh_tick
-            };
+            // Only the numbers no later stage of the tick writes: the latency stage writes a
+            // serving leader's outcome, latencies and thread time, the resources stage its
+            // CPU, connections, memory and disk. (Debug builds write NaN there, and check
+            // after the resources stage that none is left: `check_instance_ticks`.)
+            let out = &mut inst.m;
+            out.offered_rps = offered;
+            out.served_rps = served_rps;
+            out.capacity_rps = cap;
+            out.utilisation = rho;
+            out.own_p50_ms = base + wait_ms;
+            out.own_p99_ms = own_p99_ms;
+            out.own_error = own_error;
+            out.wait_ms = wait_ms;
+            out.abandoned_rps = abandoned_rps;
+            out.cause = cause;
+            #[cfg(debug_assertions)]
+            {
+                *out = InstanceTick {
+                    offered_rps: offered,
+                    served_rps,
+                    capacity_rps: cap,
+                    utilisation: rho,
+                    own_p50_ms: base + wait_ms,
+                    own_p99_ms,
+                    own_error,
+                    wait_ms,
+                    abandoned_rps,
+                    cause,
+                    ..LATER_INSTANCE_TICK
+                };
+            }
             // Forward calls through the pools (a service calling nothing, about a third of
             // them, skips the shares below). Inlined: out of line (`#[inline(never)]`, its
             // inputs in two small structs) it cost 14.3 M instructions more for 1 200 ticks of

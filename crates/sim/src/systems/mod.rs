@@ -277,6 +277,8 @@ pub fn late_stages(
     let edges_kept = scratch.timeouts_kept;
     resilience::resilience(model, &clock, fleet, edges_kept, &mut locals.breakers);
     resources::resources(model, &clock, fleet, scratch, logs);
+    #[cfg(debug_assertions)]
+    load::check_instance_ticks(&fleet.instances, clock.tick);
     lifecycle::lifecycle(model, &clock, fleet, logs, scratch, &mut locals.data);
     telemetry::telemetry(
         model,
