@@ -42,7 +42,8 @@ fn due_unusual(inst: &Instance, tick: u64) -> bool {
 }
 
 /// Adds the instances among `ids` due at `tick` (`due`) to `found`; returns whether they
-/// are all calm: running (or removed) with no restart planned. A service whose instances
+/// are all calm: running, removed or down for good (no restart of the platform's own
+/// planned: only `ops` brings it back), with no restart planned. A service whose instances
 /// were all calm when last looked at (`ServiceState::life_kept`, cleared wherever an
 /// instance's life changes or a restart is planned: `ops`, this stage) has none due while no
 /// incident may have struck one of them (a crash loop): the resources stage looks only at
@@ -54,8 +55,16 @@ pub fn find_due(ids: &[u32], instances: &[Instance], tick: u64, found: &mut Vec<
         if due(inst, tick) {
             found.push(id);
         }
-        calm &=
-            inst.restart_at.is_none() && matches!(inst.life, Life::Running { .. } | Life::Removed);
+        calm &= inst.restart_at.is_none()
+            && matches!(
+                inst.life,
+                Life::Running { .. }
+                    | Life::Removed
+                    | Life::Down {
+                        restart_tick: None,
+                        ..
+                    }
+            );
     }
     calm
 }
