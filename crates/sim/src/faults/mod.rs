@@ -277,6 +277,14 @@ pub fn sets_instance_effects(rt: &IncidentRuntime) -> bool {
     }
 }
 
+/// Whether [`apply`] may set anything for the incident `rt` (a crash and clock skew act at
+/// injection only, and set nothing after: their services and instances keep the neutral
+/// effects).
+#[inline]
+pub fn has_tick_effects(rt: &IncidentRuntime) -> bool {
+    !matches!(rt.kind, FaultKind::Crash | FaultKind::ClockSkew { .. })
+}
+
 /// Applies the effects of one active incident for this tick.
 pub fn apply(
     fleet: &mut Fleet,
@@ -318,7 +326,10 @@ mod tests {
 
     use breakathon_scenario::{FaultKind, Remedies};
 
-    use super::{IncidentRuntime, apply, reset_effects, sets_instance_effects, struck_instances};
+    use super::{
+        IncidentRuntime, apply, has_tick_effects, reset_effects, sets_instance_effects,
+        struck_instances,
+    };
     use crate::FaultSchedule;
     use crate::incident::IncidentStatus;
     use crate::model::Model;
@@ -354,14 +365,15 @@ mod tests {
 
     /// A fault that `struck_instances` says strikes no instance (`sets_instance_effects`)
     /// leaves every instance with the neutral effects, whatever its root (a service or a
-    /// zone) and targets; a service's packet loss (unlike a zone's) does strike its targets.
+    /// zone) and targets; a service's packet loss (unlike a zone's) does strike its targets;
+    /// one the fault-effects stage skips (`has_tick_effects`) sets nothing at all.
     #[test]
     fn faults_said_to_strike_no_instance_leave_every_instance_neutral() {
         let text = include_str!("../../tests/fixtures/determinism.ron");
         let scenario = Arc::new(breakathon_scenario::parse_unchecked(text).expect("fixture"));
         let schedule = Arc::new(FaultSchedule::compute(&scenario, 1));
         let model = Model::new(scenario, schedule).expect("model");
-        let mut seen_without = 0;
+        let (mut seen_without, mut seen_idle) = (0, 0);
         for text in KINDS {
             let kind: FaultKind = ron::from_str(text).expect(text);
             let status = IncidentStatus {
@@ -407,6 +419,7 @@ mod tests {
                     name: Some("f".into()),
                 };
                 reset_effects(&mut fleet, None, None);
+                let reset = fleet.clone();
                 let mut ids = Vec::new();
                 let known = struck_instances(&fleet, &rt, &mut ids);
                 apply(&mut fleet, &model, &rt, &status, 10);
@@ -414,6 +427,20 @@ mod tests {
                     .filter(|(_, inst)| inst.fx != InstanceEffects::default())
                     .map(|(id, _)| id)
                     .collect();
+                if !has_tick_effects(&rt) {
+                    // Nothing set: the fleet is as the reset left it.
+                    let fx = |f: &crate::state::Fleet| -> Vec<_> {
+                        f.services.iter().map(|svc| svc.fx).collect()
+                    };
+                    assert_eq!(fx(&fleet), fx(&reset), "{text}: no service effect");
+                    assert_eq!(
+                        (&fleet.zones, &fleet.reach, fleet.dns_failing),
+                        (&reset.zones, &reset.reach, reset.dns_failing),
+                        "{text}: no zone effect"
+                    );
+                    assert!(set.is_empty(), "{text}: no instance effect");
+                    seen_idle += 1;
+                }
                 if !sets_instance_effects(&rt) {
                     assert!(known && ids.is_empty(), "{text}: nothing struck");
                     assert_eq!(set, Vec::<usize>::new(), "{text} on {service:?} {zone:?}");
@@ -432,5 +459,7 @@ mod tests {
         }
         // 13 kinds with any root, and a zone's packet loss.
         assert_eq!(seen_without, 13 * 4 + 2);
+        // Crash and clock skew, with any root.
+        assert_eq!(seen_idle, 2 * 4);
     }
 }

@@ -24,7 +24,9 @@ pub fn fault_effects(
     let mut known = true;
     let mut known_services = true;
     for (status, rt) in incidents.statuses.iter().zip(&incidents.runtime) {
-        if status.active {
+        // (A fault with no effect after its injection, a crash or clock skew, needs nothing
+        // here: it strikes nothing and sets nothing.)
+        if status.active && faults::has_tick_effects(rt) {
             known &= faults::struck_instances(fleet, rt, &mut struck);
             known_services &= faults::touched_services(rt, &mut touched);
             faults::apply(fleet, model, rt, status, clock.tick);
