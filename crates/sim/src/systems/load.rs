@@ -66,11 +66,12 @@ const LATER_INSTANCE_TICK: InstanceTick = InstanceTick {
 
 /// Debug builds: every instance's metrics are numbers once the resources stage ran (the
 /// load stage leaves some of a serving leader's to the latency and resources stages, NaN in
-/// debug builds: none may be left).
+/// debug builds: none may be left). A follower sharing its leader's tick is read through
+/// [`Fleet::tick_of`], as every reader does (its own fields are NaN on purpose).
 #[cfg(debug_assertions)]
-pub fn check_instance_ticks(instances: &[Instance], tick: u64) {
-    for (id, inst) in instances.iter().enumerate() {
-        let m = &inst.m;
+pub fn check_instance_ticks(fleet: &Fleet, tick: u64) {
+    for id in 0..fleet.instances.len() {
+        let m = &fleet.tick_of(id).m;
         let values = [
             m.offered_rps,
             m.served_rps,

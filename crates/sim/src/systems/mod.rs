@@ -278,7 +278,7 @@ pub fn late_stages(
     resilience::resilience(model, &clock, fleet, edges_kept, &mut locals.breakers);
     resources::resources(model, &clock, fleet, scratch, logs);
     #[cfg(debug_assertions)]
-    load::check_instance_ticks(&fleet.instances, clock.tick);
+    load::check_instance_ticks(fleet, clock.tick);
     lifecycle::lifecycle(model, &clock, fleet, logs, scratch, &mut locals.data);
     telemetry::telemetry(
         model,
