@@ -449,7 +449,8 @@ pub struct ServiceState {
     /// one need not compare them (cleared wherever one is set). Not serialized.
     #[serde(skip)]
     pub timeouts_kept: bool,
-    /// Every instance of it ran (or was removed) with no restart planned when the resources
+    /// Every instance of it ran, was removed or was down for good (no platform restart
+    /// planned: only an operation brings it back), with no restart planned, when the resources
     /// stage last looked (`lifecycle::find_due`), and no instance's life changed since
     /// (`Fleet::rotation_changed` clears it): while no incident strikes one of them, the
     /// lifecycle stage has nothing to do for it. Not serialized.
