@@ -71,7 +71,7 @@ pub fn resources(
         let own = by_service.then_some(&sc.own_ids[..services.len()]);
         instance_resources(
             (dt, zones, *dns_failing),
-            services,
+            (services, sc.fx_services.as_deref()),
             instances,
             (follows, group_n, factors),
             own,
@@ -351,8 +351,11 @@ impl ServiceSums {
     #[inline(always)]
     fn with_followers_in_row(instances: &[Instance], follows: &[u32], first: u32) -> ServiceSums {
         let mut sums = ServiceSums::default();
+        // Both cut to one length: the indices below need no bounds check.
+        let n = instances.len().min(follows.len());
+        let (instances, follows) = (&instances[..n], &follows[..n]);
         let mut i = 0;
-        while i < instances.len().min(follows.len()) {
+        while i < n {
             let leader = follows[i];
             if leader == NO_LEADER {
                 sums.add(&instances[i]);
@@ -360,8 +363,7 @@ impl ServiceSums {
                 continue;
             }
             // Its leader is an earlier instance of the service.
-            let (head, tail) = instances.split_at(i);
-            let lead = &head[leader.wrapping_sub(first) as usize];
+            let lead = &instances[..i][leader.wrapping_sub(first) as usize];
             debug_assert!(
                 lead.is_running()
                     && sums.memory_percent >= lead.m.memory_percent
@@ -374,16 +376,13 @@ impl ServiceSums {
                 lead.m.connections_in_use,
                 lead.m.capacity_rps,
             );
-            let (mut k, mut healthy) = (0u32, 0u32);
-            for (inst, &f) in tail.iter().zip(&follows[i..]) {
-                if f != leader {
-                    break;
-                }
-                debug_assert!(inst.is_running(), "a follower does not run");
-                healthy += u32::from(inst.probe_healthy);
-                k += 1;
+            let (start, mut healthy) = (i, 0u32);
+            while i < n && follows[i] == leader {
+                debug_assert!(instances[i].is_running(), "a follower does not run");
+                healthy += u32::from(instances[i].probe_healthy);
+                i += 1;
             }
-            i += k as usize;
+            let k = (i - start) as u32;
             // Their numbers, added one by one (in a loop of their own: fewer registers).
             let mut run = (sums.cpu, sums.inflight, sums.capacity);
             for _ in 0..k {
@@ -482,12 +481,13 @@ pub struct Factors {
 /// Pools, CPU, memory and disk of every instance but the followers, on plain references and
 /// slices (function arguments the compiler knows do not alias); instances out of memory are
 /// added to `oom`. `follows` and `group_n` are `Scratch`'s, one per instance; `factors` one
-/// per service. With `own` (`Scratch::own_ids`: per service, its instances that are not
+/// per service; `fx_services`: `Scratch`'s, the only services whose fault effects may not
+/// be neutral (`None`: any). With `own` (`Scratch::own_ids`: per service, its instances that are not
 /// followers, in order), when the instance ids are grouped by service in service order
 /// (`ids_by_service`), only those are visited, in the same order; else every instance.
 fn instance_resources(
     (dt, zones, dns_failing): (f64, &[ZoneState], bool),
-    services: &[ServiceState],
+    (services, fx_services): (&[ServiceState], Option<&[u32]>),
     instances: &mut [Instance],
     (follows, group_n, factors): (&[u32], &[u32], &[Factors]),
     own: Option<&[Vec<u32>]>,
@@ -495,8 +495,23 @@ fn instance_resources(
     oom: &mut Vec<u32>,
 ) {
     // Whether any call may be blocked (usually none: then no callee is looked at), and one
-    // bounds check for the callee's `held` and state.
-    let blocked_any = dns_failing || services.iter().any(|svc| svc.fx.cert_expired);
+    // bounds check for the callee's `held` and state. A certificate expires only by a fault
+    // effect: only the services an incident touched are looked at.
+    let expired = |s: &u32| {
+        services
+            .get(*s as usize)
+            .is_some_and(|svc| svc.fx.cert_expired)
+    };
+    let blocked_any = dns_failing
+        || match fx_services {
+            Some(touched) => touched.iter().any(expired),
+            None => services.iter().any(|svc| svc.fx.cert_expired),
+        };
+    debug_assert_eq!(
+        blocked_any,
+        dns_failing || services.iter().any(|svc| svc.fx.cert_expired),
+        "a certificate expired in a service no incident touched"
+    );
     let world = (dt, zones, dns_failing, blocked_any);
     let held = &mut held[..services.len()];
     if let Some(own) = own {
