@@ -528,24 +528,6 @@ impl Histories {
         }
     }
 
-    /// Reads, for every service, the slot its next push writes (when full, the oldest point,
-    /// which that push folds and drops), as one number (each point's tick and last value
-    /// mixed): those points were written [`RECENT_POINTS`] pushes earlier and are rarely in
-    /// the cache; read together, ahead of the pushes, their cache misses overlap instead of
-    /// each push waiting for its own. Changes nothing.
-    #[inline]
-    pub fn oldest_stamps(&self) -> u64 {
-        let n = self.lanes.len();
-        let mut stamps = 0u64;
-        for (s, lane) in self.lanes.iter().enumerate() {
-            // The slot the next push writes: when full, the oldest point's.
-            if let Some(p) = self.points.get(lane.head * n + s) {
-                stamps ^= p.tick ^ u64::from(p.values[METRICS - 1].to_bits());
-            }
-        }
-        stamps
-    }
-
     /// Records the point `packed` gives as service `s`'s next recent point (folding the
     /// oldest one into the downsampled window if [`RECENT_POINTS`] are kept). The buffer must
     /// be ready ([`Histories::prepare`]).
@@ -755,7 +737,6 @@ mod tests {
         shared.prepare(services);
         for tick in 0..ticks {
             shared.prepare(services);
-            std::hint::black_box(shared.oldest_stamps());
             for (s, h) in one_by_one.iter_mut().enumerate() {
                 if dark(s, tick) {
                     continue;
