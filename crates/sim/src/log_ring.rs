@@ -30,9 +30,9 @@ pub const MIN_LOG_GROWTH_LINES: usize = 64;
 pub const MIN_TEXT_BYTES: usize = 4_096;
 /// The text buffer grows to `GROWTH_NUM / GROWTH_DEN` of what it must hold (and at least by
 /// that factor), so that growing costs a constant share of the bytes appended.
-pub const GROWTH_NUM: usize = 3;
+pub const GROWTH_NUM: usize = 5;
 /// See [`GROWTH_NUM`].
-pub const GROWTH_DEN: usize = 2;
+pub const GROWTH_DEN: usize = 4;
 
 /// What a kept line is besides its text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
