@@ -881,6 +881,20 @@ fn uniform_rows(
             lead_row.bits(),
             "a zone of few instances"
         );
+        if out.len() <= MAX_ZONES_ONE_TERM {
+            // Every zone has this row: `add_zone` adds the same terms once per zone.
+            out.fill(lead_row);
+            let sum = CallSum::of_equal_zones(&lead_row, out.len()).finish();
+            #[cfg(debug_assertions)]
+            {
+                let mut want = CallSum::default();
+                for r in out.iter() {
+                    want.add_zone(r.share, r.ok, r.p50, r.p99, r.quota);
+                }
+                assert_eq!(want.finish().bits(), sum.bits(), "the sums of equal zones");
+            }
+            return sum;
+        }
         lead_row
     } else {
         rest_row()
@@ -902,6 +916,12 @@ fn uniform_rows(
 /// to `4y`, whose significand is `y`'s). From 6 on they differ (`y + 5y` rounds twice).
 /// A test pins both sides.
 const MAX_PER_ZONE_SAME_ROW: u32 = 5;
+
+/// Zones up to which adding the same term once per zone from +0, `((0 + t) + t) + …`, is
+/// `0 + t·n` bit for bit (`t + t` and `2t + 2t` are exact, `2t + t` and `4t + t` are `3t` and
+/// `5t` rounded once, and `3t` rounded plus `t` is `4t`; see `MAX_PER_ZONE_SAME_ROW`); from
+/// 6 on they differ. A test pins both sides.
+const MAX_ZONES_ONE_TERM: usize = 5;
 
 /// Adds `n` followers of a leader (its numbers `m`, its success share `succ`) to a zone's
 /// sums.
@@ -1469,6 +1489,25 @@ impl CallSum {
         self.l99 = self.l99.at_least(p99 + 0.0);
     }
 
+    /// The sum of `n` zones (up to `MAX_ZONES_ONE_TERM`) that all have the row `r`: what
+    /// `add_zone` makes of them one by one, each sum's terms times `n` (added to +0).
+    #[inline(always)]
+    fn of_equal_zones(r: &ZoneRow, n: usize) -> CallSum {
+        debug_assert!(n <= MAX_ZONES_ONE_TERM, "too many zones for one term");
+        let mut sum = CallSum::default();
+        let w = r.share;
+        if n == 0 || w <= 0.0 {
+            return sum;
+        }
+        let k = n as f64;
+        sum.s_net += w * r.ok * k;
+        sum.upstream += w * (1.0 - r.ok) * k;
+        sum.quota = r.quota;
+        sum.l50 += w * r.p50 * k;
+        sum.l99 = sum.l99.at_least(r.p99 + 0.0);
+        sum
+    }
+
     /// The sum with its highest tail: `l99`, or NaN if a zone's p50 was NaN (then its tail
     /// was too, and `l50` is NaN): the maximum loses a NaN, and the timeout test must fail on
     /// it as `zone_call`'s does.
@@ -1721,9 +1760,9 @@ fn add_zone_call(
 #[cfg(test)]
 mod tests {
     use super::{
-        CallSum, MAX_PER_ZONE_SAME_ROW, MAX_RETRIES_LOOP_POW, MAX_ZONES, ZoneAcc, ZoneCall,
-        ZoneRow, ZoneView, add_followers, fail_all, follower_groups, groups_and_causes,
-        lone_leader, powi_exact, uniform_rows, zone_call, zone_causes, zone_row,
+        CallSum, MAX_PER_ZONE_SAME_ROW, MAX_RETRIES_LOOP_POW, MAX_ZONES, MAX_ZONES_ONE_TERM,
+        ZoneAcc, ZoneCall, ZoneRow, ZoneView, add_followers, fail_all, follower_groups,
+        groups_and_causes, lone_leader, powi_exact, uniform_rows, zone_call, zone_causes, zone_row,
     };
     use crate::FaultSchedule;
     use crate::model::Model;
@@ -2041,7 +2080,8 @@ mod tests {
 
     /// `MAX_PER_ZONE_SAME_ROW`: a leader's sum with its `n - 1` followers, `(0 + y) +
     /// y·(n − 1)`, is `0 + y·n` bit for bit up to it (over random bits, and numbers near the
-    /// overflow, zero, infinities and NaNs), and not always just past it.
+    /// overflow, zero, infinities and NaNs), and not always just past it; likewise
+    /// `MAX_ZONES_ONE_TERM` for `n` equal terms added from +0.
     #[test]
     fn a_zone_of_few_instances_sums_what_a_zone_of_followers_sums() {
         let mut next = lcg(0x9e37_79b9_7f4a_7c15);
@@ -2063,7 +2103,12 @@ mod tests {
             let rest = 0.0 + y * f64::from(n);
             (lead.to_bits(), rest.to_bits())
         };
-        let mut past = 0;
+        // `MAX_ZONES_ONE_TERM`: the same term added once per zone from +0, and times `n`.
+        let terms = |t: f64, n: usize| {
+            let added = (0..n).fold(0.0, |sum, _| sum + t);
+            (added.to_bits(), (0.0 + t * n as f64).to_bits())
+        };
+        let (mut past, mut past_terms) = (0, 0);
         for i in 0..200_000 {
             let bits = next();
             let y = match i % 3 {
@@ -2077,8 +2122,18 @@ mod tests {
             }
             let (lead, rest) = sums(y, MAX_PER_ZONE_SAME_ROW + 1);
             past += usize::from(lead != rest);
+            for n in 1..=MAX_ZONES_ONE_TERM {
+                let (added, times) = terms(y, n);
+                assert_eq!(added, times, "{n} zones, {y:e}");
+            }
+            let (added, times) = terms(y, MAX_ZONES_ONE_TERM + 1);
+            past_terms += usize::from(added != times);
         }
         assert!(past > 1_000, "{past} differ past the limit");
+        assert!(
+            past_terms > 1_000,
+            "{past_terms} sums differ past the limit"
+        );
     }
 
     #[test]
@@ -2086,9 +2141,9 @@ mod tests {
         let mut next = units(0x6a09_e667_f3bc_c908);
         let causes = [Cause::None, Cause::Quota, Cause::Overload];
         for i in 0..20_000 {
-            let nz = 1 + i % 5;
-            let zl = (i / 5) % nz;
-            let per_zone = 1 + (i / 25 % 7) as u32;
+            let nz = 1 + i % 7;
+            let zl = (i / 7) % nz;
+            let per_zone = 1 + (i / 49 % 7) as u32;
             // Draws for this case: a value, and whether it is replaced by a special one.
             let d: [f64; 16] = std::array::from_fn(|_| next());
             let kind = (i / 100) % 7;
