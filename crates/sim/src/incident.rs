@@ -33,3 +33,30 @@ pub struct IncidentStatus {
     /// Worsening actions seen (tick they took effect, kind).
     pub worsenings: Vec<(u64, ActionKind)>,
 }
+
+impl IncidentStatus {
+    /// Incident `id` (of fault entry `fault_index`, of `class`, rooted at `root`) as it stands
+    /// when injected at `inject_tick`: active, unresolved, not yet healthy, nothing seen.
+    pub fn injected(
+        id: IncidentId,
+        fault_index: usize,
+        class: FaultClass,
+        root: RootTarget,
+        inject_tick: u64,
+    ) -> IncidentStatus {
+        IncidentStatus {
+            id,
+            fault_index,
+            class,
+            root,
+            inject_tick,
+            active: true,
+            resolved_tick: None,
+            ended_tick: None,
+            healthy: false,
+            first_complaint_tick: None,
+            mitigations: Vec::new(),
+            worsenings: Vec::new(),
+        }
+    }
+}

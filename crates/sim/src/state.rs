@@ -197,6 +197,58 @@ pub struct InstanceTick {
     pub cause: Cause,
 }
 
+impl InstanceTick {
+    /// Every number NaN and `cause` as the cause: what debug builds write where a later
+    /// step must write before anything reads (a forgotten write or a wrong read shows).
+    pub const fn unwritten(cause: Cause) -> InstanceTick {
+        InstanceTick {
+            offered_rps: f64::NAN,
+            served_rps: f64::NAN,
+            ok_rps: f64::NAN,
+            failed_rps: f64::NAN,
+            capacity_rps: f64::NAN,
+            utilisation: f64::NAN,
+            own_p50_ms: f64::NAN,
+            own_p99_ms: f64::NAN,
+            latency_p50_ms: f64::NAN,
+            latency_p99_ms: f64::NAN,
+            own_error: f64::NAN,
+            thread_ms: f64::NAN,
+            wait_ms: f64::NAN,
+            cpu_percent: f64::NAN,
+            connections_in_use: f64::NAN,
+            memory_percent: f64::NAN,
+            disk_percent: f64::NAN,
+            abandoned_rps: f64::NAN,
+            cause,
+        }
+    }
+
+    /// Its numbers, in field order (for checks that look at all of them).
+    pub fn numbers(&self) -> [f64; 18] {
+        [
+            self.offered_rps,
+            self.served_rps,
+            self.ok_rps,
+            self.failed_rps,
+            self.capacity_rps,
+            self.utilisation,
+            self.own_p50_ms,
+            self.own_p99_ms,
+            self.latency_p50_ms,
+            self.latency_p99_ms,
+            self.own_error,
+            self.thread_ms,
+            self.wait_ms,
+            self.cpu_percent,
+            self.connections_in_use,
+            self.memory_percent,
+            self.disk_percent,
+            self.abandoned_rps,
+        ]
+    }
+}
+
 /// One instance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Instance {

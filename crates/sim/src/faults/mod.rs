@@ -376,20 +376,13 @@ mod tests {
         let (mut seen_without, mut seen_idle) = (0, 0);
         for text in KINDS {
             let kind: FaultKind = ron::from_str(text).expect(text);
-            let status = IncidentStatus {
-                id: IncidentId(0),
-                fault_index: 0,
-                class: kind.class(),
-                root: RootTarget::Zone("a".into()),
-                inject_tick: 0,
-                active: true,
-                resolved_tick: None,
-                ended_tick: None,
-                healthy: false,
-                first_complaint_tick: None,
-                mitigations: Vec::new(),
-                worsenings: Vec::new(),
-            };
+            let status = IncidentStatus::injected(
+                IncidentId(0),
+                0,
+                kind.class(),
+                RootTarget::Zone("a".into()),
+                0,
+            );
             // (service, zone, instances): a whole service, one of its instances, a whole
             // zone, one instance of a zone.
             for (service, zone, instances) in [

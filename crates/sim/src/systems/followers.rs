@@ -141,27 +141,7 @@ impl LeaderTick {
     /// What debug builds write into a follower's own tick while it shares its leader's: NaN
     /// everywhere and a dependency that does not exist.
     pub const POISON: LeaderTick = LeaderTick {
-        m: InstanceTick {
-            offered_rps: f64::NAN,
-            served_rps: f64::NAN,
-            ok_rps: f64::NAN,
-            failed_rps: f64::NAN,
-            capacity_rps: f64::NAN,
-            utilisation: f64::NAN,
-            own_p50_ms: f64::NAN,
-            own_p99_ms: f64::NAN,
-            latency_p50_ms: f64::NAN,
-            latency_p99_ms: f64::NAN,
-            own_error: f64::NAN,
-            thread_ms: f64::NAN,
-            wait_ms: f64::NAN,
-            cpu_percent: f64::NAN,
-            connections_in_use: f64::NAN,
-            memory_percent: f64::NAN,
-            disk_percent: f64::NAN,
-            abandoned_rps: f64::NAN,
-            cause: Cause::Dependency(u16::MAX, DepCause::PoolTimeout),
-        },
+        m: InstanceTick::unwritten(Cause::Dependency(u16::MAX, DepCause::PoolTimeout)),
         queue: f64::NAN,
         leaked_mb: f64::NAN,
         disk_used_gb: f64::NAN,

@@ -1017,19 +1017,26 @@ fn follower_groups(
         if !rotation[id] || leader == NO_LEADER {
             continue;
         }
-        let k = match groups[..n_groups].iter().position(|&g| g == leader) {
-            Some(k) => k,
-            None => {
-                // At most `LEADER_SLOTS` leaders per service (see `load`).
-                let k = n_groups.min(LEADER_SLOTS - 1);
-                groups[k] = leader;
-                n_groups = k + 1;
-                k
-            }
-        };
+        let k = group_slot(&mut groups, &mut n_groups, leader);
         group_zone_n[k * nz + instances[id].zone as usize] += 1;
     }
     (groups, n_groups)
+}
+
+/// The slot of `leader` among the first `n_groups` of `groups`, taken (and counted) if it has
+/// none yet; at most `LEADER_SLOTS` leaders per service (see `load`), a later one shares
+/// the last slot.
+#[inline(always)]
+fn group_slot(groups: &mut [u32; LEADER_SLOTS], n_groups: &mut usize, leader: u32) -> usize {
+    match groups[..*n_groups].iter().position(|&g| g == leader) {
+        Some(k) => k,
+        None => {
+            let k = (*n_groups).min(LEADER_SLOTS - 1);
+            groups[k] = leader;
+            *n_groups = k + 1;
+            k
+        }
+    }
 }
 
 /// `zone_causes` and `follower_groups` in one pass over the instances `ids` of one service
@@ -1057,16 +1064,7 @@ fn groups_and_causes(
         let z = inst.zone as usize;
         let leader = follows[id];
         let cause = if leader != NO_LEADER {
-            let k = match groups[..n_groups].iter().position(|&g| g == leader) {
-                Some(k) => k,
-                None => {
-                    // At most `LEADER_SLOTS` leaders per service (see `load`).
-                    let k = n_groups.min(LEADER_SLOTS - 1);
-                    groups[k] = leader;
-                    n_groups = k + 1;
-                    k
-                }
-            };
+            let k = group_slot(&mut groups, &mut n_groups, leader);
             group_zone_n[k * nz + z] += 1;
             instances[leader as usize].m.cause
         } else if !inst.is_running() {

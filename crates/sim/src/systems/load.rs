@@ -42,27 +42,7 @@ const LATER_SERVICE_TICK: ServiceTick = ServiceTick {
 /// Debug builds: a serving leader's metrics as the load stage leaves them for the later
 /// stages to write, NaN (see `load_of`).
 #[cfg(debug_assertions)]
-const LATER_INSTANCE_TICK: InstanceTick = InstanceTick {
-    offered_rps: f64::NAN,
-    served_rps: f64::NAN,
-    ok_rps: f64::NAN,
-    failed_rps: f64::NAN,
-    capacity_rps: f64::NAN,
-    utilisation: f64::NAN,
-    own_p50_ms: f64::NAN,
-    own_p99_ms: f64::NAN,
-    latency_p50_ms: f64::NAN,
-    latency_p99_ms: f64::NAN,
-    own_error: f64::NAN,
-    thread_ms: f64::NAN,
-    wait_ms: f64::NAN,
-    cpu_percent: f64::NAN,
-    connections_in_use: f64::NAN,
-    memory_percent: f64::NAN,
-    disk_percent: f64::NAN,
-    abandoned_rps: f64::NAN,
-    cause: Cause::None,
-};
+const LATER_INSTANCE_TICK: InstanceTick = InstanceTick::unwritten(Cause::None);
 
 /// Debug builds: every instance's metrics are numbers once the resources stage ran (the
 /// load stage leaves some of a serving leader's to the latency and resources stages, NaN in
@@ -72,26 +52,7 @@ const LATER_INSTANCE_TICK: InstanceTick = InstanceTick {
 pub fn check_instance_ticks(fleet: &Fleet, tick: u64) {
     for id in 0..fleet.instances.len() {
         let m = &fleet.tick_of(id).m;
-        let values = [
-            m.offered_rps,
-            m.served_rps,
-            m.ok_rps,
-            m.failed_rps,
-            m.capacity_rps,
-            m.utilisation,
-            m.own_p50_ms,
-            m.own_p99_ms,
-            m.latency_p50_ms,
-            m.latency_p99_ms,
-            m.own_error,
-            m.thread_ms,
-            m.wait_ms,
-            m.cpu_percent,
-            m.connections_in_use,
-            m.memory_percent,
-            m.disk_percent,
-            m.abandoned_rps,
-        ];
+        let values = m.numbers();
         debug_assert!(
             values.iter().all(|v| !v.is_nan()),
             "instance {id}'s metrics left unwritten at tick {tick}: {m:?}"

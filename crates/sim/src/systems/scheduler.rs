@@ -179,20 +179,13 @@ fn start_incident(
     {
         logs.lines.push((s, None, LogLevel::Warn, line));
     }
-    incidents.statuses.push(IncidentStatus {
-        id: spec.id,
-        fault_index: spec.fault_index,
-        class: fault.kind.class(),
-        root: spec.root,
-        inject_tick: tick,
-        active: true,
-        resolved_tick: None,
-        ended_tick: None,
-        healthy: false,
-        first_complaint_tick: None,
-        mitigations: Vec::new(),
-        worsenings: Vec::new(),
-    });
+    incidents.statuses.push(IncidentStatus::injected(
+        spec.id,
+        spec.fault_index,
+        fault.kind.class(),
+        spec.root,
+        tick,
+    ));
     incidents.runtime.push(rt);
 }
 
