@@ -964,6 +964,19 @@ fn zone_row(shared: ZoneShared, own: ZoneOwn, w: f64) -> ZoneRow {
     }
 }
 
+/// The cause an instance in rotation gives its zone: its leader's (computed before it) if it
+/// follows `leader`, `Refused` if it is down, else its own.
+#[inline(always)]
+fn rotation_cause(inst: &Instance, leader: u32, instances: &[Instance]) -> Cause {
+    if leader != NO_LEADER {
+        instances[leader as usize].m.cause
+    } else if !inst.is_running() {
+        Cause::Refused
+    } else {
+        inst.m.cause
+    }
+}
+
 /// Sets each zone's last cause in instance order (`ZoneOwn::cause`) over the instances `ids`
 /// of one service in rotation, computed (their own cause; `Refused` if down) or following a
 /// leader (the leader's, computed before them).
@@ -983,14 +996,7 @@ fn zone_causes(
             continue;
         }
         let inst = &instances[id];
-        let leader = follows[id];
-        let cause = if leader != NO_LEADER {
-            instances[leader as usize].m.cause
-        } else if !inst.is_running() {
-            Cause::Refused
-        } else {
-            inst.m.cause
-        };
+        let cause = rotation_cause(inst, follows[id], instances);
         if cause != Cause::None {
             acc[inst.zone as usize].own.cause = cause;
         }
@@ -1063,15 +1069,11 @@ fn groups_and_causes(
         let inst = &instances[id];
         let z = inst.zone as usize;
         let leader = follows[id];
-        let cause = if leader != NO_LEADER {
+        if leader != NO_LEADER {
             let k = group_slot(&mut groups, &mut n_groups, leader);
             group_zone_n[k * nz + z] += 1;
-            instances[leader as usize].m.cause
-        } else if !inst.is_running() {
-            Cause::Refused
-        } else {
-            inst.m.cause
-        };
+        }
+        let cause = rotation_cause(inst, leader, instances);
         if cause != Cause::None {
             acc[z].own.cause = cause;
         }
